@@ -1,0 +1,50 @@
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import type { TenantId } from '../../domain/ids.ts';
+import { APP_ROLE, type Database, type Queryable, type SystemQueryable } from '../../ports/database.ts';
+import { compile, type SqlFragment } from '../../ports/sql.ts';
+
+export interface PgliteDatabaseOptions {
+  /** Directory to persist into; in memory when omitted (tests). */
+  readonly dataDir?: string;
+}
+
+function queryable(tx: Transaction): SystemQueryable {
+  return {
+    async query<T>(fragment: SqlFragment): Promise<T[]> {
+      const { text, params } = compile(fragment);
+      const result = await tx.query<T>(text, params);
+      return result.rows;
+    },
+    async execScript(script: string): Promise<void> {
+      await tx.exec(script);
+    },
+  };
+}
+
+/**
+ * Database adapter on PGlite (PostgreSQL compiled to WASM, with pgvector), for the embedded mode.
+ * PGlite is a single connection: transactions run one at a time, which PGlite serialises itself.
+ */
+export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}): Promise<Database> {
+  const pg = await PGlite.create(options.dataDir ?? 'memory://', { extensions: { vector } });
+
+  async function scoped<T>(settings: Record<string, string>, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return pg.transaction(async (tx) => {
+      await tx.query('select set_config($1, $2, true)', ['role', APP_ROLE]);
+      for (const [name, value] of Object.entries(settings)) {
+        await tx.query('select set_config($1, $2, true)', [name, value]);
+      }
+      return fn(queryable(tx));
+    });
+  }
+
+  return {
+    kind: 'pglite',
+    withTenant: <T>(tenantId: TenantId, fn: (tx: Queryable) => Promise<T>) =>
+      scoped({ 'app.tenant_id': tenantId }, fn),
+    withSettings: scoped,
+    withSystem: <T>(fn: (tx: SystemQueryable) => Promise<T>) => pg.transaction((tx) => fn(queryable(tx))),
+    close: () => pg.close(),
+  };
+}
