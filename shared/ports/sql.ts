@@ -52,3 +52,12 @@ export function compile(fragment: SqlFragment): CompiledQuery {
   };
   return { text: walk(fragment), params };
 }
+
+/**
+ * `updated_at = now(), col = $n, …` for the entries whose value is not `undefined` (a PATCH that
+ * leaves a field out leaves it unchanged; `null` clears it). Columns are fragments, never values.
+ */
+export function assignments(entries: ReadonlyArray<readonly [column: SqlFragment, value: unknown]>): SqlFragment {
+  const sets = entries.filter(([, value]) => value !== undefined).map(([column, value]) => sql`${column} = ${value}`);
+  return joinSql([sql`updated_at = now()`, ...sets], sql`, `);
+}

@@ -1,0 +1,57 @@
+import { Scalar } from '@scalar/hono-api-reference';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import type { AppEnv } from '#shared/adapters/hono/env.ts';
+import { errorToResponse, problemResponse } from '#shared/adapters/hono/problem.ts';
+import { createRouter } from '#shared/adapters/hono/router.ts';
+import type { Platform } from '#shared/platform.ts';
+import { apiTokenRoutes } from './routes/api-tokens.ts';
+import { authRoutes } from './routes/auth.ts';
+import { tenantRoutes } from './routes/tenants.ts';
+import { userRoutes } from './routes/users.ts';
+
+export const API_VERSION = '0.1.0';
+
+/** The REST API (tenants, users, tokens, bots, sources, chats, usage): one Hono app, one sub-app per resource. */
+export function createApiApp(p: Platform) {
+  const app = createRouter();
+
+  app.use('*', requestId());
+  app.use('*', async (c, next) => {
+    const limit = c.req.path.startsWith('/v1/sources') ? p.config.MAX_UPLOAD_BYTES : p.config.MAX_JSON_BODY_BYTES;
+    return bodyLimit({
+      maxSize: limit,
+      onError: (c) =>
+        problemResponse(c, 413, 'payload-too-large', `The request body is larger than the limit of ${limit} bytes.`),
+    })(c, next);
+  });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok', version: API_VERSION }));
+
+  app.route('/v1/tenants', tenantRoutes(p));
+  app.route('/v1/auth', authRoutes(p));
+  app.route('/v1/users', userRoutes(p));
+  app.route('/v1/api-tokens', apiTokenRoutes(p));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A user access token (JWT from POST /v1/auth/token), an API token (mrag_…) or the platform admin token.',
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'MiniRAG API',
+      version: API_VERSION,
+      description: 'Multi-tenant retrieval-augmented generation. Errors are RFC 9457 problem+json.',
+    },
+  });
+  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'MiniRAG API reference' }));
+
+  app.notFound((c) => problemResponse(c, 404, 'not-found', `No route for ${c.req.method} ${c.req.path}.`));
+  app.onError((error, c) => errorToResponse(error, c, p.logger));
+  return app;
+}
+
+export type ApiApp = ReturnType<typeof createApiApp>;
+export type { AppEnv };

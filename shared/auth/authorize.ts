@@ -1,0 +1,20 @@
+import type { AuthContext, Scope } from '../domain/auth-context.ts';
+import { ForbiddenError } from '../domain/errors.ts';
+
+/** The `admin` scope implies every other scope. */
+export function hasScope(auth: AuthContext, scope: Scope): boolean {
+  return auth.scopes.includes(scope) || auth.scopes.includes('admin');
+}
+
+export function requireScope(auth: AuthContext, scope: Scope): void {
+  if (!hasScope(auth, scope)) {
+    throw new ForbiddenError(`This credential lacks the '${scope}' scope needed for this operation.`);
+  }
+}
+
+/** Managing users and tokens of others needs an owner or admin acting with the admin scope. */
+export function requireTenantAdmin(auth: AuthContext): void {
+  if (auth.role === 'member' || !auth.scopes.includes('admin')) {
+    throw new ForbiddenError('Only a tenant owner or admin (with the admin scope) may do this.');
+  }
+}

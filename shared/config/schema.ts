@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
+/**
+ * Every setting MiniRAG reads from its environment, in one place. Secrets may be given directly
+ * (`NAME`) or, in AWS, as a Secrets Manager ARN (`NAME_SECRET_ARN`) resolved at start-up.
+ */
+export const configSchema = z.object({
+  PORT: int(1, 65535).default(8787),
+  MINIRAG_DATA_DIR: z.string().min(1).default('.minirag'),
+  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'debug', 'info', 'warn', 'error', 'silent']).default('INFO'),
+
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  DATABASE_SECRET_ARN: z.string().optional(),
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a plain lower-case identifier').optional(),
+  DATABASE_MAX_CONNECTIONS: int(1, 100).default(5),
+
+  ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  ADMIN_TOKEN_SECRET_ARN: z.string().optional(),
+  JWT_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_SIGNING_KEY_SECRET_ARN: z.string().optional(),
+  ACCESS_TOKEN_TTL_SECONDS: int(60, 86_400).default(900),
+
+  KMS_KEY_ID: z.string().optional(),
+  MASTER_KEY: z.string().optional(),
+
+  QUEUE_URL: z.string().url().optional(),
+
+  VECTOR_STORE: z.enum(['pgvector', 'qdrant']).default('pgvector'),
+  QDRANT_URL: z.string().url().optional(),
+  QDRANT_API_KEY: z.string().optional(),
+  QDRANT_API_KEY_SECRET_ARN: z.string().optional(),
+
+  EMBEDDING_PROVIDER: z.enum(['offline', 'openai']).optional(),
+  EMBEDDING_MODEL: z.string().optional(),
+  EMBEDDING_DIMENSIONS: int(8, 4096).optional(),
+  EMBEDDING_BASE_URL: z.string().url().optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_API_KEY_SECRET_ARN: z.string().optional(),
+  OPENAI_BASE_URL: z.string().url().optional(),
+  ANTHROPIC_API_KEY: z.string().optional(),
+  ANTHROPIC_API_KEY_SECRET_ARN: z.string().optional(),
+  ANTHROPIC_BASE_URL: z.string().url().optional(),
+
+  CHUNK_TOKENS: int(64, 8192).default(512),
+  CHUNK_OVERLAP_TOKENS: int(0, 1024).default(64),
+  MAX_UPLOAD_BYTES: int(1024, 100 * 1024 * 1024).default(10 * 1024 * 1024),
+  MAX_JSON_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+  CORS_ORIGINS: list.default([]),
+  /** Lets bots point at http://localhost model servers (local mode only). */
+  ALLOW_LOCAL_PROVIDER_URLS: bool.default(false),
+});
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,146 @@
+import type { TenantId } from '../domain/ids.ts';
+import type { Queryable } from '../ports/database.ts';
+import { assignments, sql } from '../ports/sql.ts';
+import { afterCursor, type Page, type PageRequest, toPage } from './pagination.ts';
+
+export type BotProvider = 'openai' | 'anthropic' | 'openai-compatible';
+
+export interface RetrievalSettings {
+  readonly topK: number;
+  readonly scoreThreshold: number | null;
+  readonly tags: string[];
+}
+
+export interface BotProfile {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly name: string;
+  readonly provider: BotProvider | null;
+  readonly model: string | null;
+  readonly baseUrl: string | null;
+  readonly temperature: number | null;
+  readonly maxOutputTokens: number | null;
+  readonly systemPrompt: string | null;
+  readonly retrieval: RetrievalSettings;
+  /** Only the last four characters of the stored key, for display. */
+  readonly credentialsLast4: string | null;
+  readonly hasCredentials: boolean;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+interface BotRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  provider: BotProvider | null;
+  model: string | null;
+  base_url: string | null;
+  temperature: number | null;
+  max_output_tokens: number | null;
+  system_prompt: string | null;
+  retrieval: Partial<RetrievalSettings>;
+  credentials_last4: string | null;
+  has_credentials: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export const DEFAULT_RETRIEVAL: RetrievalSettings = { topK: 6, scoreThreshold: null, tags: [] };
+
+const toBot = (r: BotRow): BotProfile => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  name: r.name,
+  provider: r.provider,
+  model: r.model,
+  baseUrl: r.base_url,
+  temperature: r.temperature,
+  maxOutputTokens: r.max_output_tokens,
+  systemPrompt: r.system_prompt,
+  retrieval: { ...DEFAULT_RETRIEVAL, ...r.retrieval },
+  credentialsLast4: r.credentials_last4,
+  hasCredentials: r.has_credentials,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+// The encrypted envelope is read only by `findBotCredentials`, at the moment of a provider call.
+const COLUMNS = sql`id, tenant_id, name, provider, model, base_url, temperature, max_output_tokens, system_prompt,
+  retrieval, credentials_last4, credentials is not null as has_credentials, created_at, updated_at`;
+
+export interface BotFields {
+  name?: string | undefined;
+  provider?: BotProvider | null | undefined;
+  model?: string | null | undefined;
+  baseUrl?: string | null | undefined;
+  temperature?: number | null | undefined;
+  maxOutputTokens?: number | null | undefined;
+  systemPrompt?: string | null | undefined;
+  retrieval?: RetrievalSettings | undefined;
+  /** The encrypted envelope (null clears it) and the last four characters of the plaintext key. */
+  credentials?: { envelope: object; last4: string } | null | undefined;
+}
+
+export async function insertBot(tx: Queryable, tenantId: TenantId, id: string, f: BotFields): Promise<BotProfile> {
+  const [row] = await tx.query<BotRow>(sql`
+    insert into bot_profiles (id, tenant_id, name, provider, model, base_url, temperature, max_output_tokens,
+                              system_prompt, retrieval, credentials, credentials_last4)
+    values (${id}, ${tenantId}, ${f.name}, ${f.provider ?? null}, ${f.model ?? null}, ${f.baseUrl ?? null},
+            ${f.temperature ?? null}, ${f.maxOutputTokens ?? null}, ${f.systemPrompt ?? null},
+            ${f.retrieval ?? DEFAULT_RETRIEVAL}::jsonb, ${f.credentials?.envelope ?? null}::jsonb,
+            ${f.credentials?.last4 ?? null})
+    returning ${COLUMNS}`);
+  return toBot(row!);
+}
+
+export async function updateBot(
+  tx: Queryable,
+  tenantId: TenantId,
+  id: string,
+  f: BotFields,
+): Promise<BotProfile | null> {
+  const set = assignments([
+    [sql`name`, f.name],
+    [sql`provider`, f.provider],
+    [sql`model`, f.model],
+    [sql`base_url`, f.baseUrl],
+    [sql`temperature`, f.temperature],
+    [sql`max_output_tokens`, f.maxOutputTokens],
+    [sql`system_prompt`, f.systemPrompt],
+    [sql`retrieval`, f.retrieval === undefined ? undefined : sql`${f.retrieval}::jsonb`],
+    [sql`credentials`, f.credentials === undefined ? undefined : sql`${f.credentials?.envelope ?? null}::jsonb`],
+    [sql`credentials_last4`, f.credentials === undefined ? undefined : (f.credentials?.last4 ?? null)],
+  ]);
+  const [row] = await tx.query<BotRow>(
+    sql`update bot_profiles set ${set} where tenant_id = ${tenantId} and id = ${id} returning ${COLUMNS}`,
+  );
+  return row ? toBot(row) : null;
+}
+
+export async function findBot(tx: Queryable, tenantId: TenantId, id: string): Promise<BotProfile | null> {
+  const [row] = await tx.query<BotRow>(
+    sql`select ${COLUMNS} from bot_profiles where tenant_id = ${tenantId} and id = ${id}`,
+  );
+  return row ? toBot(row) : null;
+}
+
+export async function listBots(tx: Queryable, tenantId: TenantId, page: PageRequest): Promise<Page<BotProfile>> {
+  const rows = await tx.query<BotRow>(sql`
+    select ${COLUMNS} from bot_profiles where tenant_id = ${tenantId} ${afterCursor(page.cursor)}
+    order by created_at, id limit ${page.limit + 1}`);
+  return toPage(rows.map(toBot), page.limit);
+}
+
+export async function deleteBot(tx: Queryable, tenantId: TenantId, id: string): Promise<boolean> {
+  const rows = await tx.query(sql`delete from bot_profiles where tenant_id = ${tenantId} and id = ${id} returning id`);
+  return rows.length > 0;
+}
+
+/** The encrypted credential envelope of one bot: only the chat/ingest use cases call this. */
+export async function findBotCredentials(tx: Queryable, tenantId: TenantId, id: string): Promise<unknown | null> {
+  const [row] = await tx.query<{ credentials: unknown }>(
+    sql`select credentials from bot_profiles where tenant_id = ${tenantId} and id = ${id}`,
+  );
+  return row?.credentials ?? null;
+}
