@@ -1,5 +1,6 @@
 import type { Config } from './config/schema.ts';
 import type { Database } from './ports/database.ts';
+import type { KeyVault } from './ports/key-vault.ts';
 import type { Logger } from './ports/logger.ts';
 
 /** Secrets resolved at start-up (from env, the local key file or Secrets Manager). */
@@ -17,4 +18,5 @@ export interface Platform {
   readonly db: Database;
   readonly logger: Logger;
   readonly secrets: PlatformSecrets;
+  readonly vault: KeyVault;
 }

@@ -7,6 +7,7 @@ import { createRouter } from '#shared/adapters/hono/router.ts';
 import type { Platform } from '#shared/platform.ts';
 import { apiTokenRoutes } from './routes/api-tokens.ts';
 import { authRoutes } from './routes/auth.ts';
+import { botRoutes } from './routes/bots.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { userRoutes } from './routes/users.ts';
 
@@ -32,6 +33,7 @@ export function createApiApp(p: Platform) {
   app.route('/v1/auth', authRoutes(p));
   app.route('/v1/users', userRoutes(p));
   app.route('/v1/api-tokens', apiTokenRoutes(p));
+  app.route('/v1/bots', botRoutes(p));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

@@ -1,0 +1,163 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { tenantAuth } from '#shared/adapters/hono/auth.ts';
+import { createRouter } from '#shared/adapters/hono/router.ts';
+import { IdParam, iso, json, jsonBody, listOf, name, PageQuery, security, standardErrors, text } from '#shared/adapters/hono/schemas.ts';
+import type { Platform } from '#shared/platform.ts';
+import type { BotProfile } from '#shared/repositories/bots.ts';
+import { type BotInput, changeBot, createBot, getBot, listTenantBots, removeBot } from '#shared/usecases/bots.ts';
+
+const Provider = z.enum(['openai', 'anthropic', 'openai-compatible']);
+const Retrieval = z.object({
+  top_k: z.number().int().min(1).max(50).optional(),
+  score_threshold: z.number().min(0).max(1).nullable().optional(),
+  tags: z.array(text(100).min(1)).max(50).optional(),
+});
+
+const BotSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    provider: Provider.nullable(),
+    model: z.string().nullable(),
+    base_url: z.string().nullable(),
+    temperature: z.number().nullable(),
+    max_output_tokens: z.number().nullable(),
+    system_prompt: z.string().nullable(),
+    retrieval: z.object({ top_k: z.number(), score_threshold: z.number().nullable(), tags: z.array(z.string()) }),
+    credentials: z.object({ configured: z.boolean(), last4: z.string().nullable() }),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi('Bot');
+
+export const botJson = (b: BotProfile) => ({
+  id: b.id,
+  name: b.name,
+  provider: b.provider,
+  model: b.model,
+  base_url: b.baseUrl,
+  temperature: b.temperature,
+  max_output_tokens: b.maxOutputTokens,
+  system_prompt: b.systemPrompt,
+  retrieval: { top_k: b.retrieval.topK, score_threshold: b.retrieval.scoreThreshold, tags: b.retrieval.tags },
+  // Write-only: a read shows whether a key is set and its last four characters, never the key.
+  credentials: { configured: b.hasCredentials, last4: b.credentialsLast4 ? `…${b.credentialsLast4}` : null },
+  created_at: iso(b.createdAt)!,
+  updated_at: iso(b.updatedAt)!,
+});
+
+const BotFieldsSchema = z.object({
+  name: name.optional(),
+  provider: Provider.nullable().optional(),
+  model: text(200).min(1).nullable().optional(),
+  base_url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(500).nullable().optional(),
+  temperature: z.number().min(0).max(2).nullable().optional(),
+  max_output_tokens: z.number().int().min(1).max(32_000).nullable().optional(),
+  system_prompt: text(20_000).nullable().optional(),
+  retrieval: Retrieval.optional(),
+  credentials: z
+    .object({ api_key: text(500).min(8, 'looks too short for an API key'), organization: text(200).optional() })
+    .nullable()
+    .optional()
+    .openapi({ description: 'Write-only. Encrypted with a per-record data key; never returned.' }),
+});
+const CreateBot = BotFieldsSchema.extend({ name }).openapi('CreateBot');
+const UpdateBot = BotFieldsSchema.openapi('UpdateBot');
+
+function toInput(body: z.infer<typeof BotFieldsSchema>): BotInput {
+  return {
+    name: body.name,
+    provider: body.provider,
+    model: body.model,
+    baseUrl: body.base_url,
+    temperature: body.temperature,
+    maxOutputTokens: body.max_output_tokens,
+    systemPrompt: body.system_prompt,
+    retrieval: body.retrieval && {
+      topK: body.retrieval.top_k,
+      scoreThreshold: body.retrieval.score_threshold,
+      tags: body.retrieval.tags,
+    },
+    credentials:
+      body.credentials === undefined || body.credentials === null
+        ? body.credentials
+        : { apiKey: body.credentials.api_key, organization: body.credentials.organization },
+  };
+}
+
+export function botRoutes(p: Platform) {
+  const app = createRouter();
+  const deps = { db: p.db, vault: p.vault, allowLocalProviderUrls: p.config.ALLOW_LOCAL_PROVIDER_URLS };
+  app.use('*', tenantAuth({ db: p.db, ...p.secrets }));
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/',
+      summary: 'Create a bot profile (a bot without a provider answers extractively, with no LLM)',
+      security,
+      request: { body: jsonBody(CreateBot) },
+      responses: { 201: json(BotSchema, 'The bot'), ...standardErrors },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      return c.json(botJson(await createBot(c.get('auth'), { ...toInput(body), name: body.name }, deps)), 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      summary: "List the tenant's bots",
+      security,
+      request: { query: PageQuery },
+      responses: { 200: json(listOf(BotSchema), 'A page of bots'), ...standardErrors },
+    }),
+    async (c) => {
+      const page = await listTenantBots(c.get('auth'), c.req.valid('query'), deps);
+      return c.json({ data: page.data.map(botJson), next_cursor: page.nextCursor }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}',
+      summary: 'Get a bot',
+      security,
+      request: { params: IdParam },
+      responses: { 200: json(BotSchema, 'The bot'), ...standardErrors },
+    }),
+    async (c) => c.json(botJson(await getBot(c.get('auth'), c.req.valid('param').id, deps)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/{id}',
+      summary: 'Change a bot (credentials: null removes them; switching provider drops the old key)',
+      security,
+      request: { params: IdParam, body: jsonBody(UpdateBot) },
+      responses: { 200: json(BotSchema, 'The bot'), ...standardErrors },
+    }),
+    async (c) =>
+      c.json(botJson(await changeBot(c.get('auth'), c.req.valid('param').id, toInput(c.req.valid('json')), deps)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/{id}',
+      summary: 'Delete a bot (and its chats)',
+      security,
+      request: { params: IdParam },
+      responses: { 204: { description: 'Deleted' }, ...standardErrors },
+    }),
+    async (c) => {
+      await removeBot(c.get('auth'), c.req.valid('param').id, deps);
+      return c.body(null, 204);
+    },
+  );
+  return app;
+}

@@ -1,0 +1,191 @@
+import { requireScope } from '../auth/authorize.ts';
+import type { AuthContext } from '../domain/auth-context.ts';
+import { NotFoundError, ValidationError } from '../domain/errors.ts';
+import { newId, type TenantId } from '../domain/ids.ts';
+import type { Database, Queryable } from '../ports/database.ts';
+import type { EncryptionContext, KeyVault } from '../ports/key-vault.ts';
+import { parseEnvelope } from '../ports/key-vault.ts';
+import {
+  type BotFields,
+  type BotProfile,
+  type BotProvider,
+  deleteBot,
+  findBot,
+  findBotCredentials,
+  insertBot,
+  listBots,
+  type RetrievalSettings,
+  updateBot,
+} from '../repositories/bots.ts';
+import type { Page, PageRequest } from '../repositories/pagination.ts';
+
+/** What a tenant admin writes; never read back. */
+export interface ProviderCredentials {
+  readonly apiKey: string;
+  readonly organization?: string | undefined;
+}
+
+export interface BotInput {
+  name?: string | undefined;
+  provider?: BotProvider | null | undefined;
+  model?: string | null | undefined;
+  baseUrl?: string | null | undefined;
+  temperature?: number | null | undefined;
+  maxOutputTokens?: number | null | undefined;
+  systemPrompt?: string | null | undefined;
+  retrieval?: Partial<RetrievalSettings> | undefined;
+  credentials?: ProviderCredentials | null | undefined;
+}
+
+export interface BotDeps {
+  readonly db: Database;
+  readonly vault: KeyVault;
+  /** Local mode lets bots use http://localhost model servers. */
+  readonly allowLocalProviderUrls: boolean;
+}
+
+export const DEFAULT_MODELS: Record<BotProvider, string | null> = {
+  openai: 'gpt-4o-mini',
+  anthropic: 'claude-3-5-haiku-latest',
+  'openai-compatible': null,
+};
+
+const context = (tenantId: string, botProfileId: string): EncryptionContext => ({
+  tenantId,
+  botProfileId,
+  purpose: 'bot-credentials',
+});
+
+/** Provider, model and base URL must make sense together; checked on the bot as it will be after the change. */
+function validate(bot: { provider: BotProvider | null; model: string | null; baseUrl: string | null }, deps: BotDeps) {
+  const { provider, model, baseUrl } = bot;
+  if (!provider) {
+    if (model || baseUrl) throw new ValidationError('model and base_url need a provider.');
+    return;
+  }
+  if (!model) throw new ValidationError(`A model is required for the ${provider} provider.`);
+  if (provider === 'anthropic' && !/^claude[-\w.:]*$/.test(model)) {
+    throw new ValidationError(`'${model}' is not an Anthropic model (they are named claude-…).`);
+  }
+  if (provider === 'openai' && /^claude/.test(model)) {
+    throw new ValidationError(`'${model}' is an Anthropic model; use the anthropic provider.`);
+  }
+  if (provider === 'openai-compatible' && !baseUrl) {
+    throw new ValidationError('The openai-compatible provider needs a base_url.');
+  }
+  if (baseUrl) {
+    const url = new URL(baseUrl);
+    const local = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local && deps.allowLocalProviderUrls)) {
+      throw new ValidationError(
+        deps.allowLocalProviderUrls
+          ? 'base_url must use https (http is allowed only for localhost).'
+          : 'base_url must use https.',
+      );
+    }
+  }
+}
+
+async function sealCredentials(
+  deps: BotDeps,
+  tenantId: string,
+  botId: string,
+  credentials: ProviderCredentials | null | undefined,
+): Promise<BotFields['credentials']> {
+  if (credentials === undefined || credentials === null) return credentials;
+  const envelope = await deps.vault.encrypt(JSON.stringify(credentials), context(tenantId, botId));
+  return { envelope, last4: credentials.apiKey.slice(-4) };
+}
+
+export async function createBot(auth: AuthContext, input: BotInput & { name: string }, deps: BotDeps): Promise<BotProfile> {
+  requireScope(auth, 'bots:write');
+  const provider = input.provider ?? null;
+  const model = input.model ?? (provider ? DEFAULT_MODELS[provider] : null);
+  validate({ provider, model, baseUrl: input.baseUrl ?? null }, deps);
+  if (input.credentials && !provider) throw new ValidationError('credentials need a provider.');
+  const id = newId();
+  const credentials = await sealCredentials(deps, auth.tenantId, id, input.credentials);
+  return deps.db.withTenant(auth.tenantId, (tx) =>
+    insertBot(tx, auth.tenantId, id, { ...input, model, retrieval: retrievalOf(input.retrieval), credentials }),
+  );
+}
+
+function retrievalOf(input: Partial<RetrievalSettings> | undefined, current?: RetrievalSettings) {
+  if (!input) return current;
+  return {
+    topK: input.topK ?? current?.topK ?? 6,
+    scoreThreshold: input.scoreThreshold !== undefined ? input.scoreThreshold : (current?.scoreThreshold ?? null),
+    tags: input.tags ?? current?.tags ?? [],
+  };
+}
+
+export async function changeBot(auth: AuthContext, id: string, input: BotInput, deps: BotDeps): Promise<BotProfile> {
+  requireScope(auth, 'bots:write');
+  const current = await getBot(auth, id, deps);
+  const provider = input.provider !== undefined ? input.provider : current.provider;
+  const providerChanged = input.provider !== undefined && input.provider !== current.provider;
+  const model =
+    input.model !== undefined
+      ? input.model
+      : providerChanged
+        ? provider
+          ? DEFAULT_MODELS[provider]
+          : null
+        : current.model;
+  const baseUrl = input.baseUrl !== undefined ? input.baseUrl : current.baseUrl;
+  validate({ provider, model, baseUrl }, deps);
+  // A key for one provider must not silently be sent to another: switching provider drops it.
+  const credentials =
+    input.credentials !== undefined
+      ? await sealCredentials(deps, auth.tenantId, id, input.credentials)
+      : providerChanged
+        ? null
+        : undefined;
+  if (credentials && !provider) throw new ValidationError('credentials need a provider.');
+  const updated = await deps.db.withTenant(auth.tenantId, (tx) =>
+    updateBot(tx, auth.tenantId, id, {
+      ...input,
+      provider,
+      model,
+      baseUrl,
+      retrieval: retrievalOf(input.retrieval, current.retrieval),
+      credentials,
+    }),
+  );
+  if (!updated) throw new NotFoundError('Bot');
+  return updated;
+}
+
+export async function getBot(auth: AuthContext, id: string, deps: { db: Database }): Promise<BotProfile> {
+  requireScope(auth, 'read');
+  const bot = await deps.db.withTenant(auth.tenantId, (tx) => findBot(tx, auth.tenantId, id));
+  if (!bot) throw new NotFoundError('Bot');
+  return bot;
+}
+
+export function listTenantBots(auth: AuthContext, page: PageRequest, deps: { db: Database }): Promise<Page<BotProfile>> {
+  requireScope(auth, 'read');
+  return deps.db.withTenant(auth.tenantId, (tx) => listBots(tx, auth.tenantId, page));
+}
+
+export async function removeBot(auth: AuthContext, id: string, deps: { db: Database }): Promise<void> {
+  requireScope(auth, 'bots:write');
+  const removed = await deps.db.withTenant(auth.tenantId, (tx) => deleteBot(tx, auth.tenantId, id));
+  if (!removed) throw new NotFoundError('Bot');
+}
+
+/**
+ * Decrypts a bot's provider credentials for exactly one provider call. Only the chat and ingest use
+ * cases call this, inside the call that needs the key; the plaintext is never stored or returned.
+ */
+export async function openBotCredentials(
+  tx: Queryable,
+  tenantId: TenantId,
+  botId: string,
+  vault: KeyVault,
+): Promise<ProviderCredentials | null> {
+  const stored = await findBotCredentials(tx, tenantId, botId);
+  if (!stored) return null;
+  const plaintext = await vault.decrypt(parseEnvelope(stored), context(tenantId, botId));
+  return JSON.parse(plaintext) as ProviderCredentials;
+}
