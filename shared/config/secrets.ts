@@ -66,9 +66,12 @@ export function createSecretResolver(
         throw secretsManagerError(arnVar, error);
       }
       if (typeof out.SecretString !== 'string') {
-        throw new ProviderError(`The secret named by ${arnVar} has no text value (binary secrets are not supported)`, {
-          status: 500,
-        });
+        throw new ProviderError(
+          `The secret named by ${arnVar} has no text value (binary secrets are not supported)`,
+          {
+            status: 500,
+          },
+        );
       }
       return out.SecretString;
     })();
@@ -100,7 +103,9 @@ export function createSecretResolver(
       if (jsonKey === undefined || found.arnVar === undefined) return found.value;
       const field = parseJsonObject(found.value, found.arnVar)[jsonKey];
       if (typeof field !== 'string' && typeof field !== 'number') {
-        throw new ProviderError(`The secret named by ${found.arnVar} has no "${jsonKey}" field`, { status: 500 });
+        throw new ProviderError(`The secret named by ${found.arnVar} has no "${jsonKey}" field`, {
+          status: 500,
+        });
       }
       return String(field);
     },
