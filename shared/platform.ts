@@ -1,7 +1,10 @@
 import type { Config } from './config/schema.ts';
 import type { Database } from './ports/database.ts';
+import type { Embedder } from './ports/embedder.ts';
+import type { IngestQueue } from './ports/ingest-queue.ts';
 import type { KeyVault } from './ports/key-vault.ts';
 import type { Logger } from './ports/logger.ts';
+import type { VectorStore } from './ports/vector-store.ts';
 
 /** Secrets resolved at start-up (from env, the local key file or Secrets Manager). */
 export interface PlatformSecrets {
@@ -19,4 +22,13 @@ export interface Platform {
   readonly logger: Logger;
   readonly secrets: PlatformSecrets;
   readonly vault: KeyVault;
+  readonly ingestQueue: IngestQueue;
+  readonly vectorStore: VectorStore;
+  /** The platform's embedder: one embedding space per deployment. */
+  readonly embedder: Embedder;
+  /**
+   * Platform-level provider keys (operator's own, from env / Secrets Manager): used for the embedder and
+   * for bots that name a provider but store no key of their own. Never returned or logged.
+   */
+  readonly providerKeys: { readonly openai?: string | undefined; readonly anthropic?: string | undefined };
 }

@@ -1,14 +1,18 @@
 import { Scalar } from '@scalar/hono-api-reference';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
+import { answerRoutes } from '#shared/adapters/hono/answer-routes.ts';
 import type { AppEnv } from '#shared/adapters/hono/env.ts';
 import { errorToResponse, problemResponse } from '#shared/adapters/hono/problem.ts';
 import { createRouter } from '#shared/adapters/hono/router.ts';
 import type { Platform } from '#shared/platform.ts';
 import { apiTokenRoutes } from './routes/api-tokens.ts';
 import { authRoutes } from './routes/auth.ts';
+import { chatRoutes } from './routes/chats.ts';
 import { botRoutes } from './routes/bots.ts';
+import { sourceRoutes } from './routes/sources.ts';
 import { tenantRoutes } from './routes/tenants.ts';
+import { usageRoutes } from './routes/usage.ts';
 import { userRoutes } from './routes/users.ts';
 
 export const API_VERSION = '0.1.0';
@@ -34,6 +38,11 @@ export function createApiApp(p: Platform) {
   app.route('/v1/users', userRoutes(p));
   app.route('/v1/api-tokens', apiTokenRoutes(p));
   app.route('/v1/bots', botRoutes(p));
+  app.route('/v1/sources', sourceRoutes(p));
+  app.route('/v1/chats', chatRoutes(p));
+  app.route('/v1/usage', usageRoutes(p));
+  // API Gateway buffers responses: here the answer routes always reply with JSON.
+  app.route('/v1', answerRoutes(p, { streaming: false }));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

@@ -1,9 +1,13 @@
 import { createKmsKeyVault } from '../adapters/kms/kms-key-vault.ts';
+import { createPgVectorStore } from '../adapters/pgvector/vector-store.ts';
 import { createPostgresDatabase } from '../adapters/postgres/database.ts';
+import { createQdrantVectorStore } from '../adapters/qdrant/vector-store.ts';
+import { createSqsIngestQueue } from '../adapters/sqs/ingest-queue.ts';
 import type { Config } from '../config/schema.ts';
 import { createSecretResolver, type Env } from '../config/secrets.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
+import { selectEmbedder } from './embedder.ts';
 import { createLogger } from './logger.ts';
 
 /**
@@ -12,23 +16,52 @@ import { createLogger } from './logger.ts';
  */
 export async function buildCloudPlatform(config: Config, env: Env, serviceName: string): Promise<Platform> {
   const secrets = createSecretResolver();
-  const [databaseUrl, adminToken, jwtSigningKey] = await Promise.all([
+  const [databaseUrl, adminToken, jwtSigningKey, openAiKey, qdrantKey, anthropicKey] = await Promise.all([
     secrets.resolveDatabaseUrl({ env, host: env.DATABASE_HOST }),
     secrets.resolve('ADMIN_TOKEN', { env }),
     secrets.resolve('JWT_SIGNING_KEY', { env, required: true }),
+    secrets.resolve('OPENAI_API_KEY', { env }),
+    secrets.resolve('QDRANT_API_KEY', { env }),
+    secrets.resolve('ANTHROPIC_API_KEY', { env }),
   ]);
   if (!databaseUrl) throw new ValidationError('DATABASE_URL or DATABASE_SECRET_ARN must be set');
   if (!config.KMS_KEY_ID) throw new ValidationError('KMS_KEY_ID must be set in AWS');
+  const db = createPostgresDatabase({
+    url: databaseUrl,
+    schema: config.DATABASE_SCHEMA,
+    maxConnections: config.DATABASE_MAX_CONNECTIONS,
+  });
+  const logger = createLogger(config, serviceName);
   return {
     config,
-    db: createPostgresDatabase({
-      url: databaseUrl,
-      schema: config.DATABASE_SCHEMA,
-      maxConnections: config.DATABASE_MAX_CONNECTIONS,
-    }),
-    logger: createLogger(config, serviceName),
+    db,
+    logger,
     // Functions that never see the admin token (chat-stream, ingest) get an unguessable stand-in.
     secrets: { adminToken: adminToken ?? `unset-${crypto.randomUUID()}`, jwtSigningKey: jwtSigningKey! },
     vault: createKmsKeyVault({ keyId: config.KMS_KEY_ID }),
+    ingestQueue: config.QUEUE_URL
+      ? createSqsIngestQueue({ db, queueUrl: config.QUEUE_URL, logger })
+      : { notify: async () => {}, sweep: async () => 0 }, // the ingest function itself enqueues nothing
+    vectorStore:
+      config.VECTOR_STORE === 'qdrant'
+        ? createQdrantVectorStore({ url: config.QDRANT_URL!, apiKey: qdrantKey })
+        : createPgVectorStore(db),
+    embedder: selectEmbedder(config, openAiKey),
+    providerKeys: { openai: openAiKey, anthropic: anthropicKey },
+  };
+}
+
+/**
+ * Builds the platform once per container, on first use; a failed cold start is retried by the next
+ * invocation instead of leaving the container broken.
+ */
+export function platformOnce(build: () => Promise<Platform>): () => Promise<Platform> {
+  let platform: Promise<Platform> | undefined;
+  return () => {
+    platform ??= build().catch((error: unknown) => {
+      platform = undefined;
+      throw error;
+    });
+    return platform;
   };
 }

@@ -1,18 +1,25 @@
 import { join } from 'node:path';
 import { createLocalKeyVaultFromBase64 } from '../adapters/local-keyring/local-key-vault.ts';
+import { createLocalIngestQueue } from '../adapters/local-queue/ingest-queue.ts';
 import { createPgliteDatabase } from '../adapters/pglite/database.ts';
+import { createPgVectorStore } from '../adapters/pgvector/vector-store.ts';
 import { createPostgresDatabase } from '../adapters/postgres/database.ts';
+import { createQdrantVectorStore } from '../adapters/qdrant/vector-store.ts';
 import { loadOrCreateLocalSecrets } from '../config/key-file.ts';
 import type { Config } from '../config/schema.ts';
 import { migrate } from '../db/migrate.ts';
 import type { Platform } from '../platform.ts';
+import { selectEmbedder } from './embedder.ts';
 import { createLogger } from './logger.ts';
+
+export type LocalPlatform = Platform & { readonly ingestQueue: ReturnType<typeof createLocalIngestQueue> };
 
 /**
  * The one-machine composition (`npm start`, the CLI): PGlite under the data directory unless
- * DATABASE_URL points at a server, secrets from env or the generated local key file, the local keyring.
+ * DATABASE_URL points at a server, secrets from env or the generated local key file, the local keyring,
+ * the job table as the queue, pgvector (or Qdrant when configured).
  */
-export async function buildLocalPlatform(config: Config, serviceName = 'minirag'): Promise<Platform> {
+export async function buildLocalPlatform(config: Config, serviceName = 'minirag'): Promise<LocalPlatform> {
   const fileSecrets = await loadOrCreateLocalSecrets(config.MINIRAG_DATA_DIR);
   const db = config.DATABASE_URL
     ? createPostgresDatabase({
@@ -34,5 +41,12 @@ export async function buildLocalPlatform(config: Config, serviceName = 'minirag'
       current: config.MASTER_KEY ?? fileSecrets.masterKey,
       previous: fileSecrets.previousMasterKeys,
     }),
+    ingestQueue: createLocalIngestQueue(),
+    vectorStore:
+      config.VECTOR_STORE === 'qdrant'
+        ? createQdrantVectorStore({ url: config.QDRANT_URL!, apiKey: config.QDRANT_API_KEY })
+        : createPgVectorStore(db),
+    embedder: selectEmbedder(config, config.OPENAI_API_KEY),
+    providerKeys: { openai: config.OPENAI_API_KEY, anthropic: config.ANTHROPIC_API_KEY },
   };
 }

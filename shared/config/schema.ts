@@ -35,6 +35,9 @@ export const configSchema = z.object({
   MASTER_KEY: z.string().optional(),
 
   QUEUE_URL: z.string().url().optional(),
+  /** Deliveries of one ingest message before it is FAILED (and, in AWS, left in the DLQ): = maxReceiveCount. */
+  INGEST_MAX_ATTEMPTS: int(1, 100).default(5),
+  INGEST_CONCURRENCY: int(1, 32).default(2),
 
   VECTOR_STORE: z.enum(['pgvector', 'qdrant']).default('pgvector'),
   QDRANT_URL: z.string().url().optional(),

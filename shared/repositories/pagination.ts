@@ -1,4 +1,5 @@
 import { ValidationError } from '../domain/errors.ts';
+import { isUuid } from '../domain/ids.ts';
 import { type SqlFragment, sql } from '../ports/sql.ts';
 
 /** Keyset pagination on (created_at, id): stable under inserts, no OFFSET scans. */
@@ -17,11 +18,16 @@ interface CursorPosition {
   readonly id: string;
 }
 
+const isCanonicalIso = (value: unknown): value is string =>
+  typeof value === 'string' && !Number.isNaN(Date.parse(value)) && new Date(value).toISOString() === value;
+
 export function decodeCursor(cursor: string | undefined): CursorPosition | undefined {
   if (!cursor) return undefined;
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<CursorPosition>;
-    if (typeof parsed.createdAt === 'string' && typeof parsed.id === 'string' && !Number.isNaN(Date.parse(parsed.createdAt))) {
+    // Exactly what toPage writes (a UUID and a canonical ISO time): anything else would reach the
+    // ::uuid / ::timestamptz casts and fail there as a 500.
+    if (typeof parsed?.id === 'string' && isUuid(parsed.id) && isCanonicalIso(parsed.createdAt)) {
       return { createdAt: parsed.createdAt, id: parsed.id };
     }
   } catch {

@@ -40,7 +40,8 @@ const IdentitySchema = z.object({
 });
 
 const Quotas = z.object({
-  monthly_token_budget: z.number().int().min(0).nullable().optional(),
+  // The column is a PostgreSQL integer: a larger budget would fail in the database as a 500.
+  monthly_token_budget: z.number().int().min(0).max(2_147_483_647).nullable().optional(),
   requests_per_minute: z.number().int().min(1).max(100_000).nullable().optional(),
 });
 

@@ -1,0 +1,72 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { tenantAuth } from '#shared/adapters/hono/auth.ts';
+import { createRouter } from '#shared/adapters/hono/router.ts';
+import { json, security, standardErrors } from '#shared/adapters/hono/schemas.ts';
+import type { Platform } from '#shared/platform.ts';
+import { tenantUsage } from '#shared/usecases/usage.ts';
+
+const instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).or(z.iso.date());
+
+const UsageQuery = z.object({
+  from: instant.optional().openapi({ param: { name: 'from', in: 'query' } }),
+  to: instant.optional().openapi({ param: { name: 'to', in: 'query' } }),
+  group_by: z.enum(['day', 'bot', 'model']).default('day').openapi({ param: { name: 'group_by', in: 'query' } }),
+});
+
+const UsageSchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    group_by: z.enum(['day', 'bot', 'model']),
+    data: z.array(
+      z.object({
+        key: z.string().nullable(),
+        kind: z.enum(['embed', 'rewrite', 'chat']),
+        input_tokens: z.number(),
+        output_tokens: z.number(),
+        cost_usd: z.number(),
+        events: z.number(),
+      }),
+    ),
+  })
+  .openapi('Usage');
+
+export function usageRoutes(p: Platform) {
+  const app = createRouter();
+  app.use('*', tenantAuth({ db: p.db, ...p.secrets }));
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      summary: "The tenant's token usage and cost, grouped by day, bot or model (default: the last 30 days)",
+      security,
+      request: { query: UsageQuery },
+      responses: { 200: json(UsageSchema, 'Usage rows'), ...standardErrors },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const result = await tenantUsage(
+        c.get('auth'),
+        { from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined, groupBy: q.group_by },
+        p,
+      );
+      return c.json(
+        {
+          from: result.from.toISOString(),
+          to: result.to.toISOString(),
+          group_by: q.group_by,
+          data: result.rows.map((r) => ({
+            key: r.key,
+            kind: r.kind,
+            input_tokens: r.inputTokens,
+            output_tokens: r.outputTokens,
+            cost_usd: r.costUsd,
+            events: r.events,
+          })),
+        },
+        200,
+      );
+    },
+  );
+  return app;
+}

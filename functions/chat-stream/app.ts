@@ -1,0 +1,31 @@
+import { cors } from 'hono/cors';
+import { requestId } from 'hono/request-id';
+import { answerRoutes } from '#shared/adapters/hono/answer-routes.ts';
+import { errorToResponse, problemResponse } from '#shared/adapters/hono/problem.ts';
+import { createRouter } from '#shared/adapters/hono/router.ts';
+import type { Platform } from '#shared/platform.ts';
+
+/**
+ * The streaming function (Lambda function URL, RESPONSE_STREAM): asking questions with answers streamed
+ * as Server-Sent Events. Authentication is our own bearer token, checked by the same middleware as the API.
+ */
+export function createChatStreamApp(p: Platform) {
+  const app = createRouter();
+  app.use('*', requestId());
+  if (p.config.CORS_ORIGINS.length > 0) {
+    app.use(
+      '*',
+      cors({
+        origin: p.config.CORS_ORIGINS,
+        allowHeaders: ['authorization', 'content-type'],
+        allowMethods: ['POST', 'OPTIONS'],
+        maxAge: 600,
+      }),
+    );
+  }
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.route('/v1', answerRoutes(p, { streaming: true }));
+  app.notFound((c) => problemResponse(c, 404, 'not-found', `No route for ${c.req.method} ${c.req.path}.`));
+  app.onError((error, c) => errorToResponse(error, c, p.logger));
+  return app;
+}

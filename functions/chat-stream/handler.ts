@@ -1,0 +1,8 @@
+import { streamHandle } from 'hono/aws-lambda';
+import { createChatStreamApp } from './app.ts';
+import { chatStreamPlatform } from './deps.ts';
+
+const app = createChatStreamApp(await chatStreamPlatform());
+
+/** Lambda function URL with InvokeMode RESPONSE_STREAM → the Hono app, streamed. */
+export const handler = streamHandle(app);

@@ -1,0 +1,121 @@
+import type { Database } from '../../ports/database.ts';
+import type { Logger } from '../../ports/logger.ts';
+import { claimJobs, completeJob, extendJobLease, failJob, type Job, releaseJob } from '../../repositories/jobs.ts';
+
+export interface JobWorkerOptions {
+  readonly db: Database;
+  readonly logger: Logger;
+  /** Runs one job. Resolves = done; throws = retry later (or dead after the last attempt). */
+  readonly handle: (job: Job) => Promise<void>;
+  readonly concurrency?: number;
+  readonly pollMs?: number;
+  readonly leaseSeconds?: number;
+  readonly backoffSeconds?: (attempt: number) => number;
+}
+
+export interface JobWorker {
+  start(): void;
+  /** Wakes the worker now (after an enqueue) instead of at the next poll. */
+  wake(): void;
+  /** Stops claiming, waits for running jobs (or returns them to the queue after `graceMs`). */
+  stop(graceMs?: number): Promise<void>;
+  /** Resolves when no job is due or running (tests, the CLI's `ingest --wait`). */
+  idle(): Promise<void>;
+}
+
+const defaultBackoff = (attempt: number) => Math.min(300, 2 ** attempt) + Math.random();
+
+/**
+ * The local queue's consumer: claims jobs from the `jobs` table (SKIP LOCKED, leases), runs them with
+ * bounded concurrency, retries with exponential backoff, dead-letters after the last attempt. A job whose
+ * worker was killed is claimed again when its lease expires, so nothing is lost on a crash.
+ */
+export function createJobWorker(options: JobWorkerOptions): JobWorker {
+  const concurrency = options.concurrency ?? 2;
+  const pollMs = options.pollMs ?? 1000;
+  const leaseSeconds = options.leaseSeconds ?? 120;
+  const backoff = options.backoffSeconds ?? defaultBackoff;
+  const running = new Map<string, Promise<void>>();
+  let stopping = false;
+  let timer: NodeJS.Timeout | undefined;
+  let pumping: Promise<void> | undefined;
+  let idleWaiters: (() => void)[] = [];
+
+  async function run(job: Job): Promise<void> {
+    // Renew the lease while the job runs, so a slow ingest is not taken over by another worker.
+    const heartbeat = setInterval(
+      () => void options.db.withSystem((tx) => extendJobLease(tx, job.id, leaseSeconds)).catch(() => {}),
+      (leaseSeconds * 1000) / 3,
+    );
+    try {
+      await options.handle(job);
+      await options.db.withSystem((tx) => completeJob(tx, job.id));
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const outcome = await options.db.withSystem((tx) => failJob(tx, job, reason, backoff(job.attempts)));
+      options.logger.warn('job failed', { jobId: job.id, attempt: job.attempts, outcome, reason });
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  async function pump(): Promise<void> {
+    while (!stopping) {
+      const free = concurrency - running.size;
+      if (free <= 0) return;
+      const jobs = await options.db.withSystem((tx) => claimJobs(tx, { limit: free, leaseSeconds }));
+      if (jobs.length === 0) {
+        if (running.size === 0) {
+          for (const resolve of idleWaiters) resolve();
+          idleWaiters = [];
+        }
+        return;
+      }
+      for (const job of jobs) {
+        const task = run(job).finally(() => {
+          running.delete(job.id);
+          wake();
+        });
+        running.set(job.id, task);
+      }
+    }
+  }
+
+  function wake(): void {
+    if (stopping) return;
+    pumping ??= pump()
+      .catch((error: unknown) => options.logger.error('job worker poll failed', { error: String(error) }))
+      .finally(() => {
+        pumping = undefined;
+      });
+  }
+
+  return {
+    start() {
+      stopping = false;
+      timer = setInterval(wake, pollMs);
+      timer.unref();
+      wake();
+    },
+    wake,
+    async stop(graceMs = 10_000) {
+      stopping = true;
+      if (timer) clearInterval(timer);
+      const all = Promise.allSettled([...running.values()]);
+      const timedOut = await Promise.race([all.then(() => false), new Promise((r) => setTimeout(() => r(true), graceMs))]);
+      if (timedOut) {
+        // Hand unfinished jobs back now rather than waiting for their leases to expire.
+        await options.db.withSystem(async (tx) => {
+          for (const id of running.keys()) await releaseJob(tx, id);
+        });
+      }
+      await pumping;
+    },
+    idle() {
+      return new Promise((resolve) => {
+        idleWaiters.push(resolve);
+        wake();
+      });
+    },
+  };
+}

@@ -1,0 +1,139 @@
+import type { TenantId } from '../domain/ids.ts';
+import type { Queryable } from '../ports/database.ts';
+import { sql } from '../ports/sql.ts';
+import { afterCursor, type Page, type PageRequest, toPage } from './pagination.ts';
+
+export interface Chat {
+  readonly id: string;
+  readonly botId: string;
+  readonly userId: string | null;
+  readonly title: string | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+export interface Citation {
+  readonly n: number;
+  readonly sourceId: string;
+  readonly title: string;
+  readonly chunkIds: string[];
+  readonly startOffset: number;
+  readonly endOffset: number;
+  readonly snippet: string;
+}
+
+export type MessageStatus = 'complete' | 'partial' | 'failed';
+
+export interface Message {
+  readonly id: string;
+  readonly chatId: string;
+  readonly role: 'user' | 'assistant';
+  readonly content: string;
+  readonly citations: Citation[];
+  readonly status: MessageStatus;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly createdAt: Date;
+}
+
+interface ChatRow {
+  id: string;
+  bot_id: string;
+  user_id: string | null;
+  title: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface MessageRow {
+  id: string;
+  chat_id: string;
+  role: 'user' | 'assistant';
+  content: string;
+  citations: Citation[];
+  status: MessageStatus;
+  input_tokens: number;
+  output_tokens: number;
+  created_at: Date;
+}
+
+const toChat = (r: ChatRow): Chat => ({
+  id: r.id,
+  botId: r.bot_id,
+  userId: r.user_id,
+  title: r.title,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const toMessage = (r: MessageRow): Message => ({
+  id: r.id,
+  chatId: r.chat_id,
+  role: r.role,
+  content: r.content,
+  citations: r.citations,
+  status: r.status,
+  inputTokens: r.input_tokens,
+  outputTokens: r.output_tokens,
+  createdAt: r.created_at,
+});
+
+export async function insertChat(
+  tx: Queryable,
+  tenantId: TenantId,
+  c: { id: string; botId: string; userId: string | null; title: string | null },
+): Promise<Chat> {
+  const [row] = await tx.query<ChatRow>(sql`
+    insert into chats (id, tenant_id, bot_id, user_id, title) values (${c.id}, ${tenantId}, ${c.botId}, ${c.userId}, ${c.title})
+    returning id, bot_id, user_id, title, created_at, updated_at`);
+  return toChat(row!);
+}
+
+export async function findChat(tx: Queryable, tenantId: TenantId, id: string): Promise<Chat | null> {
+  const [row] = await tx.query<ChatRow>(sql`
+    select id, bot_id, user_id, title, created_at, updated_at from chats where tenant_id = ${tenantId} and id = ${id}`);
+  return row ? toChat(row) : null;
+}
+
+export async function listChats(
+  tx: Queryable,
+  tenantId: TenantId,
+  filter: { botId?: string | undefined },
+  page: PageRequest,
+): Promise<Page<Chat>> {
+  const byBot = filter.botId ? sql` and bot_id = ${filter.botId}` : sql``;
+  const rows = await tx.query<ChatRow>(sql`
+    select id, bot_id, user_id, title, created_at, updated_at from chats
+    where tenant_id = ${tenantId} ${byBot} ${afterCursor(page.cursor)}
+    order by created_at, id limit ${page.limit + 1}`);
+  return toPage(rows.map(toChat), page.limit);
+}
+
+export async function deleteChat(tx: Queryable, tenantId: TenantId, id: string): Promise<boolean> {
+  const rows = await tx.query(sql`delete from chats where tenant_id = ${tenantId} and id = ${id} returning id`);
+  return rows.length > 0;
+}
+
+export async function insertMessage(
+  tx: Queryable,
+  tenantId: TenantId,
+  m: Omit<Message, 'createdAt'>,
+): Promise<Message> {
+  const [row] = await tx.query<MessageRow>(sql`
+    insert into messages (id, tenant_id, chat_id, role, content, citations, status, input_tokens, output_tokens)
+    values (${m.id}, ${tenantId}, ${m.chatId}, ${m.role}, ${m.content}, ${m.citations}::jsonb, ${m.status},
+            ${m.inputTokens}, ${m.outputTokens})
+    returning id, chat_id, role, content, citations, status, input_tokens, output_tokens, created_at`);
+  await tx.query(sql`update chats set updated_at = now() where tenant_id = ${tenantId} and id = ${m.chatId}`);
+  return toMessage(row!);
+}
+
+/** The whole conversation, oldest first. */
+export async function listMessages(tx: Queryable, tenantId: TenantId, chatId: string, limit = 200): Promise<Message[]> {
+  const rows = await tx.query<MessageRow>(sql`
+    select * from (
+      select id, chat_id, role, content, citations, status, input_tokens, output_tokens, created_at from messages
+      where tenant_id = ${tenantId} and chat_id = ${chatId} order by created_at desc, id desc limit ${limit}
+    ) recent order by created_at, id`);
+  return rows.map(toMessage);
+}

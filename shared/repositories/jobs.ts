@@ -1,0 +1,95 @@
+import { newId, type TenantId } from '../domain/ids.ts';
+import type { Queryable } from '../ports/database.ts';
+import type { IngestMessage } from '../ports/ingest-queue.ts';
+import { sql } from '../ports/sql.ts';
+
+export const INGEST_JOB = 'ingest-source';
+
+export interface Job {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly kind: string;
+  readonly payload: IngestMessage;
+  readonly attempts: number;
+  readonly maxAttempts: number;
+}
+
+interface JobRow {
+  id: string;
+  tenant_id: string;
+  kind: string;
+  payload: IngestMessage;
+  attempts: number;
+  max_attempts: number;
+}
+
+const toJob = (r: JobRow): Job => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  kind: r.kind,
+  payload: r.payload,
+  attempts: r.attempts,
+  maxAttempts: r.max_attempts,
+});
+
+/**
+ * Adds an ingest job inside the caller's tenant transaction (the outbox write). The app role may only
+ * insert (no `returning`: it has no SELECT on jobs).
+ */
+export async function enqueueIngestJob(tx: Queryable, tenantId: TenantId, message: IngestMessage): Promise<void> {
+  await tx.query(sql`
+    insert into jobs (id, tenant_id, kind, payload) values (${newId()}, ${tenantId}, ${INGEST_JOB}, ${message}::jsonb)`);
+}
+
+/**
+ * Claims due jobs for one worker (platform scope): queued jobs whose time has come, and running jobs
+ * whose lease expired because their worker died. SKIP LOCKED lets several workers claim concurrently.
+ */
+export async function claimJobs(tx: Queryable, options: { limit: number; leaseSeconds: number }): Promise<Job[]> {
+  const rows = await tx.query<JobRow>(sql`
+    update jobs set status = 'running', attempts = attempts + 1,
+      locked_until = now() + make_interval(secs => ${options.leaseSeconds}), updated_at = now()
+    where id in (
+      select id from jobs
+      where (status = 'queued' and run_at <= now()) or (status = 'running' and locked_until < now())
+      order by run_at
+      limit ${options.limit}
+      for update skip locked)
+    returning id, tenant_id, kind, payload, attempts, max_attempts`);
+  return rows.map(toJob);
+}
+
+/** Keeps a long job's lease alive so no other worker takes it over. */
+export async function extendJobLease(tx: Queryable, id: string, leaseSeconds: number): Promise<void> {
+  await tx.query(sql`
+    update jobs set locked_until = now() + make_interval(secs => ${leaseSeconds})
+    where id = ${id} and status = 'running'`);
+}
+
+export async function completeJob(tx: Queryable, id: string): Promise<void> {
+  await tx.query(sql`delete from jobs where id = ${id}`);
+}
+
+/** Back to the queue after an exponential backoff, or to the dead-letter state after the last attempt. */
+export async function failJob(tx: Queryable, job: Job, error: string, backoffSeconds: number): Promise<'retry' | 'dead'> {
+  const dead = job.attempts >= job.maxAttempts;
+  await tx.query(sql`
+    update jobs set status = ${dead ? 'dead' : 'queued'}, last_error = ${error.slice(0, 2000)}, locked_until = null,
+      run_at = now() + make_interval(secs => ${dead ? 0 : backoffSeconds}), updated_at = now()
+    where id = ${job.id}`);
+  return dead ? 'dead' : 'retry';
+}
+
+/** Returns running jobs to the queue without counting an attempt (graceful shutdown). */
+export async function releaseJob(tx: Queryable, id: string): Promise<void> {
+  await tx.query(sql`
+    update jobs set status = 'queued', attempts = greatest(attempts - 1, 0), locked_until = null, updated_at = now()
+    where id = ${id} and status = 'running'`);
+}
+
+export async function countJobs(tx: Queryable): Promise<Record<string, number>> {
+  const rows = await tx.query<{ status: string; n: number }>(
+    sql`select status, count(*)::int as n from jobs group by status`,
+  );
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}

@@ -1,0 +1,178 @@
+import type { TenantId } from '../domain/ids.ts';
+import type { Queryable } from '../ports/database.ts';
+import { type SqlFragment, sql } from '../ports/sql.ts';
+import { afterCursor, type Page, type PageRequest, toPage } from './pagination.ts';
+
+export type SourceType = 'text' | 'markdown' | 'html' | 'url' | 'pdf' | 'docx';
+export type SourceStatus = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
+
+export interface Source {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly title: string;
+  readonly type: SourceType;
+  readonly url: string | null;
+  readonly tags: string[];
+  readonly metadata: Record<string, unknown>;
+  readonly contentType: string | null;
+  readonly contentHash: string | null;
+  readonly sizeBytes: number;
+  readonly version: number;
+  readonly status: SourceStatus;
+  readonly error: string | null;
+  readonly chunkCount: number;
+  readonly tokenCount: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  readonly processedAt: Date | null;
+}
+
+interface SourceRow {
+  id: string;
+  tenant_id: string;
+  title: string;
+  type: SourceType;
+  url: string | null;
+  tags: string[];
+  metadata: Record<string, unknown>;
+  content_type: string | null;
+  content_hash: string | null;
+  size_bytes: number;
+  version: number;
+  status: SourceStatus;
+  error: string | null;
+  chunk_count: number;
+  token_count: number;
+  created_at: Date;
+  updated_at: Date;
+  processed_at: Date | null;
+}
+
+const toSource = (r: SourceRow): Source => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  title: r.title,
+  type: r.type,
+  url: r.url,
+  tags: r.tags,
+  metadata: r.metadata,
+  contentType: r.content_type,
+  contentHash: r.content_hash,
+  sizeBytes: r.size_bytes,
+  version: r.version,
+  status: r.status,
+  error: r.error,
+  chunkCount: r.chunk_count,
+  tokenCount: r.token_count,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  processedAt: r.processed_at,
+});
+
+// The raw content stays out of every listing: only the ingest step reads it (`loadSourceContent`).
+const COLUMNS = sql`id, tenant_id, title, type, url, tags, metadata, content_type, content_hash,
+  coalesce(octet_length(content), 0)::int as size_bytes, version, status, error, chunk_count, token_count,
+  created_at, updated_at, processed_at`;
+
+export interface NewSource {
+  readonly id: string;
+  readonly title: string;
+  readonly type: SourceType;
+  readonly url: string | null;
+  readonly tags: readonly string[];
+  readonly metadata: Record<string, unknown>;
+  readonly content: Uint8Array | null;
+  readonly contentType: string | null;
+  readonly contentHash: string | null;
+}
+
+export async function insertSource(tx: Queryable, tenantId: TenantId, s: NewSource): Promise<Source> {
+  const [row] = await tx.query<SourceRow>(sql`
+    insert into sources (id, tenant_id, title, type, url, tags, metadata, content, content_type, content_hash)
+    values (${s.id}, ${tenantId}, ${s.title}, ${s.type}, ${s.url}, ${[...s.tags]}::text[], ${s.metadata}::jsonb,
+            ${s.content}, ${s.contentType}, ${s.contentHash})
+    returning ${COLUMNS}`);
+  return toSource(row!);
+}
+
+export async function findSource(tx: Queryable, tenantId: TenantId, id: string): Promise<Source | null> {
+  const [row] = await tx.query<SourceRow>(sql`select ${COLUMNS} from sources where tenant_id = ${tenantId} and id = ${id}`);
+  return row ? toSource(row) : null;
+}
+
+export async function findSourceByHash(tx: Queryable, tenantId: TenantId, hash: string): Promise<Source | null> {
+  const [row] = await tx.query<SourceRow>(
+    sql`select ${COLUMNS} from sources where tenant_id = ${tenantId} and content_hash = ${hash}`,
+  );
+  return row ? toSource(row) : null;
+}
+
+export async function loadSourceContent(
+  tx: Queryable,
+  tenantId: TenantId,
+  id: string,
+): Promise<{ content: Uint8Array | null } | null> {
+  const [row] = await tx.query<{ content: Uint8Array | null }>(
+    sql`select content from sources where tenant_id = ${tenantId} and id = ${id}`,
+  );
+  return row ?? null;
+}
+
+export interface SourceFilter {
+  readonly status?: SourceStatus | undefined;
+  readonly tag?: string | undefined;
+}
+
+export async function listSources(
+  tx: Queryable,
+  tenantId: TenantId,
+  filter: SourceFilter,
+  page: PageRequest,
+): Promise<Page<Source>> {
+  const conditions: SqlFragment[] = [];
+  if (filter.status) conditions.push(sql` and status = ${filter.status}`);
+  if (filter.tag) conditions.push(sql` and tags @> ${[filter.tag]}::text[]`);
+  const where = conditions.reduce((acc, c) => sql`${acc}${c}`, sql``);
+  const rows = await tx.query<SourceRow>(sql`
+    select ${COLUMNS} from sources where tenant_id = ${tenantId} ${where} ${afterCursor(page.cursor)}
+    order by created_at, id limit ${page.limit + 1}`);
+  return toPage(rows.map(toSource), page.limit);
+}
+
+export async function deleteSource(tx: Queryable, tenantId: TenantId, id: string): Promise<boolean> {
+  const rows = await tx.query(sql`delete from sources where tenant_id = ${tenantId} and id = ${id} returning id`);
+  return rows.length > 0;
+}
+
+/** A new version to ingest (re-ingest): back to PENDING; older in-flight messages become stale. */
+export async function bumpSourceVersion(tx: Queryable, tenantId: TenantId, id: string): Promise<Source | null> {
+  const [row] = await tx.query<SourceRow>(sql`
+    update sources set version = version + 1, status = 'PENDING', error = null, updated_at = now()
+    where tenant_id = ${tenantId} and id = ${id} returning ${COLUMNS}`);
+  return row ? toSource(row) : null;
+}
+
+/** Status changes apply only to the version the worker holds, so a stale message can never overwrite. */
+export async function setSourceStatus(
+  tx: Queryable,
+  tenantId: TenantId,
+  id: string,
+  version: number,
+  change: {
+    status: SourceStatus;
+    error?: string | null;
+    chunkCount?: number;
+    tokenCount?: number;
+    contentHash?: string | null;
+  },
+): Promise<boolean> {
+  const processed = change.status === 'COMPLETED' || change.status === 'FAILED' ? sql`now()` : sql`processed_at`;
+  const rows = await tx.query(sql`
+    update sources set status = ${change.status}, error = ${change.error ?? null},
+      chunk_count = coalesce(${change.chunkCount ?? null}::int, chunk_count),
+      token_count = coalesce(${change.tokenCount ?? null}::int, token_count),
+      content_hash = coalesce(${change.contentHash ?? null}::text, content_hash),
+      processed_at = ${processed}, updated_at = now()
+    where tenant_id = ${tenantId} and id = ${id} and version = ${version} returning id`);
+  return rows.length > 0;
+}

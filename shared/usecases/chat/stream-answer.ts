@@ -1,0 +1,115 @@
+import { costUsd } from '../../config/prices.ts';
+import type { AuthContext } from '../../domain/auth-context.ts';
+import { newId } from '../../domain/ids.ts';
+import type { ChatModel, ChatRequest } from '../../ports/chat-model.ts';
+import type { Database } from '../../ports/database.ts';
+import type { Logger } from '../../ports/logger.ts';
+import type { BotProfile } from '../../repositories/bots.ts';
+import { type Citation, insertMessage, type MessageStatus } from '../../repositories/chats.ts';
+import { recordUsage, type UsageEvent } from '../../repositories/usage.ts';
+import type { AnswerEvent } from './answer-question.ts';
+import { citedNumbers } from './assemble-context.ts';
+
+export type PendingUsage = UsageEvent & { costUsd: number };
+
+export interface StreamAnswerInput {
+  readonly auth: AuthContext;
+  readonly bot: BotProfile;
+  readonly chatId: string | null;
+  readonly messageId: string;
+  readonly question: string;
+  readonly query: string;
+  readonly citations: Citation[];
+  readonly usage: PendingUsage[];
+  readonly model: ChatModel;
+  readonly request: ChatRequest;
+  readonly estimateTokens: (text: string) => number;
+  readonly deps: { db: Database; logger: Logger };
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * Generation and bookkeeping: yields meta, citations, the deltas, usage and done. Whatever happens —
+ * completion, a provider error mid-stream, the client going away — the question, the (possibly partial)
+ * answer and the usage are saved in one transaction before the generator finishes.
+ */
+export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<AnswerEvent> {
+  const { auth, bot, model } = input;
+  yield { type: 'meta', messageId: input.messageId, chatId: input.chatId, botId: bot.id, query: input.query };
+  yield { type: 'citations', citations: input.citations };
+
+  let answer = '';
+  let reported: { inputTokens: number; outputTokens: number } | undefined;
+  let saved = false;
+  try {
+    for await (const event of model.stream({ ...input.request, ...(input.signal ? { signal: input.signal } : {}) })) {
+      if (event.type === 'delta') {
+        answer += event.text;
+        yield { type: 'delta', text: event.text };
+      } else {
+        reported = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
+      }
+    }
+    saved = true;
+    const usage = await save(input, answer, 'complete', reported);
+    yield { type: 'usage', ...usage };
+    yield { type: 'done', messageId: input.messageId, status: 'complete', cited: citedNumbers(answer, input.citations.length) };
+  } finally {
+    // A provider error mid-stream, or a consumer that stopped iterating (client disconnect): keep what exists.
+    if (!saved) await save(input, answer, answer ? 'partial' : 'failed', reported);
+  }
+}
+
+async function save(
+  input: StreamAnswerInput,
+  answer: string,
+  status: MessageStatus,
+  reported: { inputTokens: number; outputTokens: number } | undefined,
+): Promise<{ inputTokens: number; outputTokens: number; costUsd: number }> {
+  const { auth, model } = input;
+  // A broken stream reports no usage: estimate what was sent and received, so the bill is never zero.
+  const tokens = reported ?? {
+    inputTokens: input.estimateTokens(input.request.system + input.request.messages.map((m) => m.content).join('\n')),
+    outputTokens: input.estimateTokens(answer),
+  };
+  const cost = costUsd(model.provider, model.model, tokens.inputTokens, tokens.outputTokens);
+  const cited = new Set(citedNumbers(answer, input.citations.length));
+  await input.deps.db.withTenant(auth.tenantId, async (tx) => {
+    if (input.chatId) {
+      await insertMessage(tx, auth.tenantId, {
+        id: newId(),
+        chatId: input.chatId,
+        role: 'user',
+        content: input.question,
+        citations: [],
+        status: 'complete',
+        inputTokens: 0,
+        outputTokens: 0,
+      });
+      await insertMessage(tx, auth.tenantId, {
+        id: input.messageId,
+        chatId: input.chatId,
+        role: 'assistant',
+        content: answer,
+        citations: input.citations.filter((c) => cited.has(c.n)),
+        status,
+        inputTokens: tokens.inputTokens,
+        outputTokens: tokens.outputTokens,
+      });
+    }
+    for (const event of [
+      ...input.usage,
+      { kind: 'chat' as const, provider: model.provider, model: model.model, ...tokens, costUsd: cost },
+    ]) {
+      await recordUsage(tx, auth.tenantId, { ...event, botId: input.bot.id, chatId: input.chatId });
+    }
+  });
+  input.deps.logger.info('answer saved', {
+    tenantId: auth.tenantId,
+    chatId: input.chatId,
+    messageId: input.messageId,
+    status,
+    outputTokens: tokens.outputTokens,
+  });
+  return { ...tokens, costUsd: cost };
+}

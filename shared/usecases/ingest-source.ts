@@ -1,0 +1,167 @@
+import { createHash } from 'node:crypto';
+import { DomainError } from '../domain/errors.ts';
+import { asTenantId, type TenantId } from '../domain/ids.ts';
+import { pointId } from '../domain/point-id.ts';
+import type { Database } from '../ports/database.ts';
+import type { Embedder } from '../ports/embedder.ts';
+import type { IngestMessage } from '../ports/ingest-queue.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { VectorStore } from '../ports/vector-store.ts';
+import { chunkText } from '../rag/chunker.ts';
+import { embedInBatches } from '../rag/embed-in-batches.ts';
+import { extractText } from '../rag/extract/index.ts';
+import { fetchUrl } from '../rag/fetch-url.ts';
+import { normalizeText } from '../rag/normalize-text.ts';
+import { replaceSourceChunks } from '../repositories/chunks.ts';
+import { findSource, findSourceByHash, loadSourceContent, type Source, setSourceStatus } from '../repositories/sources.ts';
+import { recordUsage } from '../repositories/usage.ts';
+
+export interface IngestDeps {
+  readonly db: Database;
+  readonly embedder: Embedder;
+  readonly vectorStore: VectorStore;
+  readonly logger: Logger;
+  readonly chunking: { readonly maxTokens: number; readonly overlapTokens: number };
+  readonly maxSourceBytes: number;
+  /** Only tests loosen the SSRF guard (to fetch from a local server). */
+  readonly fetchSource?: typeof fetchUrl;
+}
+
+export type IngestOutcome = 'completed' | 'skipped' | 'failed';
+
+/** Thrown for a failure that another attempt may fix; the queue retries the message. */
+export class IngestRetryableError extends Error {}
+
+/**
+ * The seed's five steps for one message: extract → normalize → chunk → embed → store. Idempotent:
+ * chunk and vector ids are derived from (tenant, source, version, ordinal), so a redelivered or
+ * concurrently delivered message writes the same rows; a message for an old version is skipped.
+ */
+export async function ingestSource(
+  message: IngestMessage,
+  attempt: { readonly number: number; readonly isLast: boolean },
+  deps: IngestDeps,
+): Promise<IngestOutcome> {
+  const tenantId = asTenantId(message.tenantId);
+  const source = await deps.db.withTenant(tenantId, (tx) => findSource(tx, tenantId, message.sourceId));
+  if (!source || source.version !== message.version) return 'skipped'; // deleted, or superseded by a re-ingest
+  if (source.status === 'COMPLETED') return 'skipped'; // a redelivery of a finished message
+
+  await deps.db.withTenant(tenantId, (tx) =>
+    setSourceStatus(tx, tenantId, source.id, source.version, { status: 'PROCESSING' }),
+  );
+  try {
+    const { text, contentHash } = await extract(tenantId, source, deps);
+    const chunks = chunkText(text, deps.chunking);
+    if (chunks.length === 0) throw new UserFacingIngestError('The source contains no text to index.');
+    const embedded = await embedInBatches(
+      deps.embedder,
+      chunks.map((c) => c.content),
+    );
+    const space = deps.embedder.space;
+    const ids = chunks.map((c) => pointId(tenantId, source.id, source.version, c.ordinal));
+    await deps.vectorStore.ensureSpace(space);
+    await deps.vectorStore.upsert(
+      tenantId,
+      space,
+      chunks.map((c, i) => ({
+        id: ids[i]!,
+        vector: embedded.vectors[i]!,
+        sourceId: source.id,
+        sourceVersion: source.version,
+        chunkId: ids[i]!,
+        tags: source.tags,
+      })),
+    );
+    const tokenCount = chunks.reduce((n, c) => n + c.tokenCount, 0);
+    const stillCurrent = await deps.db.withTenant(tenantId, async (tx) => {
+      const marked = await setSourceStatus(tx, tenantId, source.id, source.version, {
+        status: 'COMPLETED',
+        chunkCount: chunks.length,
+        tokenCount,
+        contentHash,
+      });
+      if (!marked) return false;
+      await replaceSourceChunks(
+        tx,
+        tenantId,
+        source.id,
+        source.version,
+        chunks.map((c, i) => ({ ...c, id: ids[i]! })),
+      );
+      await recordUsage(tx, tenantId, {
+        kind: 'embed',
+        provider: space.provider,
+        model: space.model,
+        inputTokens: embedded.inputTokens,
+        outputTokens: 0,
+      });
+      return true;
+    });
+    // Deleted or re-ingested meanwhile: take back what this run wrote; otherwise drop the old version.
+    await deps.vectorStore.deleteBySource(
+      tenantId,
+      space,
+      source.id,
+      stillCurrent ? { exceptVersion: source.version } : undefined,
+    );
+    deps.logger.info('source ingested', { tenantId, sourceId: source.id, chunks: chunks.length, calls: embedded.calls });
+    return stillCurrent ? 'completed' : 'skipped';
+  } catch (error) {
+    return handleFailure(error, tenantId, source, attempt, deps);
+  }
+}
+
+/** A problem with the source itself (unreadable, empty, duplicate): retrying cannot help. */
+class UserFacingIngestError extends Error {}
+
+async function handleFailure(
+  error: unknown,
+  tenantId: TenantId,
+  source: Source,
+  attempt: { number: number; isLast: boolean },
+  deps: IngestDeps,
+): Promise<IngestOutcome> {
+  const permanent =
+    error instanceof UserFacingIngestError || (error instanceof DomainError && error.status >= 400 && error.status < 500 && error.status !== 429);
+  const reason = readableReason(error);
+  deps.logger.warn('ingest attempt failed', { tenantId, sourceId: source.id, attempt: attempt.number, permanent, reason });
+  if (!permanent && !attempt.isLast) {
+    await deps.db.withTenant(tenantId, (tx) =>
+      setSourceStatus(tx, tenantId, source.id, source.version, { status: 'PENDING', error: `Retrying: ${reason}` }),
+    );
+    throw new IngestRetryableError(reason, { cause: error });
+  }
+  await deps.db.withTenant(tenantId, (tx) =>
+    setSourceStatus(tx, tenantId, source.id, source.version, { status: 'FAILED', error: reason }),
+  );
+  return 'failed';
+}
+
+/** Domain errors carry messages written for people; anything else is summarised without internals. */
+function readableReason(error: unknown): string {
+  if (error instanceof UserFacingIngestError || error instanceof DomainError) return error.message;
+  return 'An internal error interrupted the ingestion; it was logged.';
+}
+
+async function extract(
+  tenantId: TenantId,
+  source: Source,
+  deps: IngestDeps,
+): Promise<{ text: string; contentHash: string | null }> {
+  if (source.type === 'url') {
+    const fetched = await (deps.fetchSource ?? fetchUrl)(source.url!, { maxBytes: deps.maxSourceBytes });
+    const contentHash = createHash('sha256').update(fetched.bytes).digest('hex');
+    const duplicate = await deps.db.withTenant(tenantId, (tx) => findSourceByHash(tx, tenantId, contentHash));
+    if (duplicate && duplicate.id !== source.id) {
+      throw new UserFacingIngestError(`The page's content is the same as source ${duplicate.id} ('${duplicate.title}').`);
+    }
+    const type = /pdf/.test(fetched.contentType ?? '') ? 'pdf' : /html/.test(fetched.contentType ?? '') ? 'html' : 'text';
+    const text = await extractText({ bytes: fetched.bytes, contentType: fetched.contentType, type });
+    return { text: normalizeText(text), contentHash };
+  }
+  const stored = await deps.db.withTenant(tenantId, (tx) => loadSourceContent(tx, tenantId, source.id));
+  if (!stored?.content) throw new UserFacingIngestError('The source has no content.');
+  const text = await extractText({ bytes: stored.content, contentType: source.contentType ?? undefined, type: source.type });
+  return { text: normalizeText(text), contentHash: null };
+}
