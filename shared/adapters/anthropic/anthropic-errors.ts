@@ -1,0 +1,91 @@
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from '@anthropic-ai/sdk';
+import { ProviderError } from '#shared/domain/errors.ts';
+
+/**
+ * Turns an `@anthropic-ai/sdk` error into a ProviderError a tenant admin can act on. Anthropic's
+ * messages do not echo keys, but they are still only quoted after redaction, and the SDK error is kept
+ * as `cause` for the logs except for auth failures.
+ */
+export function anthropicError(error: unknown, apiKey: string): unknown {
+  if (error instanceof ProviderError || !(error instanceof APIError)) return error;
+  const details = {
+    provider: 'anthropic',
+    upstreamStatus: error.status,
+    upstreamType: error.type ?? undefined,
+  };
+  if (error instanceof APIConnectionTimeoutError) {
+    return new ProviderError('Anthropic did not respond in time.', { status: 502, cause: error, details });
+  }
+  if (error instanceof APIConnectionError) {
+    return new ProviderError('Could not reach Anthropic (connection failed).', {
+      status: 502,
+      cause: error,
+      details,
+    });
+  }
+  const status = error.status;
+  if (status === 401 || status === 403) {
+    return new ProviderError(`The bot's Anthropic API key was rejected by the provider (${status}).`, {
+      status: 400,
+      details,
+    });
+  }
+  if (status === 402 || error.type === 'billing_error') {
+    // Billing, not throughput: waiting will not help, the tenant has to fix the account behind the key.
+    return new ProviderError(`The bot's Anthropic account cannot be billed (${status ?? 'billing_error'}).`, {
+      status: 400,
+      details,
+    });
+  }
+  if (status === 429) {
+    const retryAfterSeconds = retryAfterSecondsOf(error.headers);
+    return new ProviderError("Anthropic rate limit reached for the bot's API key (429).", {
+      status: 429,
+      ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+      cause: error,
+      details,
+    });
+  }
+  if (status === 404) {
+    return new ProviderError("Anthropic answered 404 Not Found: check the bot's model name.", {
+      status: 400,
+      cause: error,
+      details,
+    });
+  }
+  // 529 is Anthropic's "overloaded"; an `overloaded_error` event can also arrive mid-stream (no status).
+  if (
+    (status !== undefined && status >= 500) ||
+    error.type === 'overloaded_error' ||
+    error.type === 'api_error'
+  ) {
+    return new ProviderError(`Anthropic is unavailable (${status ?? error.type}); try again later.`, {
+      status: 502,
+      cause: error,
+      details,
+    });
+  }
+  const quoted = redact(error.apiMessage ?? '', apiKey);
+  const what = status === undefined ? 'reported an error in the stream' : `rejected the request (${status})`;
+  return new ProviderError(`Anthropic ${what}${quoted ? `: ${quoted}` : '.'}`, {
+    status: 502,
+    cause: error,
+    details,
+  });
+}
+
+/** Seconds from `retry-after` (seconds or an HTTP date). */
+function retryAfterSecondsOf(headers: Headers | undefined): number | undefined {
+  const value = headers?.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number.parseFloat(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+function redact(message: string, apiKey: string): string {
+  let text = apiKey.length >= 4 ? message.split(apiKey).join('[redacted]') : message;
+  text = text.replace(/\b(?:sk-ant|sk|key)[-_][\w*-]{6,}/g, '[redacted]');
+  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
+}
