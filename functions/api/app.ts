@@ -8,8 +8,8 @@ import { createRouter } from '#shared/adapters/hono/router.ts';
 import type { Platform } from '#shared/platform.ts';
 import { apiTokenRoutes } from './routes/api-tokens.ts';
 import { authRoutes } from './routes/auth.ts';
-import { chatRoutes } from './routes/chats.ts';
 import { botRoutes } from './routes/bots.ts';
+import { chatRoutes } from './routes/chats.ts';
 import { sourceRoutes } from './routes/sources.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { usageRoutes } from './routes/usage.ts';
@@ -23,11 +23,18 @@ export function createApiApp(p: Platform) {
 
   app.use('*', requestId());
   app.use('*', async (c, next) => {
-    const limit = c.req.path.startsWith('/v1/sources') ? p.config.MAX_UPLOAD_BYTES : p.config.MAX_JSON_BODY_BYTES;
+    const limit = c.req.path.startsWith('/v1/sources')
+      ? p.config.MAX_UPLOAD_BYTES
+      : p.config.MAX_JSON_BODY_BYTES;
     return bodyLimit({
       maxSize: limit,
       onError: (c) =>
-        problemResponse(c, 413, 'payload-too-large', `The request body is larger than the limit of ${limit} bytes.`),
+        problemResponse(
+          c,
+          413,
+          'payload-too-large',
+          `The request body is larger than the limit of ${limit} bytes.`,
+        ),
     })(c, next);
   });
 
@@ -47,7 +54,8 @@ export function createApiApp(p: Platform) {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',
     scheme: 'bearer',
-    description: 'A user access token (JWT from POST /v1/auth/token), an API token (mrag_…) or the platform admin token.',
+    description:
+      'A user access token (JWT from POST /v1/auth/token), an API token (mrag_…) or the platform admin token.',
   });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -32,7 +32,8 @@ export async function signAccessToken(
 export async function verifyAccessToken(token: string, key: string): Promise<AccessTokenClaims | null> {
   try {
     const payload = (await verify(token, key, 'HS256')) as Partial<AccessTokenClaims>;
-    if (payload.typ !== 'access' || typeof payload.sub !== 'string' || typeof payload.tid !== 'string') return null;
+    if (payload.typ !== 'access' || typeof payload.sub !== 'string' || typeof payload.tid !== 'string')
+      return null;
     return payload as AccessTokenClaims;
   } catch {
     return null;
@@ -41,5 +42,7 @@ export async function verifyAccessToken(token: string, key: string): Promise<Acc
 
 /** The scopes a user's access token carries: everything its role allows. */
 export function scopesForRole(role: Role): Scope[] {
-  return role === 'member' ? ['read', 'chat', 'sources:write'] : ['admin', 'bots:write', 'sources:write', 'chat', 'read'];
+  return role === 'member'
+    ? ['read', 'chat', 'sources:write']
+    : ['admin', 'bots:write', 'sources:write', 'chat', 'read'];
 }

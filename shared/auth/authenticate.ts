@@ -10,7 +10,9 @@ import { findUser } from '../repositories/users.ts';
 import { scopesForRole, verifyAccessToken } from './access-token.ts';
 import { hashApiToken, looksLikeApiToken } from './api-token.ts';
 
-export type Principal = { readonly kind: 'platform-admin' } | { readonly kind: 'tenant'; readonly auth: AuthContext };
+export type Principal =
+  | { readonly kind: 'platform-admin' }
+  | { readonly kind: 'tenant'; readonly auth: AuthContext };
 
 export interface AuthenticateDeps {
   readonly db: Database;
@@ -29,7 +31,8 @@ function sameSecret(a: string, b: string): boolean {
 
 function assertActive(tenant: Tenant | null): asserts tenant is Tenant {
   if (!tenant) throw new UnauthorizedError(INVALID);
-  if (tenant.status === 'suspended') throw new ForbiddenError('This tenant is suspended. Contact the platform administrator.');
+  if (tenant.status === 'suspended')
+    throw new ForbiddenError('This tenant is suspended. Contact the platform administrator.');
 }
 
 /** Turns a bearer credential into who is calling. The tenant comes from nowhere else. */
@@ -37,14 +40,17 @@ export async function authenticate(bearer: string | undefined, deps: Authenticat
   if (!bearer) throw new UnauthorizedError('An Authorization: Bearer token is required.');
   if (sameSecret(bearer, deps.adminToken)) return { kind: 'platform-admin' };
   const now = deps.now?.() ?? new Date();
-  const auth = looksLikeApiToken(bearer) ? await fromApiToken(bearer, deps, now) : await fromAccessToken(bearer, deps);
+  const auth = looksLikeApiToken(bearer)
+    ? await fromApiToken(bearer, deps, now)
+    : await fromAccessToken(bearer, deps);
   return { kind: 'tenant', auth };
 }
 
 async function fromApiToken(secret: string, deps: AuthenticateDeps, now: Date): Promise<AuthContext> {
   return deps.db.withSettings({ 'app.token_hash': hashApiToken(secret) }, async (tx) => {
     const token = await findApiTokenByHash(tx, hashApiToken(secret));
-    if (!token || token.revokedAt || (token.expiresAt && token.expiresAt <= now)) throw new UnauthorizedError(INVALID);
+    if (!token || token.revokedAt || (token.expiresAt && token.expiresAt <= now))
+      throw new UnauthorizedError(INVALID);
     const tenantId = asTenantId(token.tenantId);
     await enterTenant(tx, tenantId);
     assertActive(await findTenantById(tx, tenantId));

@@ -11,7 +11,8 @@ import type { Embedder } from '../ports/embedder.ts';
 export function selectEmbedder(config: Config, openAiApiKey: string | undefined): Embedder {
   const provider = config.EMBEDDING_PROVIDER ?? (openAiApiKey ? 'openai' : 'offline');
   if (provider === 'openai') {
-    if (!openAiApiKey) throw new Error('EMBEDDING_PROVIDER=openai needs OPENAI_API_KEY (or OPENAI_API_KEY_SECRET_ARN)');
+    if (!openAiApiKey)
+      throw new Error('EMBEDDING_PROVIDER=openai needs OPENAI_API_KEY (or OPENAI_API_KEY_SECRET_ARN)');
     return createOpenAiEmbedder({
       apiKey: openAiApiKey,
       model: config.EMBEDDING_MODEL ?? 'text-embedding-3-small',

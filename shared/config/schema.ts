@@ -18,11 +18,19 @@ const list = z.string().transform((v) =>
 export const configSchema = z.object({
   PORT: int(1, 65535).default(8787),
   MINIRAG_DATA_DIR: z.string().min(1).default('.minirag'),
-  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'debug', 'info', 'warn', 'error', 'silent']).default('INFO'),
+  LOG_LEVEL: z
+    .enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'debug', 'info', 'warn', 'error', 'silent'])
+    .default('INFO'),
 
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
   DATABASE_SECRET_ARN: z.string().optional(),
-  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a plain lower-case identifier').optional(),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'must be a plain lower-case identifier')
+    .optional(),
   DATABASE_MAX_CONNECTIONS: int(1, 100).default(5),
 
   ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),

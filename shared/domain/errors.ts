@@ -75,7 +75,12 @@ export class ProviderError extends DomainError {
   readonly retryAfterSeconds: number | undefined;
   constructor(
     message: string,
-    options?: { status?: number; retryAfterSeconds?: number; cause?: unknown; details?: Record<string, unknown> },
+    options?: {
+      status?: number;
+      retryAfterSeconds?: number;
+      cause?: unknown;
+      details?: Record<string, unknown>;
+    },
   ) {
     super(message, options);
     this.status = options?.status ?? 502;

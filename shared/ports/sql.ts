@@ -57,7 +57,11 @@ export function compile(fragment: SqlFragment): CompiledQuery {
  * `updated_at = now(), col = $n, …` for the entries whose value is not `undefined` (a PATCH that
  * leaves a field out leaves it unchanged; `null` clears it). Columns are fragments, never values.
  */
-export function assignments(entries: ReadonlyArray<readonly [column: SqlFragment, value: unknown]>): SqlFragment {
-  const sets = entries.filter(([, value]) => value !== undefined).map(([column, value]) => sql`${column} = ${value}`);
+export function assignments(
+  entries: ReadonlyArray<readonly [column: SqlFragment, value: unknown]>,
+): SqlFragment {
+  const sets = entries
+    .filter(([, value]) => value !== undefined)
+    .map(([column, value]) => sql`${column} = ${value}`);
   return joinSql([sql`updated_at = now()`, ...sets], sql`, `);
 }

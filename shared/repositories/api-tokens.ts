@@ -78,11 +78,17 @@ export async function insertApiToken(
 
 /** Runs under `withSettings({ 'app.token_hash': hash })`: the RLS policy shows only the matching row. */
 export async function findApiTokenByHash(tx: Queryable, hash: string): Promise<ApiToken | null> {
-  const [row] = await tx.query<ApiTokenRow>(sql`select ${COLUMNS} from api_tokens where token_hash = ${hash}`);
+  const [row] = await tx.query<ApiTokenRow>(
+    sql`select ${COLUMNS} from api_tokens where token_hash = ${hash}`,
+  );
   return row ? toApiToken(row) : null;
 }
 
-export async function listApiTokens(tx: Queryable, tenantId: TenantId, page: PageRequest): Promise<Page<ApiToken>> {
+export async function listApiTokens(
+  tx: Queryable,
+  tenantId: TenantId,
+  page: PageRequest,
+): Promise<Page<ApiToken>> {
   const rows = await tx.query<ApiTokenRow>(sql`
     select ${COLUMNS} from api_tokens where tenant_id = ${tenantId} ${afterCursor(page.cursor)}
     order by created_at, id limit ${page.limit + 1}`);

@@ -82,7 +82,12 @@ export interface BotFields {
   credentials?: { envelope: object; last4: string } | null | undefined;
 }
 
-export async function insertBot(tx: Queryable, tenantId: TenantId, id: string, f: BotFields): Promise<BotProfile> {
+export async function insertBot(
+  tx: Queryable,
+  tenantId: TenantId,
+  id: string,
+  f: BotFields,
+): Promise<BotProfile> {
   const [row] = await tx.query<BotRow>(sql`
     insert into bot_profiles (id, tenant_id, name, provider, model, base_url, temperature, max_output_tokens,
                               system_prompt, retrieval, credentials, credentials_last4)
@@ -109,7 +114,10 @@ export async function updateBot(
     [sql`max_output_tokens`, f.maxOutputTokens],
     [sql`system_prompt`, f.systemPrompt],
     [sql`retrieval`, f.retrieval === undefined ? undefined : sql`${f.retrieval}::jsonb`],
-    [sql`credentials`, f.credentials === undefined ? undefined : sql`${f.credentials?.envelope ?? null}::jsonb`],
+    [
+      sql`credentials`,
+      f.credentials === undefined ? undefined : sql`${f.credentials?.envelope ?? null}::jsonb`,
+    ],
     [sql`credentials_last4`, f.credentials === undefined ? undefined : (f.credentials?.last4 ?? null)],
   ]);
   const [row] = await tx.query<BotRow>(
@@ -125,7 +133,11 @@ export async function findBot(tx: Queryable, tenantId: TenantId, id: string): Pr
   return row ? toBot(row) : null;
 }
 
-export async function listBots(tx: Queryable, tenantId: TenantId, page: PageRequest): Promise<Page<BotProfile>> {
+export async function listBots(
+  tx: Queryable,
+  tenantId: TenantId,
+  page: PageRequest,
+): Promise<Page<BotProfile>> {
   const rows = await tx.query<BotRow>(sql`
     select ${COLUMNS} from bot_profiles where tenant_id = ${tenantId} ${afterCursor(page.cursor)}
     order by created_at, id limit ${page.limit + 1}`);
@@ -133,12 +145,18 @@ export async function listBots(tx: Queryable, tenantId: TenantId, page: PageRequ
 }
 
 export async function deleteBot(tx: Queryable, tenantId: TenantId, id: string): Promise<boolean> {
-  const rows = await tx.query(sql`delete from bot_profiles where tenant_id = ${tenantId} and id = ${id} returning id`);
+  const rows = await tx.query(
+    sql`delete from bot_profiles where tenant_id = ${tenantId} and id = ${id} returning id`,
+  );
   return rows.length > 0;
 }
 
 /** The encrypted credential envelope of one bot: only the chat/ingest use cases call this. */
-export async function findBotCredentials(tx: Queryable, tenantId: TenantId, id: string): Promise<unknown | null> {
+export async function findBotCredentials(
+  tx: Queryable,
+  tenantId: TenantId,
+  id: string,
+): Promise<unknown | null> {
   const [row] = await tx.query<{ credentials: unknown }>(
     sql`select credentials from bot_profiles where tenant_id = ${tenantId} and id = ${id}`,
   );

@@ -110,7 +110,9 @@ export async function listChats(
 }
 
 export async function deleteChat(tx: Queryable, tenantId: TenantId, id: string): Promise<boolean> {
-  const rows = await tx.query(sql`delete from chats where tenant_id = ${tenantId} and id = ${id} returning id`);
+  const rows = await tx.query(
+    sql`delete from chats where tenant_id = ${tenantId} and id = ${id} returning id`,
+  );
   return rows.length > 0;
 }
 
@@ -129,7 +131,12 @@ export async function insertMessage(
 }
 
 /** The whole conversation, oldest first. */
-export async function listMessages(tx: Queryable, tenantId: TenantId, chatId: string, limit = 200): Promise<Message[]> {
+export async function listMessages(
+  tx: Queryable,
+  tenantId: TenantId,
+  chatId: string,
+  limit = 200,
+): Promise<Message[]> {
   const rows = await tx.query<MessageRow>(sql`
     select * from (
       select id, chat_id, role, content, citations, status, input_tokens, output_tokens, created_at from messages

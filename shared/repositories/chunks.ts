@@ -34,13 +34,11 @@ export async function replaceSourceChunks(
   chunks: readonly NewChunk[],
 ): Promise<void> {
   for (let i = 0; i < chunks.length; i += INSERT_BATCH) {
-    const rows = chunks
-      .slice(i, i + INSERT_BATCH)
-      .map(
-        (c) =>
-          sql`(${c.id}::uuid, ${tenantId}::uuid, ${sourceId}::uuid, ${version}::int, ${c.ordinal}::int, ${c.content},
+    const rows = chunks.slice(i, i + INSERT_BATCH).map(
+      (c) =>
+        sql`(${c.id}::uuid, ${tenantId}::uuid, ${sourceId}::uuid, ${version}::int, ${c.ordinal}::int, ${c.content},
                ${c.startOffset}::int, ${c.endOffset}::int, ${c.tokenCount}::int)`,
-      );
+    );
     await tx.query(sql`
       insert into chunks (id, tenant_id, source_id, source_version, ordinal, content, start_offset, end_offset, token_count)
       values ${joinSql(rows, sql`, `)}
@@ -51,7 +49,11 @@ export async function replaceSourceChunks(
     delete from chunks where tenant_id = ${tenantId} and source_id = ${sourceId} and source_version <> ${version}`);
 }
 
-export async function countSourceChunks(tx: Queryable, tenantId: TenantId, sourceId: string): Promise<number> {
+export async function countSourceChunks(
+  tx: Queryable,
+  tenantId: TenantId,
+  sourceId: string,
+): Promise<number> {
   const [row] = await tx.query<{ n: number }>(
     sql`select count(*)::int as n from chunks where tenant_id = ${tenantId} and source_id = ${sourceId}`,
   );
@@ -86,7 +88,11 @@ const toChunk = (r: ChunkRow): StoredChunk => ({
  * The chunks with these ids that belong to the source's CURRENT version and a completed source: vectors
  * of a version being replaced, or of a deleted source, are dropped here.
  */
-export async function findChunks(tx: Queryable, tenantId: TenantId, ids: readonly string[]): Promise<StoredChunk[]> {
+export async function findChunks(
+  tx: Queryable,
+  tenantId: TenantId,
+  ids: readonly string[],
+): Promise<StoredChunk[]> {
   if (ids.length === 0) return [];
   const rows = await tx.query<ChunkRow>(sql`
     select c.id, c.source_id, c.source_version, s.title as source_title, c.ordinal, c.content, c.start_offset,

@@ -36,7 +36,11 @@ const toJob = (r: JobRow): Job => ({
  * Adds an ingest job inside the caller's tenant transaction (the outbox write). The app role may only
  * insert (no `returning`: it has no SELECT on jobs).
  */
-export async function enqueueIngestJob(tx: Queryable, tenantId: TenantId, message: IngestMessage): Promise<void> {
+export async function enqueueIngestJob(
+  tx: Queryable,
+  tenantId: TenantId,
+  message: IngestMessage,
+): Promise<void> {
   await tx.query(sql`
     insert into jobs (id, tenant_id, kind, payload) values (${newId()}, ${tenantId}, ${INGEST_JOB}, ${message}::jsonb)`);
 }
@@ -45,7 +49,10 @@ export async function enqueueIngestJob(tx: Queryable, tenantId: TenantId, messag
  * Claims due jobs for one worker (platform scope): queued jobs whose time has come, and running jobs
  * whose lease expired because their worker died. SKIP LOCKED lets several workers claim concurrently.
  */
-export async function claimJobs(tx: Queryable, options: { limit: number; leaseSeconds: number }): Promise<Job[]> {
+export async function claimJobs(
+  tx: Queryable,
+  options: { limit: number; leaseSeconds: number },
+): Promise<Job[]> {
   const rows = await tx.query<JobRow>(sql`
     update jobs set status = 'running', attempts = attempts + 1,
       locked_until = now() + make_interval(secs => ${options.leaseSeconds}), updated_at = now()
@@ -71,7 +78,12 @@ export async function completeJob(tx: Queryable, id: string): Promise<void> {
 }
 
 /** Back to the queue after an exponential backoff, or to the dead-letter state after the last attempt. */
-export async function failJob(tx: Queryable, job: Job, error: string, backoffSeconds: number): Promise<'retry' | 'dead'> {
+export async function failJob(
+  tx: Queryable,
+  job: Job,
+  error: string,
+  backoffSeconds: number,
+): Promise<'retry' | 'dead'> {
   const dead = job.attempts >= job.maxAttempts;
   await tx.query(sql`
     update jobs set status = ${dead ? 'dead' : 'queued'}, last_error = ${error.slice(0, 2000)}, locked_until = null,

@@ -48,8 +48,8 @@ export function toPage<T extends { id: string; createdAt: Date }>(rows: T[], lim
   if (rows.length <= limit) return { data: rows, nextCursor: null };
   const data = rows.slice(0, limit);
   const last = data[data.length - 1]!;
-  const cursor = Buffer.from(JSON.stringify({ createdAt: last.createdAt.toISOString(), id: last.id })).toString(
-    'base64url',
-  );
+  const cursor = Buffer.from(
+    JSON.stringify({ createdAt: last.createdAt.toISOString(), id: last.id }),
+  ).toString('base64url');
   return { data, nextCursor: cursor };
 }

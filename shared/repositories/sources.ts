@@ -96,11 +96,17 @@ export async function insertSource(tx: Queryable, tenantId: TenantId, s: NewSour
 }
 
 export async function findSource(tx: Queryable, tenantId: TenantId, id: string): Promise<Source | null> {
-  const [row] = await tx.query<SourceRow>(sql`select ${COLUMNS} from sources where tenant_id = ${tenantId} and id = ${id}`);
+  const [row] = await tx.query<SourceRow>(
+    sql`select ${COLUMNS} from sources where tenant_id = ${tenantId} and id = ${id}`,
+  );
   return row ? toSource(row) : null;
 }
 
-export async function findSourceByHash(tx: Queryable, tenantId: TenantId, hash: string): Promise<Source | null> {
+export async function findSourceByHash(
+  tx: Queryable,
+  tenantId: TenantId,
+  hash: string,
+): Promise<Source | null> {
   const [row] = await tx.query<SourceRow>(
     sql`select ${COLUMNS} from sources where tenant_id = ${tenantId} and content_hash = ${hash}`,
   );
@@ -140,12 +146,18 @@ export async function listSources(
 }
 
 export async function deleteSource(tx: Queryable, tenantId: TenantId, id: string): Promise<boolean> {
-  const rows = await tx.query(sql`delete from sources where tenant_id = ${tenantId} and id = ${id} returning id`);
+  const rows = await tx.query(
+    sql`delete from sources where tenant_id = ${tenantId} and id = ${id} returning id`,
+  );
   return rows.length > 0;
 }
 
 /** A new version to ingest (re-ingest): back to PENDING; older in-flight messages become stale. */
-export async function bumpSourceVersion(tx: Queryable, tenantId: TenantId, id: string): Promise<Source | null> {
+export async function bumpSourceVersion(
+  tx: Queryable,
+  tenantId: TenantId,
+  id: string,
+): Promise<Source | null> {
   const [row] = await tx.query<SourceRow>(sql`
     update sources set version = version + 1, status = 'PENDING', error = null, updated_at = now()
     where tenant_id = ${tenantId} and id = ${id} returning ${COLUMNS}`);
@@ -166,7 +178,8 @@ export async function setSourceStatus(
     contentHash?: string | null;
   },
 ): Promise<boolean> {
-  const processed = change.status === 'COMPLETED' || change.status === 'FAILED' ? sql`now()` : sql`processed_at`;
+  const processed =
+    change.status === 'COMPLETED' || change.status === 'FAILED' ? sql`now()` : sql`processed_at`;
   const rows = await tx.query(sql`
     update sources set status = ${change.status}, error = ${change.error ?? null},
       chunk_count = coalesce(${change.chunkCount ?? null}::int, chunk_count),

@@ -72,7 +72,11 @@ export interface TenantChanges {
   requestsPerMinute?: number | null | undefined;
 }
 
-export async function updateTenant(tx: Queryable, id: string, changes: TenantChanges): Promise<Tenant | null> {
+export async function updateTenant(
+  tx: Queryable,
+  id: string,
+  changes: TenantChanges,
+): Promise<Tenant | null> {
   const set = assignments([
     [sql`name`, changes.name],
     [sql`status`, changes.status],

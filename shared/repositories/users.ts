@@ -57,7 +57,9 @@ export async function insertUser(
 }
 
 export async function findUser(tx: Queryable, tenantId: TenantId, id: string): Promise<User | null> {
-  const [row] = await tx.query<UserRow>(sql`select * from users where tenant_id = ${tenantId} and id = ${id}`);
+  const [row] = await tx.query<UserRow>(
+    sql`select * from users where tenant_id = ${tenantId} and id = ${id}`,
+  );
   return row ? toUser(row) : null;
 }
 
@@ -79,7 +81,12 @@ export async function findUserCredentials(
     : null;
 }
 
-export async function recordLoginResult(tx: Queryable, tenantId: TenantId, id: string, ok: boolean): Promise<void> {
+export async function recordLoginResult(
+  tx: Queryable,
+  tenantId: TenantId,
+  id: string,
+  ok: boolean,
+): Promise<void> {
   await tx.query(
     ok
       ? sql`update users set failed_logins = 0, last_failed_login_at = null where tenant_id = ${tenantId} and id = ${id}`
@@ -120,6 +127,8 @@ export async function updateUser(
 }
 
 export async function deleteUser(tx: Queryable, tenantId: TenantId, id: string): Promise<boolean> {
-  const rows = await tx.query(sql`delete from users where tenant_id = ${tenantId} and id = ${id} returning id`);
+  const rows = await tx.query(
+    sql`delete from users where tenant_id = ${tenantId} and id = ${id} returning id`,
+  );
   return rows.length > 0;
 }

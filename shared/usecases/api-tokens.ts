@@ -4,8 +4,14 @@ import type { AuthContext, Scope } from '../domain/auth-context.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import type { Database } from '../ports/database.ts';
+import {
+  type ApiToken,
+  findApiToken,
+  insertApiToken,
+  listApiTokens,
+  revokeApiToken,
+} from '../repositories/api-tokens.ts';
 import type { Page, PageRequest } from '../repositories/pagination.ts';
-import { type ApiToken, findApiToken, insertApiToken, listApiTokens, revokeApiToken } from '../repositories/api-tokens.ts';
 
 export interface MintApiTokenInput {
   readonly name: string;
@@ -62,7 +68,11 @@ export function listTenantApiTokens(
 }
 
 /** Revocation takes effect on the next request: every request looks the token up. */
-export async function revokeTenantApiToken(auth: AuthContext, id: string, deps: { db: Database }): Promise<void> {
+export async function revokeTenantApiToken(
+  auth: AuthContext,
+  id: string,
+  deps: { db: Database },
+): Promise<void> {
   await deps.db.withTenant(auth.tenantId, async (tx) => {
     const token = await findApiToken(tx, auth.tenantId, id);
     if (!token) throw new NotFoundError('API token');

@@ -57,7 +57,10 @@ const context = (tenantId: string, botProfileId: string): EncryptionContext => (
 });
 
 /** Provider, model and base URL must make sense together; checked on the bot as it will be after the change. */
-function validate(bot: { provider: BotProvider | null; model: string | null; baseUrl: string | null }, deps: BotDeps) {
+function validate(
+  bot: { provider: BotProvider | null; model: string | null; baseUrl: string | null },
+  deps: BotDeps,
+) {
   const { provider, model, baseUrl } = bot;
   if (!provider) {
     if (model || baseUrl) throw new ValidationError('model and base_url need a provider.');
@@ -97,7 +100,11 @@ async function sealCredentials(
   return { envelope, last4: credentials.apiKey.slice(-4) };
 }
 
-export async function createBot(auth: AuthContext, input: BotInput & { name: string }, deps: BotDeps): Promise<BotProfile> {
+export async function createBot(
+  auth: AuthContext,
+  input: BotInput & { name: string },
+  deps: BotDeps,
+): Promise<BotProfile> {
   requireScope(auth, 'bots:write');
   const provider = input.provider ?? null;
   const model = input.model ?? (provider ? DEFAULT_MODELS[provider] : null);
@@ -106,7 +113,12 @@ export async function createBot(auth: AuthContext, input: BotInput & { name: str
   const id = newId();
   const credentials = await sealCredentials(deps, auth.tenantId, id, input.credentials);
   return deps.db.withTenant(auth.tenantId, (tx) =>
-    insertBot(tx, auth.tenantId, id, { ...input, model, retrieval: retrievalOf(input.retrieval), credentials }),
+    insertBot(tx, auth.tenantId, id, {
+      ...input,
+      model,
+      retrieval: retrievalOf(input.retrieval),
+      credentials,
+    }),
   );
 }
 
@@ -114,12 +126,18 @@ function retrievalOf(input: Partial<RetrievalSettings> | undefined, current?: Re
   if (!input) return current;
   return {
     topK: input.topK ?? current?.topK ?? 6,
-    scoreThreshold: input.scoreThreshold !== undefined ? input.scoreThreshold : (current?.scoreThreshold ?? null),
+    scoreThreshold:
+      input.scoreThreshold !== undefined ? input.scoreThreshold : (current?.scoreThreshold ?? null),
     tags: input.tags ?? current?.tags ?? [],
   };
 }
 
-export async function changeBot(auth: AuthContext, id: string, input: BotInput, deps: BotDeps): Promise<BotProfile> {
+export async function changeBot(
+  auth: AuthContext,
+  id: string,
+  input: BotInput,
+  deps: BotDeps,
+): Promise<BotProfile> {
   requireScope(auth, 'bots:write');
   const current = await getBot(auth, id, deps);
   const provider = input.provider !== undefined ? input.provider : current.provider;
@@ -163,7 +181,11 @@ export async function getBot(auth: AuthContext, id: string, deps: { db: Database
   return bot;
 }
 
-export function listTenantBots(auth: AuthContext, page: PageRequest, deps: { db: Database }): Promise<Page<BotProfile>> {
+export function listTenantBots(
+  auth: AuthContext,
+  page: PageRequest,
+  deps: { db: Database },
+): Promise<Page<BotProfile>> {
   requireScope(auth, 'read');
   return deps.db.withTenant(auth.tenantId, (tx) => listBots(tx, auth.tenantId, page));
 }

@@ -4,7 +4,15 @@ import { NotFoundError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import type { Database } from '../ports/database.ts';
 import { findBot } from '../repositories/bots.ts';
-import { type Chat, deleteChat, findChat, insertChat, listChats, listMessages, type Message } from '../repositories/chats.ts';
+import {
+  type Chat,
+  deleteChat,
+  findChat,
+  insertChat,
+  listChats,
+  listMessages,
+  type Message,
+} from '../repositories/chats.ts';
 import type { Page, PageRequest } from '../repositories/pagination.ts';
 
 export async function createChat(

@@ -13,7 +13,13 @@ import { extractText } from '../rag/extract/index.ts';
 import { fetchUrl } from '../rag/fetch-url.ts';
 import { normalizeText } from '../rag/normalize-text.ts';
 import { replaceSourceChunks } from '../repositories/chunks.ts';
-import { findSource, findSourceByHash, loadSourceContent, type Source, setSourceStatus } from '../repositories/sources.ts';
+import {
+  findSource,
+  findSourceByHash,
+  loadSourceContent,
+  type Source,
+  setSourceStatus,
+} from '../repositories/sources.ts';
 import { recordUsage } from '../repositories/usage.ts';
 
 export interface IngestDeps {
@@ -64,7 +70,7 @@ export async function ingestSource(
     await deps.vectorStore.upsert(
       tenantId,
       space,
-      chunks.map((c, i) => ({
+      chunks.map((_chunk, i) => ({
         id: ids[i]!,
         vector: embedded.vectors[i]!,
         sourceId: source.id,
@@ -105,7 +111,12 @@ export async function ingestSource(
       source.id,
       stillCurrent ? { exceptVersion: source.version } : undefined,
     );
-    deps.logger.info('source ingested', { tenantId, sourceId: source.id, chunks: chunks.length, calls: embedded.calls });
+    deps.logger.info('source ingested', {
+      tenantId,
+      sourceId: source.id,
+      chunks: chunks.length,
+      calls: embedded.calls,
+    });
     return stillCurrent ? 'completed' : 'skipped';
   } catch (error) {
     return handleFailure(error, tenantId, source, attempt, deps);
@@ -123,12 +134,22 @@ async function handleFailure(
   deps: IngestDeps,
 ): Promise<IngestOutcome> {
   const permanent =
-    error instanceof UserFacingIngestError || (error instanceof DomainError && error.status >= 400 && error.status < 500 && error.status !== 429);
+    error instanceof UserFacingIngestError ||
+    (error instanceof DomainError && error.status >= 400 && error.status < 500 && error.status !== 429);
   const reason = readableReason(error);
-  deps.logger.warn('ingest attempt failed', { tenantId, sourceId: source.id, attempt: attempt.number, permanent, reason });
+  deps.logger.warn('ingest attempt failed', {
+    tenantId,
+    sourceId: source.id,
+    attempt: attempt.number,
+    permanent,
+    reason,
+  });
   if (!permanent && !attempt.isLast) {
     await deps.db.withTenant(tenantId, (tx) =>
-      setSourceStatus(tx, tenantId, source.id, source.version, { status: 'PENDING', error: `Retrying: ${reason}` }),
+      setSourceStatus(tx, tenantId, source.id, source.version, {
+        status: 'PENDING',
+        error: `Retrying: ${reason}`,
+      }),
     );
     throw new IngestRetryableError(reason, { cause: error });
   }
@@ -154,14 +175,24 @@ async function extract(
     const contentHash = createHash('sha256').update(fetched.bytes).digest('hex');
     const duplicate = await deps.db.withTenant(tenantId, (tx) => findSourceByHash(tx, tenantId, contentHash));
     if (duplicate && duplicate.id !== source.id) {
-      throw new UserFacingIngestError(`The page's content is the same as source ${duplicate.id} ('${duplicate.title}').`);
+      throw new UserFacingIngestError(
+        `The page's content is the same as source ${duplicate.id} ('${duplicate.title}').`,
+      );
     }
-    const type = /pdf/.test(fetched.contentType ?? '') ? 'pdf' : /html/.test(fetched.contentType ?? '') ? 'html' : 'text';
+    const type = /pdf/.test(fetched.contentType ?? '')
+      ? 'pdf'
+      : /html/.test(fetched.contentType ?? '')
+        ? 'html'
+        : 'text';
     const text = await extractText({ bytes: fetched.bytes, contentType: fetched.contentType, type });
     return { text: normalizeText(text), contentHash };
   }
   const stored = await deps.db.withTenant(tenantId, (tx) => loadSourceContent(tx, tenantId, source.id));
   if (!stored?.content) throw new UserFacingIngestError('The source has no content.');
-  const text = await extractText({ bytes: stored.content, contentType: source.contentType ?? undefined, type: source.type });
+  const text = await extractText({
+    bytes: stored.content,
+    contentType: source.contentType ?? undefined,
+    type: source.type,
+  });
   return { text: normalizeText(text), contentHash: null };
 }

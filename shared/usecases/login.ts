@@ -43,10 +43,11 @@ export async function login(
     }
   }
   const ok = await verifyPassword(input.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-  if (!user || !user.passwordHash) throw new UnauthorizedError(BAD_LOGIN);
+  if (!user?.passwordHash) throw new UnauthorizedError(BAD_LOGIN);
   await deps.db.withTenant(tenantId, (tx) => recordLoginResult(tx, tenantId, user.id, ok));
   if (!ok) throw new UnauthorizedError(BAD_LOGIN);
-  if (tenant.status === 'suspended') throw new ForbiddenError('This tenant is suspended. Contact the platform administrator.');
+  if (tenant.status === 'suspended')
+    throw new ForbiddenError('This tenant is suspended. Contact the platform administrator.');
   const { token, expiresAt } = await signAccessToken(
     { userId: user.id, tenantId, role: user.role },
     deps.jwtSigningKey,

@@ -45,9 +45,14 @@ const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes
  * Stores a source as PENDING and enqueues its ingestion in the same transaction (the outbox), so a
  * committed source always has a job. The same content twice in one tenant is reported, not re-embedded.
  */
-export async function createSource(auth: AuthContext, input: NewSourceInput, deps: SourceDeps): Promise<Source> {
+export async function createSource(
+  auth: AuthContext,
+  input: NewSourceInput,
+  deps: SourceDeps,
+): Promise<Source> {
   requireScope(auth, 'sources:write');
-  const content = typeof input.content === 'string' ? new TextEncoder().encode(input.content) : (input.content ?? null);
+  const content =
+    typeof input.content === 'string' ? new TextEncoder().encode(input.content) : (input.content ?? null);
   // URL sources are hashed after fetching (by the ingest step); until then the URL itself guards duplicates.
   const contentHash = content ? sha256(content) : input.url ? sha256(`url:${input.url}`) : null;
   const source = await deps.db.withTenant(auth.tenantId, async (tx) => {
@@ -71,7 +76,11 @@ export async function createSource(auth: AuthContext, input: NewSourceInput, dep
       contentType: input.contentType ?? null,
       contentHash,
     });
-    await enqueueIngestJob(tx, auth.tenantId, { tenantId: auth.tenantId, sourceId: created.id, version: created.version });
+    await enqueueIngestJob(tx, auth.tenantId, {
+      tenantId: auth.tenantId,
+      sourceId: created.id,
+      version: created.version,
+    });
     return created;
   });
   await deps.ingestQueue.notify();
@@ -101,7 +110,11 @@ export async function reingestSource(auth: AuthContext, id: string, deps: Source
   const source = await deps.db.withTenant(auth.tenantId, async (tx) => {
     const bumped = await bumpSourceVersion(tx, auth.tenantId, id);
     if (!bumped) throw new NotFoundError('Source');
-    await enqueueIngestJob(tx, auth.tenantId, { tenantId: auth.tenantId, sourceId: id, version: bumped.version });
+    await enqueueIngestJob(tx, auth.tenantId, {
+      tenantId: auth.tenantId,
+      sourceId: id,
+      version: bumped.version,
+    });
     return bumped;
   });
   await deps.ingestQueue.notify();

@@ -4,8 +4,9 @@ import { SCOPES } from '../domain/auth-context.ts';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import { asTenantId, newId } from '../domain/ids.ts';
 import type { Database } from '../ports/database.ts';
-import type { Page, PageRequest } from '../repositories/pagination.ts';
 import { insertApiToken } from '../repositories/api-tokens.ts';
+import type { Page, PageRequest } from '../repositories/pagination.ts';
+import { enterTenant } from '../repositories/tenant-scope.ts';
 import {
   findTenantById,
   findTenantBySlug,
@@ -15,7 +16,6 @@ import {
   type TenantChanges,
   updateTenant,
 } from '../repositories/tenants.ts';
-import { enterTenant } from '../repositories/tenant-scope.ts';
 import { insertUser, type User } from '../repositories/users.ts';
 
 export interface CreateTenantInput {

@@ -5,11 +5,20 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.t
 import { newId } from '../domain/ids.ts';
 import type { Database } from '../ports/database.ts';
 import type { Page, PageRequest } from '../repositories/pagination.ts';
-import { countOwners, deleteUser, findUser, insertUser, listUsers, type User, updateUser } from '../repositories/users.ts';
+import {
+  countOwners,
+  deleteUser,
+  findUser,
+  insertUser,
+  listUsers,
+  type User,
+  updateUser,
+} from '../repositories/users.ts';
 
 /** Only an owner may create, promote to, or remove an owner. */
 function assertMayGrant(auth: AuthContext, role: Role): void {
-  if (role === 'owner' && auth.role !== 'owner') throw new ForbiddenError('Only an owner may grant the owner role.');
+  if (role === 'owner' && auth.role !== 'owner')
+    throw new ForbiddenError('Only an owner may grant the owner role.');
 }
 
 export async function createUser(
@@ -31,7 +40,11 @@ export async function createUser(
   );
 }
 
-export function listTenantUsers(auth: AuthContext, page: PageRequest, deps: { db: Database }): Promise<Page<User>> {
+export function listTenantUsers(
+  auth: AuthContext,
+  page: PageRequest,
+  deps: { db: Database },
+): Promise<Page<User>> {
   return deps.db.withTenant(auth.tenantId, (tx) => listUsers(tx, auth.tenantId, page));
 }
 
@@ -49,11 +62,21 @@ export async function changeUser(
   return deps.db.withTenant(auth.tenantId, async (tx) => {
     const current = await findUser(tx, auth.tenantId, id);
     if (!current) throw new NotFoundError('User');
-    if (current.role === 'owner' && auth.role !== 'owner') throw new ForbiddenError('Only an owner may change an owner.');
-    if (current.role === 'owner' && changes.role && changes.role !== 'owner' && (await countOwners(tx, auth.tenantId)) <= 1) {
+    if (current.role === 'owner' && auth.role !== 'owner')
+      throw new ForbiddenError('Only an owner may change an owner.');
+    if (
+      current.role === 'owner' &&
+      changes.role &&
+      changes.role !== 'owner' &&
+      (await countOwners(tx, auth.tenantId)) <= 1
+    ) {
       throw new ConflictError('A tenant must keep at least one owner.');
     }
-    const updated = await updateUser(tx, auth.tenantId, id, { name: changes.name, role: changes.role, passwordHash });
+    const updated = await updateUser(tx, auth.tenantId, id, {
+      name: changes.name,
+      role: changes.role,
+      passwordHash,
+    });
     if (!updated) throw new NotFoundError('User');
     return updated;
   });
@@ -66,7 +89,8 @@ export async function removeUser(auth: AuthContext, id: string, deps: { db: Data
     if (!current) throw new NotFoundError('User');
     if (current.role === 'owner') {
       if (auth.role !== 'owner') throw new ForbiddenError('Only an owner may remove an owner.');
-      if ((await countOwners(tx, auth.tenantId)) <= 1) throw new ConflictError('A tenant must keep at least one owner.');
+      if ((await countOwners(tx, auth.tenantId)) <= 1)
+        throw new ConflictError('A tenant must keep at least one owner.');
     }
     await deleteUser(tx, auth.tenantId, id);
   });

@@ -30,7 +30,11 @@ describe.each(databaseKinds())('tenants, users and tokens on $name', (kind) => {
 
     const me = await call(app, 'GET', '/v1/tenants/me', { token: jwt });
     expect(me.status).toBe(200);
-    expect(me.body.identity).toMatchObject({ role: 'owner', email: 'owner@acme.test', is_service_account: false });
+    expect(me.body.identity).toMatchObject({
+      role: 'owner',
+      email: 'owner@acme.test',
+      is_service_account: false,
+    });
 
     const minted = await call(app, 'POST', '/v1/api-tokens', {
       token: jwt,
@@ -39,7 +43,10 @@ describe.each(databaseKinds())('tenants, users and tokens on $name', (kind) => {
     expect(minted.status).toBe(201);
     const serviceToken = minted.body.token as string;
     const asService = await call(app, 'GET', '/v1/tenants/me', { token: serviceToken });
-    expect(asService.body.identity).toMatchObject({ is_service_account: true, scopes: ['sources:write', 'read'] });
+    expect(asService.body.identity).toMatchObject({
+      is_service_account: true,
+      scopes: ['sources:write', 'read'],
+    });
 
     const listed = await call(app, 'GET', '/v1/api-tokens', { token: jwt });
     expect(listed.body.data).toHaveLength(2);

@@ -1,7 +1,17 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { tenantAuth } from '#shared/adapters/hono/auth.ts';
 import { createRouter } from '#shared/adapters/hono/router.ts';
-import { IdParam, iso, json, jsonBody, listOf, name, PageQuery, security, standardErrors } from '#shared/adapters/hono/schemas.ts';
+import {
+  IdParam,
+  iso,
+  json,
+  jsonBody,
+  listOf,
+  name,
+  PageQuery,
+  security,
+  standardErrors,
+} from '#shared/adapters/hono/schemas.ts';
 import { SCOPES } from '#shared/domain/auth-context.ts';
 import type { Platform } from '#shared/platform.ts';
 import type { ApiToken } from '#shared/repositories/api-tokens.ts';

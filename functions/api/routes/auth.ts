@@ -31,7 +31,10 @@ export function authRoutes(p: Platform) {
         jwtSigningKey: p.secrets.jwtSigningKey,
         accessTokenTtlSeconds: p.config.ACCESS_TOKEN_TTL_SECONDS,
       });
-      return c.json({ access_token: accessToken, token_type: 'Bearer' as const, expires_at: expiresAt.toISOString() }, 200);
+      return c.json(
+        { access_token: accessToken, token_type: 'Bearer' as const, expires_at: expiresAt.toISOString() },
+        200,
+      );
     },
   );
   return app;

@@ -1,10 +1,28 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { tenantAuth } from '#shared/adapters/hono/auth.ts';
 import { createRouter } from '#shared/adapters/hono/router.ts';
-import { IdParam, iso, json, jsonBody, listOf, name, PageQuery, security, standardErrors, text } from '#shared/adapters/hono/schemas.ts';
+import {
+  IdParam,
+  iso,
+  json,
+  jsonBody,
+  listOf,
+  name,
+  PageQuery,
+  security,
+  standardErrors,
+  text,
+} from '#shared/adapters/hono/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
 import type { BotProfile } from '#shared/repositories/bots.ts';
-import { type BotInput, changeBot, createBot, getBot, listTenantBots, removeBot } from '#shared/usecases/bots.ts';
+import {
+  type BotInput,
+  changeBot,
+  createBot,
+  getBot,
+  listTenantBots,
+  removeBot,
+} from '#shared/usecases/bots.ts';
 
 const Provider = z.enum(['openai', 'anthropic', 'openai-compatible']);
 const Retrieval = z.object({
@@ -23,7 +41,11 @@ const BotSchema = z
     temperature: z.number().nullable(),
     max_output_tokens: z.number().nullable(),
     system_prompt: z.string().nullable(),
-    retrieval: z.object({ top_k: z.number(), score_threshold: z.number().nullable(), tags: z.array(z.string()) }),
+    retrieval: z.object({
+      top_k: z.number(),
+      score_threshold: z.number().nullable(),
+      tags: z.array(z.string()),
+    }),
     credentials: z.object({ configured: z.boolean(), last4: z.string().nullable() }),
     created_at: z.string(),
     updated_at: z.string(),
@@ -50,13 +72,20 @@ const BotFieldsSchema = z.object({
   name: name.optional(),
   provider: Provider.nullable().optional(),
   model: text(200).min(1).nullable().optional(),
-  base_url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(500).nullable().optional(),
+  base_url: z
+    .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
+    .max(500)
+    .nullable()
+    .optional(),
   temperature: z.number().min(0).max(2).nullable().optional(),
   max_output_tokens: z.number().int().min(1).max(32_000).nullable().optional(),
   system_prompt: text(20_000).nullable().optional(),
   retrieval: Retrieval.optional(),
   credentials: z
-    .object({ api_key: text(500).min(8, 'looks too short for an API key'), organization: text(200).optional() })
+    .object({
+      api_key: text(500).min(8, 'looks too short for an API key'),
+      organization: text(200).optional(),
+    })
     .nullable()
     .optional()
     .openapi({ description: 'Write-only. Encrypted with a per-record data key; never returned.' }),
@@ -101,7 +130,10 @@ export function botRoutes(p: Platform) {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      return c.json(botJson(await createBot(c.get('auth'), { ...toInput(body), name: body.name }, deps)), 201);
+      return c.json(
+        botJson(await createBot(c.get('auth'), { ...toInput(body), name: body.name }, deps)),
+        201,
+      );
     },
   );
 
@@ -142,7 +174,10 @@ export function botRoutes(p: Platform) {
       responses: { 200: json(BotSchema, 'The bot'), ...standardErrors },
     }),
     async (c) =>
-      c.json(botJson(await changeBot(c.get('auth'), c.req.valid('param').id, toInput(c.req.valid('json')), deps)), 200),
+      c.json(
+        botJson(await changeBot(c.get('auth'), c.req.valid('param').id, toInput(c.req.valid('json')), deps)),
+        200,
+      ),
   );
 
   app.openapi(

@@ -2,7 +2,17 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { citationJson } from '#shared/adapters/hono/answer-json.ts';
 import { tenantAuth } from '#shared/adapters/hono/auth.ts';
 import { createRouter } from '#shared/adapters/hono/router.ts';
-import { IdParam, iso, json, jsonBody, listOf, PageQuery, security, standardErrors, text } from '#shared/adapters/hono/schemas.ts';
+import {
+  IdParam,
+  iso,
+  json,
+  jsonBody,
+  listOf,
+  PageQuery,
+  security,
+  standardErrors,
+  text,
+} from '#shared/adapters/hono/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
 import type { Chat, Message } from '#shared/repositories/chats.ts';
 import { createChat, getChatWithMessages, listTenantChats, removeChat } from '#shared/usecases/chats.ts';
@@ -51,7 +61,9 @@ const messageJson = (m: Message) => ({
   created_at: iso(m.createdAt)!,
 });
 
-const CreateChat = z.object({ bot_id: z.uuid({ message: 'must be a bot id' }), title: text(200).optional() }).openapi('CreateChat');
+const CreateChat = z
+  .object({ bot_id: z.uuid({ message: 'must be a bot id' }), title: text(200).optional() })
+  .openapi('CreateChat');
 
 /** Chat CRUD; asking a question (POST /v1/chats/{id}/messages) lives in the shared answer routes. */
 export function chatRoutes(p: Platform) {
@@ -69,7 +81,10 @@ export function chatRoutes(p: Platform) {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      return c.json(chatJson(await createChat(c.get('auth'), { botId: body.bot_id, title: body.title }, p)), 201);
+      return c.json(
+        chatJson(await createChat(c.get('auth'), { botId: body.bot_id, title: body.title }, p)),
+        201,
+      );
     },
   );
 
@@ -96,7 +111,10 @@ export function chatRoutes(p: Platform) {
       summary: 'Get a chat with its messages',
       security,
       request: { params: IdParam },
-      responses: { 200: json(ChatSchema.extend({ messages: z.array(MessageSchema) }), 'The chat'), ...standardErrors },
+      responses: {
+        200: json(ChatSchema.extend({ messages: z.array(MessageSchema) }), 'The chat'),
+        ...standardErrors,
+      },
     }),
     async (c) => {
       const { chat, messages } = await getChatWithMessages(c.get('auth'), c.req.valid('param').id, p);

@@ -3,7 +3,16 @@ import type { Context } from 'hono';
 import { tenantAuth } from '#shared/adapters/hono/auth.ts';
 import type { AppEnv } from '#shared/adapters/hono/env.ts';
 import { createRouter, describeIssues } from '#shared/adapters/hono/router.ts';
-import { IdParam, iso, json, listOf, PageQuery, security, standardErrors, text } from '#shared/adapters/hono/schemas.ts';
+import {
+  IdParam,
+  iso,
+  json,
+  listOf,
+  PageQuery,
+  security,
+  standardErrors,
+  text,
+} from '#shared/adapters/hono/schemas.ts';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '#shared/domain/errors.ts';
 import type { Platform } from '#shared/platform.ts';
 import { detectSourceType } from '#shared/rag/extract/index.ts';
@@ -63,12 +72,16 @@ const CreateSourceJson = z
     title: text(500).min(1),
     type: z.enum(['text', 'markdown', 'html', 'url']),
     content: text(50_000_000).min(1).optional(),
-    url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2000).optional(),
+    url: z
+      .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
+      .max(2000)
+      .optional(),
     tags: Tags.optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
   })
   .superRefine((v, ctx) => {
-    if (v.type === 'url' && !v.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'is required when type is url' });
+    if (v.type === 'url' && !v.url)
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'is required when type is url' });
     if (v.type !== 'url' && !v.content) {
       ctx.addIssue({ code: 'custom', path: ['content'], message: `is required when type is ${v.type}` });
     }
@@ -76,7 +89,9 @@ const CreateSourceJson = z
   .openapi('CreateSource');
 
 const UploadForm = z.object({
-  file: z.any().openapi({ type: 'string', format: 'binary', description: 'PDF, DOCX, HTML, Markdown or plain text' }),
+  file: z
+    .any()
+    .openapi({ type: 'string', format: 'binary', description: 'PDF, DOCX, HTML, Markdown or plain text' }),
   title: z.string().optional(),
   tags: z.string().optional().openapi({ description: 'Comma-separated tags' }),
 });
@@ -87,15 +102,30 @@ async function readSourceInput(c: Context<AppEnv>, maxBytes: number): Promise<Ne
   if (contentType.startsWith('multipart/form-data')) {
     const form = await c.req.parseBody({ all: false });
     const file = form.file;
-    if (!(file instanceof File)) throw new ValidationError('The upload needs a `file` field containing the document.');
-    if (file.size > maxBytes) throw new PayloadTooLargeError(`The file is larger than the limit of ${maxBytes} bytes.`);
+    if (!(file instanceof File))
+      throw new ValidationError('The upload needs a `file` field containing the document.');
+    if (file.size > maxBytes)
+      throw new PayloadTooLargeError(`The file is larger than the limit of ${maxBytes} bytes.`);
     if (file.size === 0) throw new ValidationError('The uploaded file is empty.');
     const type = detectSourceType(file.name, file.type);
-    const tags = typeof form.tags === 'string' ? form.tags.split(',').map((t) => t.trim()).filter(Boolean) : [];
+    const tags =
+      typeof form.tags === 'string'
+        ? form.tags
+            .split(',')
+            .map((t) => t.trim())
+            .filter(Boolean)
+        : [];
     const parsedTags = Tags.safeParse(tags);
     if (!parsedTags.success) throw new ValidationError(`tags: ${parsedTags.error.issues[0]?.message}`);
-    const title = typeof form.title === 'string' && form.title.trim() ? form.title.trim().slice(0, 500) : file.name;
-    return { title, type, content: new Uint8Array(await file.arrayBuffer()), contentType: file.type || undefined, tags };
+    const title =
+      typeof form.title === 'string' && form.title.trim() ? form.title.trim().slice(0, 500) : file.name;
+    return {
+      title,
+      type,
+      content: new Uint8Array(await file.arrayBuffer()),
+      contentType: file.type || undefined,
+      tags,
+    };
   }
   if (!contentType.startsWith('application/json')) {
     throw new UnsupportedMediaTypeError('Send application/json, or multipart/form-data with a `file` field.');
@@ -109,9 +139,12 @@ async function readSourceInput(c: Context<AppEnv>, maxBytes: number): Promise<Ne
   const parsed = CreateSourceJson.safeParse(body);
   if (!parsed.success) {
     const errors = describeIssues(parsed.error.issues, 'body');
-    throw new ValidationError(`The request is not valid. ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, {
-      details: { errors },
-    });
+    throw new ValidationError(
+      `The request is not valid. ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`,
+      {
+        details: { errors },
+      },
+    );
   }
   const v = parsed.data;
   if (v.content && Buffer.byteLength(v.content) > maxBytes) {
@@ -134,7 +167,8 @@ export function sourceRoutes(p: Platform) {
     createRoute({
       method: 'post',
       path: '/',
-      summary: 'Add a source (JSON text/markdown/html/url, or a multipart file upload); ingestion starts at once',
+      summary:
+        'Add a source (JSON text/markdown/html/url, or a multipart file upload); ingestion starts at once',
       security,
       request: {
         body: {
@@ -154,7 +188,13 @@ export function sourceRoutes(p: Platform) {
       },
     }),
     // Validated by hand: the body is JSON or multipart, and both must give the same problem documents.
-    async (c) => c.json(sourceJson(await createSource(c.get('auth'), await readSourceInput(c, p.config.MAX_UPLOAD_BYTES), deps)), 202),
+    async (c) =>
+      c.json(
+        sourceJson(
+          await createSource(c.get('auth'), await readSourceInput(c, p.config.MAX_UPLOAD_BYTES), deps),
+        ),
+        202,
+      ),
   );
 
   app.openapi(

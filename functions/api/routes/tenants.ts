@@ -1,7 +1,18 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { platformAdminAuth, tenantAuth } from '#shared/adapters/hono/auth.ts';
 import { createRouter } from '#shared/adapters/hono/router.ts';
-import { IdParam, iso, json, jsonBody, listOf, name, PageQuery, security, standardErrors, text } from '#shared/adapters/hono/schemas.ts';
+import {
+  IdParam,
+  iso,
+  json,
+  jsonBody,
+  listOf,
+  name,
+  PageQuery,
+  security,
+  standardErrors,
+  text,
+} from '#shared/adapters/hono/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
 import type { Tenant } from '#shared/repositories/tenants.ts';
 import { findTenantById } from '#shared/repositories/tenants.ts';
@@ -14,7 +25,10 @@ const TenantSchema = z
     slug: z.string(),
     name: z.string(),
     status: z.enum(['active', 'suspended']),
-    quotas: z.object({ monthly_token_budget: z.number().nullable(), requests_per_minute: z.number().nullable() }),
+    quotas: z.object({
+      monthly_token_budget: z.number().nullable(),
+      requests_per_minute: z.number().nullable(),
+    }),
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -59,7 +73,11 @@ const CreateTenant = z
   .openapi('CreateTenant');
 
 const UpdateTenant = z
-  .object({ name: name.optional(), status: z.enum(['active', 'suspended']).optional(), quotas: Quotas.optional() })
+  .object({
+    name: name.optional(),
+    status: z.enum(['active', 'suspended']).optional(),
+    quotas: Quotas.optional(),
+  })
   .openapi('UpdateTenant');
 
 const slugify = (s: string) =>
@@ -77,7 +95,9 @@ export function tenantRoutes(p: Platform) {
   // GET /v1/tenants/me is for tenant credentials; everything else here is the platform admin's.
   app.use('/me', tenantAuth(authDeps));
   app.use('/', platformAdminAuth(authDeps));
-  app.use('/:id{[^/]+}', async (c, next) => (c.req.param('id') === 'me' ? next() : platformAdminAuth(authDeps)(c, next)));
+  app.use('/:id{[^/]+}', async (c, next) =>
+    c.req.param('id') === 'me' ? next() : platformAdminAuth(authDeps)(c, next),
+  );
 
   app.openapi(
     createRoute({

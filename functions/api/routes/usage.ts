@@ -10,7 +10,10 @@ const instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 dat
 const UsageQuery = z.object({
   from: instant.optional().openapi({ param: { name: 'from', in: 'query' } }),
   to: instant.optional().openapi({ param: { name: 'to', in: 'query' } }),
-  group_by: z.enum(['day', 'bot', 'model']).default('day').openapi({ param: { name: 'group_by', in: 'query' } }),
+  group_by: z
+    .enum(['day', 'bot', 'model'])
+    .default('day')
+    .openapi({ param: { name: 'group_by', in: 'query' } }),
 });
 
 const UsageSchema = z
@@ -47,7 +50,11 @@ export function usageRoutes(p: Platform) {
       const q = c.req.valid('query');
       const result = await tenantUsage(
         c.get('auth'),
-        { from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined, groupBy: q.group_by },
+        {
+          from: q.from ? new Date(q.from) : undefined,
+          to: q.to ? new Date(q.to) : undefined,
+          groupBy: q.group_by,
+        },
         p,
       );
       return c.json(

@@ -1,14 +1,31 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { tenantAuth } from '#shared/adapters/hono/auth.ts';
 import { createRouter } from '#shared/adapters/hono/router.ts';
-import { IdParam, iso, json, jsonBody, listOf, PageQuery, security, standardErrors, text } from '#shared/adapters/hono/schemas.ts';
+import {
+  IdParam,
+  iso,
+  json,
+  jsonBody,
+  listOf,
+  PageQuery,
+  security,
+  standardErrors,
+  text,
+} from '#shared/adapters/hono/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
 import type { User } from '#shared/repositories/users.ts';
 import { changeUser, createUser, listTenantUsers, removeUser } from '#shared/usecases/users.ts';
 
 const Role = z.enum(['owner', 'admin', 'member']);
 const UserSchema = z
-  .object({ id: z.string(), email: z.string(), name: z.string().nullable(), role: Role, created_at: z.string(), updated_at: z.string() })
+  .object({
+    id: z.string(),
+    email: z.string(),
+    name: z.string().nullable(),
+    role: Role,
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
   .openapi('User');
 
 const userJson = (u: User) => ({
@@ -22,7 +39,12 @@ const userJson = (u: User) => ({
 
 const password = text(200).min(10, 'must be at least 10 characters');
 const CreateUser = z
-  .object({ email: z.email(), name: text(200).optional(), role: Role.default('member'), password: password.optional() })
+  .object({
+    email: z.email(),
+    name: text(200).optional(),
+    role: Role.default('member'),
+    password: password.optional(),
+  })
   .openapi('CreateUser');
 const UpdateUser = z
   .object({ name: text(200).nullable().optional(), role: Role.optional(), password: password.optional() })
@@ -68,7 +90,8 @@ export function userRoutes(p: Platform) {
       request: { params: IdParam, body: jsonBody(UpdateUser) },
       responses: { 200: json(UserSchema, 'The user'), 409: standardErrors[400], ...standardErrors },
     }),
-    async (c) => c.json(userJson(await changeUser(c.get('auth'), c.req.valid('param').id, c.req.valid('json'), p)), 200),
+    async (c) =>
+      c.json(userJson(await changeUser(c.get('auth'), c.req.valid('param').id, c.req.valid('json'), p)), 200),
   );
 
   app.openapi(

@@ -54,7 +54,10 @@ export function answerDeps(p: Platform, endpoints?: AnswerDeps['endpoints']): An
     vault: p.vault,
     logger: p.logger,
     providerKeys: p.providerKeys,
-    endpoints: endpoints ?? { openaiBaseUrl: p.config.OPENAI_BASE_URL, anthropicBaseUrl: p.config.ANTHROPIC_BASE_URL },
+    endpoints: endpoints ?? {
+      openaiBaseUrl: p.config.OPENAI_BASE_URL,
+      anthropicBaseUrl: p.config.ANTHROPIC_BASE_URL,
+    },
   };
 }
 
@@ -75,7 +78,8 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
     createRoute({
       method: 'post',
       path: '/chats/{id}/messages',
-      summary: 'Ask a question in a chat; with stream: true (chat-stream URL) the answer is Server-Sent Events',
+      summary:
+        'Ask a question in a chat; with stream: true (chat-stream URL) the answer is Server-Sent Events',
       description:
         'SSE events: `meta` (message id), `citations`, `delta` (text), `usage`, `done`, or `error` after the first byte.',
       security,
@@ -83,7 +87,10 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
       responses: {
         200: {
           description: 'The answer (JSON), or a text/event-stream when stream is true',
-          content: { 'application/json': { schema: AnswerSchema }, 'text/event-stream': { schema: z.string() } },
+          content: {
+            'application/json': { schema: AnswerSchema },
+            'text/event-stream': { schema: z.string() },
+          },
         },
         ...standardErrors,
         502: standardErrors[400],
@@ -132,7 +139,8 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
     createRoute({
       method: 'post',
       path: '/chat/completions',
-      summary: 'OpenAI-compatible chat completions: `model` is a bot id; citations in an extra `citations` field',
+      summary:
+        'OpenAI-compatible chat completions: `model` is a bot id; citations in an extra `citations` field',
       security,
       request: { body: jsonBody(CompletionBody) },
       responses: {
@@ -150,8 +158,10 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
       const body = c.req.valid('json');
       const turns = body.messages.filter((m) => m.role === 'user' || m.role === 'assistant');
       const last = turns[turns.length - 1];
-      if (!last || last.role !== 'user') throw new ValidationError('The last message must come from the user.');
-      const history = turns.slice(0, -1).map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content }));
+      if (last?.role !== 'user') throw new ValidationError('The last message must come from the user.');
+      const history = turns
+        .slice(0, -1)
+        .map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content }));
       const controller = new AbortController();
       const answer = await prepareAnswer(
         c.get('auth'),
@@ -162,9 +172,17 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
       );
       if (body.stream && options.streaming) {
         const includeUsage = body.stream_options?.include_usage ?? false;
-        return sseResponse(c, (signal) => openAiChunks(answer, body.model, includeUsage, signal), p.logger, controller);
+        return sseResponse(
+          c,
+          (signal) => openAiChunks(answer, body.model, includeUsage, signal),
+          p.logger,
+          controller,
+        );
       }
-      return c.json(openAiCompletion(answer.messageId, body.model, await collectAnswer(answer.events())), 200);
+      return c.json(
+        openAiCompletion(answer.messageId, body.model, await collectAnswer(answer.events())),
+        200,
+      );
     },
   );
   return app;

@@ -24,7 +24,8 @@ export function tenantAuth(deps: AuthenticateDeps): MiddlewareHandler<AppEnv> {
 export function platformAdminAuth(deps: AuthenticateDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const principal = await authenticate(bearerOf(c.req.header('authorization')), deps);
-    if (principal.kind !== 'platform-admin') throw new ForbiddenError('Only the platform admin token may do this.');
+    if (principal.kind !== 'platform-admin')
+      throw new ForbiddenError('Only the platform admin token may do this.');
     await next();
   };
 }

@@ -5,13 +5,24 @@ import type { SseFrame } from './sse.ts';
 const created = () => Math.floor(Date.now() / 1000);
 
 /** A non-streamed answer as OpenAI's `chat.completion` object, plus our `citations`. */
-export function openAiCompletion(id: string, model: string, result: Awaited<ReturnType<typeof collectAnswer>>) {
+export function openAiCompletion(
+  id: string,
+  model: string,
+  result: Awaited<ReturnType<typeof collectAnswer>>,
+) {
   return {
     id: `chatcmpl-${id}`,
     object: 'chat.completion',
     created: created(),
     model,
-    choices: [{ index: 0, message: { role: 'assistant', content: result.text, refusal: null }, finish_reason: 'stop', logprobs: null }],
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: result.text, refusal: null },
+        finish_reason: 'stop',
+        logprobs: null,
+      },
+    ],
     usage: {
       prompt_tokens: result.usage.inputTokens,
       completion_tokens: result.usage.outputTokens,
@@ -31,9 +42,22 @@ export async function* openAiChunks(
   includeUsage: boolean,
   signal: AbortSignal,
 ): AsyncGenerator<SseFrame> {
-  const base = { id: `chatcmpl-${answer.messageId}`, object: 'chat.completion.chunk', created: created(), model };
-  const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}) => ({
-    data: JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra }),
+  const base = {
+    id: `chatcmpl-${answer.messageId}`,
+    object: 'chat.completion.chunk',
+    created: created(),
+    model,
+  };
+  const chunk = (
+    delta: Record<string, unknown>,
+    finish: string | null,
+    extra: Record<string, unknown> = {},
+  ) => ({
+    data: JSON.stringify({
+      ...base,
+      choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+      ...extra,
+    }),
   });
   yield chunk({ role: 'assistant', content: '' }, null, { citations: answer.citations.map(citationJson) });
   let usage: SseFrame | undefined;

@@ -59,10 +59,20 @@ export function problemResponse(
 /** PostgreSQL error codes that mean "the caller sent something that conflicts", not "we broke". */
 function databaseProblem(error: unknown): { status: number; type: string; detail: string } | undefined {
   const code = (error as { code?: unknown })?.code;
-  if (code === '23505') return { status: 409, type: 'conflict', detail: 'A resource with these values already exists.' };
-  if (code === '23503') return { status: 409, type: 'conflict', detail: 'A referenced resource does not exist (or was deleted).' };
+  if (code === '23505')
+    return { status: 409, type: 'conflict', detail: 'A resource with these values already exists.' };
+  if (code === '23503')
+    return {
+      status: 409,
+      type: 'conflict',
+      detail: 'A referenced resource does not exist (or was deleted).',
+    };
   if (code === '22021' || code === '22P05') {
-    return { status: 400, type: 'validation-error', detail: 'Text must be valid UTF-8 without NUL characters.' };
+    return {
+      status: 400,
+      type: 'validation-error',
+      detail: 'Text must be valid UTF-8 without NUL characters.',
+    };
   }
   return undefined;
 }
@@ -72,7 +82,9 @@ export function errorToResponse(error: unknown, c: Context, logger: Logger): Res
   if (error instanceof DomainError) {
     const headers: Record<string, string> = {};
     const retryAfter =
-      error instanceof QuotaExceededError || error instanceof ProviderError ? error.retryAfterSeconds : undefined;
+      error instanceof QuotaExceededError || error instanceof ProviderError
+        ? error.retryAfterSeconds
+        : undefined;
     if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
     if (error.status === 401) headers['www-authenticate'] = 'Bearer realm="minirag"';
     if (error.status >= 500) logger.warn('provider failure', { error: error.message, type: error.type });
@@ -81,11 +93,21 @@ export function errorToResponse(error: unknown, c: Context, logger: Logger): Res
   if (error instanceof HTTPException) {
     const status = error.status;
     const detail =
-      status === 413 ? 'The request body is too large.' : error.message || TITLES[status] || 'Request failed.';
+      status === 413
+        ? 'The request body is too large.'
+        : error.message || TITLES[status] || 'Request failed.';
     return problemResponse(c, status, status === 413 ? 'payload-too-large' : 'http-error', detail);
   }
   const db = databaseProblem(error);
   if (db) return problemResponse(c, db.status, db.type, db.detail);
-  logger.error('unhandled error', { error: error instanceof Error ? error.message : String(error), stack: (error as Error)?.stack });
-  return problemResponse(c, 500, 'internal-error', 'Something went wrong on our side. The request id identifies it in our logs.');
+  logger.error('unhandled error', {
+    error: error instanceof Error ? error.message : String(error),
+    stack: (error as Error)?.stack,
+  });
+  return problemResponse(
+    c,
+    500,
+    'internal-error',
+    'Something went wrong on our side. The request id identifies it in our logs.',
+  );
 }

@@ -8,7 +8,10 @@ interface ZodIssueLike {
 }
 
 /** Field errors a person can act on: `body.scopes[1]: Invalid option: expected one of …`. */
-export function describeIssues(issues: readonly ZodIssueLike[], target: string): { field: string; message: string }[] {
+export function describeIssues(
+  issues: readonly ZodIssueLike[],
+  target: string,
+): { field: string; message: string }[] {
   return issues.map((issue) => {
     const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
     return { field: `${target}${path}`, message: issue.message };

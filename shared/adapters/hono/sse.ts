@@ -32,7 +32,8 @@ export function sseResponse(
         await stream.writeSSE(frame.event ? { event: frame.event, data: frame.data } : { data: frame.data });
       }
     } catch (error) {
-      if (!stream.aborted) await stream.writeSSE({ event: 'error', data: JSON.stringify(errorEvent(error, logger)) });
+      if (!stream.aborted)
+        await stream.writeSSE({ event: 'error', data: JSON.stringify(errorEvent(error, logger)) });
     } finally {
       clearInterval(heartbeat);
     }
@@ -51,5 +52,9 @@ function errorEvent(error: unknown, logger: Logger) {
     };
   }
   logger.error('stream failed', { error: error instanceof Error ? error.message : String(error) });
-  return { type: `${PROBLEM_BASE}internal-error`, status: 500, detail: 'The answer stream failed on our side.' };
+  return {
+    type: `${PROBLEM_BASE}internal-error`,
+    status: 500,
+    detail: 'The answer stream failed on our side.',
+  };
 }

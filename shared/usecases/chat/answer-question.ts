@@ -139,7 +139,10 @@ export async function prepareAnswer(
           system: [bot.systemPrompt, PLATFORM_INSTRUCTIONS].filter(Boolean).join('\n\n'),
           messages: [
             ...history.slice(-10),
-            { role: 'user', content: `Sources:\n${rendered || '(no sources found)'}\n\nQuestion: ${question}` },
+            {
+              role: 'user',
+              content: `Sources:\n${rendered || '(no sources found)'}\n\nQuestion: ${question}`,
+            },
           ],
           question: rewrite.query,
           passages: context.passages,

@@ -2,7 +2,7 @@ import type { TenantId } from '../../domain/ids.ts';
 import type { Database } from '../../ports/database.ts';
 import type { Embedder } from '../../ports/embedder.ts';
 import type { VectorStore } from '../../ports/vector-store.ts';
-import { findChunks, searchChunksFullText, type StoredChunk } from '../../repositories/chunks.ts';
+import { findChunks, type StoredChunk, searchChunksFullText } from '../../repositories/chunks.ts';
 
 export type RetrievalMode = 'hybrid' | 'dense' | 'lexical';
 
@@ -32,7 +32,8 @@ export const RRF_K = 60;
 export function reciprocalRankFusion(rankings: readonly (readonly string[])[]): Map<string, number> {
   const scores = new Map<string, number>();
   for (const ranking of rankings) {
-    ranking.forEach((id, index) => scores.set(id, (scores.get(id) ?? 0) + 1 / (RRF_K + index + 1)));
+    for (const [index, id] of ranking.entries())
+      scores.set(id, (scores.get(id) ?? 0) + 1 / (RRF_K + index + 1));
   }
   return scores;
 }
@@ -76,7 +77,13 @@ export async function retrieveContext(
   );
   // Read a few more than topK: some ids may belong to versions that are no longer current.
   const wanted = fused.slice(0, options.topK * 2);
-  const rows = await deps.db.withTenant(tenantId, (tx) => findChunks(tx, tenantId, wanted.map(([id]) => id)));
+  const rows = await deps.db.withTenant(tenantId, (tx) =>
+    findChunks(
+      tx,
+      tenantId,
+      wanted.map(([id]) => id),
+    ),
+  );
   const byId = new Map(rows.map((r) => [r.id, r]));
   const chunks: RetrievedChunk[] = [];
   for (const [id, score] of wanted) {

@@ -41,7 +41,12 @@ export async function rewriteQuery(
       ...(signal ? { signal } : {}),
     });
     const query = out.text.trim().replace(/^"|"$/g, '');
-    return { query: query || question, inputTokens: out.inputTokens, outputTokens: out.outputTokens, rewritten: !!query };
+    return {
+      query: query || question,
+      inputTokens: out.inputTokens,
+      outputTokens: out.outputTokens,
+      rewritten: !!query,
+    };
   } catch (error) {
     logger.warn('query rewrite failed; using the raw question', { error: (error as Error).message });
     return raw;

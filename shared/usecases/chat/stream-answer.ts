@@ -34,7 +34,7 @@ export interface StreamAnswerInput {
  * answer and the usage are saved in one transaction before the generator finishes.
  */
 export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<AnswerEvent> {
-  const { auth, bot, model } = input;
+  const { bot, model } = input;
   yield { type: 'meta', messageId: input.messageId, chatId: input.chatId, botId: bot.id, query: input.query };
   yield { type: 'citations', citations: input.citations };
 
@@ -42,7 +42,10 @@ export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<An
   let reported: { inputTokens: number; outputTokens: number } | undefined;
   let saved = false;
   try {
-    for await (const event of model.stream({ ...input.request, ...(input.signal ? { signal: input.signal } : {}) })) {
+    for await (const event of model.stream({
+      ...input.request,
+      ...(input.signal ? { signal: input.signal } : {}),
+    })) {
       if (event.type === 'delta') {
         answer += event.text;
         yield { type: 'delta', text: event.text };
@@ -53,7 +56,12 @@ export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<An
     saved = true;
     const usage = await save(input, answer, 'complete', reported);
     yield { type: 'usage', ...usage };
-    yield { type: 'done', messageId: input.messageId, status: 'complete', cited: citedNumbers(answer, input.citations.length) };
+    yield {
+      type: 'done',
+      messageId: input.messageId,
+      status: 'complete',
+      cited: citedNumbers(answer, input.citations.length),
+    };
   } finally {
     // A provider error mid-stream, or a consumer that stopped iterating (client disconnect): keep what exists.
     if (!saved) await save(input, answer, answer ? 'partial' : 'failed', reported);
@@ -69,7 +77,9 @@ async function save(
   const { auth, model } = input;
   // A broken stream reports no usage: estimate what was sent and received, so the bill is never zero.
   const tokens = reported ?? {
-    inputTokens: input.estimateTokens(input.request.system + input.request.messages.map((m) => m.content).join('\n')),
+    inputTokens: input.estimateTokens(
+      input.request.system + input.request.messages.map((m) => m.content).join('\n'),
+    ),
     outputTokens: input.estimateTokens(answer),
   };
   const cost = costUsd(model.provider, model.model, tokens.inputTokens, tokens.outputTokens);

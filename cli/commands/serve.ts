@@ -1,0 +1,55 @@
+import { join, resolve } from 'node:path';
+import { serve } from '@hono/node-server';
+import type { Command } from 'commander';
+import { buildLocalPlatform } from '#shared/composition/local.ts';
+import { SECRETS_FILE } from '#shared/config/key-file.ts';
+import { loadConfig } from '#shared/config/load.ts';
+import { createLocalServer } from '../server/local-server.ts';
+
+/** `minirag serve` (what `npm start` runs): API + streaming chat + playground + ingest worker, one process. */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run MiniRAG locally: API, streaming chat, web playground and ingest worker in one process')
+    .option('-p, --port <port>', 'port to listen on (default: PORT or 8787)')
+    .action(async (options: { port?: string }) => {
+      const config = loadConfig({ ...process.env, ...(options.port ? { PORT: options.port } : {}) });
+      const platform = await buildLocalPlatform(config, 'minirag-local');
+      const { app, worker } = createLocalServer(platform);
+      worker.start();
+      const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '127.0.0.1' }, (info) => {
+        const url = `http://localhost:${info.port}`;
+        const adminSource = config.ADMIN_TOKEN
+          ? 'the ADMIN_TOKEN environment variable'
+          : resolve(join(config.MINIRAG_DATA_DIR, SECRETS_FILE));
+        process.stdout.write(
+          [
+            `MiniRAG is running at ${url}`,
+            `  playground:   ${url}/`,
+            `  API docs:     ${url}/docs`,
+            `  database:     ${config.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${resolve(config.MINIRAG_DATA_DIR)}`}`,
+            `  embeddings:   ${platform.embedder.space.provider}/${platform.embedder.space.model}`,
+            `  admin token:  in ${adminSource} (adminToken)`,
+            '',
+            'Next, in another terminal:',
+            '  npx minirag ingest ./docs && npx minirag chat',
+            '',
+          ].join('\n'),
+        );
+      });
+
+      let closing = false;
+      const shutdown = async (signal: string) => {
+        if (closing) return;
+        closing = true;
+        process.stdout.write(`\n${signal}: finishing in-flight ingest jobs…\n`);
+        server.close();
+        // Running jobs get 10 s to finish; unfinished ones go back to the queue and resume on next start.
+        await worker.stop(10_000);
+        await platform.db.close();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void shutdown('SIGINT'));
+      process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    });
+}

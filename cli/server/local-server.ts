@@ -1,0 +1,77 @@
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Hono } from 'hono';
+import { createApiApp } from '#functions/api/app.ts';
+import { createChatStreamApp } from '#functions/chat-stream/app.ts';
+import { createJobWorker, type JobWorker } from '#shared/adapters/local-queue/job-worker.ts';
+import type { LocalPlatform } from '#shared/composition/local.ts';
+import { ingestSource } from '#shared/usecases/ingest-source.ts';
+
+const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+
+export interface LocalServer {
+  readonly app: Hono;
+  readonly worker: JobWorker;
+}
+
+/**
+ * Everything in one process: the API and chat-stream apps on one port (the chat-stream app takes the
+ * routes that stream), the web playground at `/`, and the ingest worker on the local job table.
+ */
+export function createLocalServer(p: LocalPlatform): LocalServer {
+  const worker = createJobWorker({
+    db: p.db,
+    logger: p.logger,
+    concurrency: p.config.INGEST_CONCURRENCY,
+    handle: async (job) => {
+      const outcome = await ingestSource(
+        job.payload,
+        { number: job.attempts, isLast: job.attempts >= job.maxAttempts },
+        {
+          db: p.db,
+          embedder: p.embedder,
+          vectorStore: p.vectorStore,
+          logger: p.logger,
+          chunking: { maxTokens: p.config.CHUNK_TOKENS, overlapTokens: p.config.CHUNK_OVERLAP_TOKENS },
+          maxSourceBytes: p.config.MAX_UPLOAD_BYTES,
+        },
+      );
+      // A final failure is recorded on the source; the job is finished either way.
+      if (outcome === 'failed') p.logger.warn('source failed', { sourceId: job.payload.sourceId });
+    },
+  });
+  p.ingestQueue.connect(() => worker.wake());
+
+  const api = createApiApp(p);
+  const chatStream = createChatStreamApp(p);
+  const app = new Hono();
+  app.post('/v1/chats/:id/messages', (c) => chatStream.fetch(c.req.raw));
+  app.post('/v1/chat/completions', (c) => chatStream.fetch(c.req.raw));
+  app.get('/', (c) => serveWeb(c.req.raw, 'index.html'));
+  app.get('/ui/*', (c) => serveWeb(c.req.raw, c.req.path.slice('/ui/'.length)));
+  app.all('*', (c) => api.fetch(c.req.raw));
+  return { app, worker };
+}
+
+async function serveWeb(_request: Request, file: string): Promise<Response> {
+  const path = normalize(join(WEB_DIR, file));
+  if (!path.startsWith(WEB_DIR)) return new Response('Not found', { status: 404 });
+  try {
+    const body = await readFile(path);
+    return new Response(body, {
+      headers: {
+        'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
+        'cache-control': 'no-cache',
+      },
+    });
+  } catch {
+    return new Response('Not found', { status: 404 });
+  }
+}
