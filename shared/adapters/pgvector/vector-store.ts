@@ -1,0 +1,173 @@
+import { isUuid, type TenantId } from '../../domain/ids.ts';
+import type { Database } from '../../ports/database.ts';
+import type { EmbeddingSpace } from '../../ports/embedder.ts';
+import { sql } from '../../ports/sql.ts';
+import {
+  assertPointFits,
+  assertVectorFits,
+  embeddingSpaceName,
+  type VectorHit,
+  type VectorStore,
+} from '../../ports/vector-store.ts';
+import { comparedType, ensureChunkVectorsTable, ensureSpaceIndex } from './schema.ts';
+
+export interface PgVectorStoreOptions {
+  /**
+   * HNSW candidate list size (`hnsw.ef_search`); raised to twice the limit when that is larger. Higher
+   * means better recall and slower searches.
+   */
+  readonly efSearch?: number;
+}
+
+interface HitRow {
+  id: string;
+  chunk_id: string;
+  source_id: string;
+  source_version: number;
+  score: number;
+}
+
+const vectorText = (vector: readonly number[]) => `[${vector.join(',')}]`;
+
+/** pgvector ≥ 0.8 can keep scanning the HNSW graph until enough rows pass the tenant filter. */
+function hasIterativeScan(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > 0 || minor >= 8;
+}
+
+/**
+ * VectorStore on PostgreSQL + pgvector (the embedded PGlite mode, and RDS when chosen). Vectors live in
+ * `chunk_vectors` under the same row-level security as every tenant table: all data statements run in
+ * `db.withTenant`, and also name the tenant explicitly.
+ */
+export function createPgVectorStore(db: Database, options: PgVectorStoreOptions = {}): Required<VectorStore> {
+  let table: Promise<{ iterativeScan: boolean }> | undefined;
+  const spaces = new Map<string, Promise<void>>();
+
+  function ensureTable() {
+    table ??= db
+      .withSystem(ensureChunkVectorsTable)
+      .then((version) => ({ iterativeScan: hasIterativeScan(version) }))
+      .catch((error: unknown) => {
+        table = undefined;
+        throw error;
+      });
+    return table;
+  }
+
+  function ensureSpace(space: EmbeddingSpace): Promise<void> {
+    const name = embeddingSpaceName(space);
+    let pending = spaces.get(name);
+    if (!pending) {
+      pending = ensureTable()
+        .then(() => db.withSystem((tx) => ensureSpaceIndex(tx, name, space.dimensions)))
+        .catch((error: unknown) => {
+          spaces.delete(name);
+          throw error;
+        });
+      spaces.set(name, pending);
+    }
+    return pending;
+  }
+
+  const sourceCondition = (tenantId: TenantId, space: EmbeddingSpace, sourceId: string) =>
+    sql`tenant_id = ${tenantId} and space = ${embeddingSpaceName(space)} and source_id = ${sourceId}`;
+
+  return {
+    ensureSpace,
+
+    async upsert(tenantId, space, points) {
+      if (points.length === 0) return;
+      for (const p of points) assertPointFits(space, p);
+      await ensureSpace(space);
+      // One statement per batch: the points travel as one jsonb document (an object, so that neither
+      // driver mistakes the array for a PostgreSQL array).
+      const document = {
+        points: points.map((p) => ({
+          id: p.id,
+          source_id: p.sourceId,
+          source_version: p.sourceVersion,
+          chunk_id: p.chunkId,
+          tags: [...new Set(p.tags)],
+          embedding: vectorText(p.vector),
+        })),
+      };
+      await db.withTenant(tenantId, (tx) =>
+        tx.query(sql`
+          insert into chunk_vectors (space, id, tenant_id, source_id, source_version, chunk_id, tags, embedding)
+          select ${embeddingSpaceName(space)}, p.id, ${tenantId}, p.source_id, p.source_version, p.chunk_id,
+                 array(select jsonb_array_elements_text(p.tags)), p.embedding::vector
+          from jsonb_to_recordset(${document}::jsonb -> 'points')
+            as p(id uuid, source_id uuid, source_version integer, chunk_id uuid, tags jsonb, embedding text)
+          on conflict (space, id) do update set
+            source_id = excluded.source_id, source_version = excluded.source_version,
+            chunk_id = excluded.chunk_id, tags = excluded.tags, embedding = excluded.embedding
+          where chunk_vectors.tenant_id = excluded.tenant_id`),
+      );
+    },
+
+    async search(tenantId, space, vector, opts) {
+      assertVectorFits(space, vector, 'query vector');
+      const limit = Math.floor(opts.limit);
+      if (!(limit >= 1)) return [];
+      await ensureSpace(space);
+      const { iterativeScan } = await ensureTable();
+      const type = comparedType(space.dimensions).sql;
+      const query = vectorText(vector);
+      const tags = [...new Set(opts.tags ?? [])];
+      const efSearch = Math.min(1000, Math.max(options.efSearch ?? 40, limit * 2));
+      const rows = await db.withTenant(tenantId, async (tx) => {
+        if (iterativeScan) {
+          // Without it, HNSW returns ef_search candidates from all tenants and the tenant filter then drops
+          // most of them: a small tenant in a big table would get fewer than `limit` hits, or none.
+          await tx.query(
+            sql`select set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', ${String(efSearch)}, true)`,
+          );
+        }
+        return tx.query<HitRow>(sql`
+          select id, chunk_id, source_id, source_version, 1 - (embedding::${type} <=> ${query}::${type}) as score
+          from chunk_vectors
+          where tenant_id = ${tenantId} and space = ${embeddingSpaceName(space)}
+            ${tags.length > 0 ? sql`and tags && ${tags}::text[]` : sql``}
+          order by embedding::${type} <=> ${query}::${type}
+          limit ${limit}`);
+      });
+      const threshold = opts.scoreThreshold ?? Number.NEGATIVE_INFINITY;
+      return rows
+        .map(
+          (r): VectorHit => ({
+            id: r.id,
+            chunkId: r.chunk_id,
+            sourceId: r.source_id,
+            sourceVersion: r.source_version,
+            score: Number(r.score),
+          }),
+        )
+        .filter((hit) => hit.score >= threshold)
+        .sort((a, b) => b.score - a.score); // relaxed_order may return neighbours slightly out of order
+    },
+
+    async deleteBySource(tenantId, space, sourceId, opts) {
+      await ensureSpace(space);
+      if (!isUuid(sourceId)) return; // no row can match, and the uuid column would reject the value
+      const except = opts?.exceptVersion;
+      await db.withTenant(tenantId, (tx) =>
+        tx.query(sql`
+          delete from chunk_vectors where ${sourceCondition(tenantId, space, sourceId)}
+            ${except === undefined ? sql`` : sql`and source_version <> ${except}`}`),
+      );
+    },
+
+    async countBySource(tenantId, space, sourceId, opts) {
+      await ensureSpace(space);
+      if (!isUuid(sourceId)) return 0;
+      const version = opts?.version;
+      const [row] = await db.withTenant(tenantId, (tx) =>
+        tx.query<{ count: number }>(sql`
+          select count(*)::int as count from chunk_vectors where ${sourceCondition(tenantId, space, sourceId)}
+            ${version === undefined ? sql`` : sql`and source_version = ${version}`}`),
+      );
+      return row?.count ?? 0;
+    },
+  };
+}
