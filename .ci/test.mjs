@@ -6,7 +6,11 @@ import { spawn } from 'node:child_process';
 const steps = [
   ['typecheck', 'npx', ['tsc', '--noEmit']],
   ['lint', 'npx', ['biome', 'ci', '.']],
-  ['boundaries', 'npx', ['depcruise', '--config', '.dependency-cruiser.cjs', 'shared', 'functions', 'cli', 'infra']],
+  [
+    'boundaries',
+    'npx',
+    ['depcruise', '--config', '.dependency-cruiser.cjs', 'shared', 'functions', 'cli', 'infra'],
+  ],
 ];
 
 function run(cmd, args, { capture = false } = {}) {

@@ -26,7 +26,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const [scheme, n, r, p, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !n || !r || !p || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64url');
-  const actual = await derive(password, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p));
+  let actual: Buffer;
+  try {
+    actual = await derive(password, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p));
+  } catch {
+    return false; // damaged or absurd stored parameters: a failed check, not a 500 at login
+  }
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 

@@ -1,6 +1,13 @@
 import type { Database } from '../../ports/database.ts';
 import type { Logger } from '../../ports/logger.ts';
-import { claimJobs, completeJob, extendJobLease, failJob, type Job, releaseJob } from '../../repositories/jobs.ts';
+import {
+  claimJobs,
+  completeJob,
+  extendJobLease,
+  failJob,
+  type Job,
+  releaseJob,
+} from '../../repositories/jobs.ts';
 
 export interface JobWorkerOptions {
   readonly db: Database;
@@ -102,7 +109,10 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
       stopping = true;
       if (timer) clearInterval(timer);
       const all = Promise.allSettled([...running.values()]);
-      const timedOut = await Promise.race([all.then(() => false), new Promise((r) => setTimeout(() => r(true), graceMs))]);
+      const timedOut = await Promise.race([
+        all.then(() => false),
+        new Promise((r) => setTimeout(() => r(true), graceMs)),
+      ]);
       if (timedOut) {
         // Hand unfinished jobs back now rather than waiting for their leases to expire.
         await options.db.withSystem(async (tx) => {

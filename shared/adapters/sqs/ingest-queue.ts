@@ -29,7 +29,10 @@ export function createSqsIngestQueue(options: SqsIngestQueueOptions): IngestQueu
     const out = await client.send(
       new SendMessageBatchCommand({
         QueueUrl: options.queueUrl,
-        Entries: jobs.map((job) => ({ Id: job.id.replaceAll('-', ''), MessageBody: JSON.stringify(job.payload) })),
+        Entries: jobs.map((job) => ({
+          Id: job.id.replaceAll('-', ''),
+          MessageBody: JSON.stringify(job.payload),
+        })),
       }),
     );
     for (const failure of out.Failed ?? []) {
@@ -63,7 +66,9 @@ export function createSqsIngestQueue(options: SqsIngestQueueOptions): IngestQueu
         await relay();
       } catch (error) {
         // The rows stay in the outbox; the next notify (any later enqueue, or the scheduled sweep) sends them.
-        options.logger.warn('outbox relay to SQS failed', { error: error instanceof Error ? error.message : String(error) });
+        options.logger.warn('outbox relay to SQS failed', {
+          error: error instanceof Error ? error.message : String(error),
+        });
       }
     },
   };
