@@ -1,0 +1,171 @@
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { z } from 'zod';
+
+/**
+ * Deployment settings, read from CDK context (`-c key=value` or the `context` block of cdk.json).
+ * Values given on the command line arrive as strings, values in cdk.json as JSON, so every number,
+ * boolean and list below accepts both.
+ */
+
+const truthy = ['true', '1', 'yes'];
+const falsy = ['false', '0', 'no'];
+
+const bool = z.preprocess(
+  (v) =>
+    typeof v === 'string' && [...truthy, ...falsy].includes(v.toLowerCase())
+      ? truthy.includes(v.toLowerCase())
+      : v,
+  z.boolean({ error: 'must be true or false' }),
+);
+
+const num = (schema: z.ZodNumber) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), schema);
+const int = (min: number, max: number) =>
+  num(z.number({ error: 'must be a number' }).int('must be a whole number').min(min).max(max));
+
+const list = <T extends z.ZodType>(item: T) =>
+  z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
+    z.array(item),
+  );
+
+const retentionValues = Object.values(RetentionDays).filter((v): v is number => typeof v === 'number');
+
+const origin = z
+  .string()
+  .refine(
+    (v) => v === '*' || /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(v),
+    'each origin must be "*" or scheme://host[:port] with no path, e.g. https://app.example.com',
+  );
+
+const https = z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' });
+
+export const contextSchema = z.object({
+  /** Short name of the deployment; prefixes the stack name (`MiniRag-<stage>`). */
+  stage: z
+    .string()
+    .regex(
+      /^[a-z][a-z0-9-]{0,19}$/,
+      'must be 1-20 lower-case letters, digits or dashes, starting with a letter',
+    )
+    .default('dev'),
+  /** Target region; defaults to the CLI profile's region (CDK_DEFAULT_REGION). */
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1')
+    .optional(),
+  /** Target account; defaults to the CLI profile's account (CDK_DEFAULT_ACCOUNT). */
+  account: z
+    .string()
+    .regex(/^\d{12}$/, 'must be a 12-digit AWS account id')
+    .optional(),
+
+  databaseMode: z.enum(['aurora', 'external'], { error: 'must be "aurora" or "external"' }).default('aurora'),
+  /** external mode: an existing secret holding the postgres:// URL (otherwise one is created to fill in). */
+  databaseSecretArn: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
+      'must be a Secrets Manager secret ARN',
+    )
+    .optional(),
+  /** aurora mode: deletion protection on the cluster; defaults to true for stage "prod". */
+  deletionProtection: bool.optional(),
+  auroraMinCapacity: num(z.number({ error: 'must be a number' }).min(0.5).max(256).multipleOf(0.5)).default(
+    0.5,
+  ),
+  auroraMaxCapacity: num(z.number({ error: 'must be a number' }).min(1).max(256).multipleOf(0.5)).default(4),
+  /** aurora mode: NAT gateways for the functions' internet egress (1 is cheapest, one per AZ is HA). */
+  natGateways: int(1, 3).default(1),
+
+  /** Defaults to qdrant when qdrantUrl is set, pgvector otherwise. */
+  vectorStore: z.enum(['qdrant', 'pgvector'], { error: 'must be "qdrant" or "pgvector"' }).optional(),
+  qdrantUrl: https.optional(),
+
+  embeddingProvider: z
+    .enum(['openai', 'offline'], { error: 'must be "openai" or "offline"' })
+    .default('openai'),
+  embeddingModel: z.string().min(1).default('text-embedding-3-small'),
+  embeddingDimensions: int(8, 4096).default(1536),
+
+  corsOrigins: list(origin).default([]),
+  logRetentionDays: num(z.number({ error: 'must be a number' }))
+    .refine((v) => retentionValues.includes(v as number), {
+      error: `must be one of the CloudWatch Logs retention periods: ${retentionValues.join(', ')}`,
+    })
+    .default(30),
+  logLevel: z
+    .enum(['DEBUG', 'INFO', 'WARN', 'ERROR'], { error: 'must be DEBUG, INFO, WARN or ERROR' })
+    .default('INFO'),
+  alarmEmail: z.email({ error: 'must be an e-mail address' }).optional(),
+
+  /** Reserved concurrency of the api and chat-stream functions each (unset: share the account pool). */
+  reservedConcurrency: int(1, 10_000).optional(),
+  /** SQS messages per ingest invocation. */
+  ingestBatchSize: int(1, 10).default(5),
+  /** Most concurrent ingest invocations, so the embedding provider is not flooded (SQS minimum is 2). */
+  ingestMaxConcurrency: int(2, 1000).default(2),
+  apiThrottleRateLimit: int(1, 10_000).default(50),
+  apiThrottleBurstLimit: int(1, 5_000).default(100),
+  maxUploadBytes: int(1024, 100 * 1024 * 1024).default(10 * 1024 * 1024),
+  /** Auth of the chat-stream function URL: NONE (the app checks the bearer token) or AWS_IAM (SigV4). */
+  chatAuth: z.enum(['NONE', 'AWS_IAM'], { error: 'must be "NONE" or "AWS_IAM"' }).default('NONE'),
+});
+
+export const CONTEXT_KEYS = Object.keys(contextSchema.shape) as (keyof typeof contextSchema.shape)[];
+
+type Parsed = z.infer<typeof contextSchema>;
+
+export type DeployConfig = Omit<Parsed, 'vectorStore' | 'deletionProtection' | 'logRetentionDays'> & {
+  readonly vectorStore: 'qdrant' | 'pgvector';
+  readonly deletionProtection: boolean;
+  readonly logRetention: RetentionDays;
+};
+
+export class ContextError extends Error {
+  override readonly name = 'ContextError';
+}
+
+/** Reads and validates the deployment settings; `read(key)` is usually `(k) => app.node.tryGetContext(k)`. */
+export function loadDeployConfig(read: (key: string) => unknown): DeployConfig {
+  const raw = Object.fromEntries(
+    CONTEXT_KEYS.map((key) => [key, read(key)]).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const result = contextSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const key = issue.path.join('.') || '(root)';
+      const topKey = String(issue.path[0] ?? key);
+      const given = topKey in raw ? ` (got ${JSON.stringify(raw[topKey])})` : '';
+      return `  -c ${key}: ${issue.message}${given}`;
+    });
+    throw new ContextError(`Invalid CDK context:\n${problems.join('\n')}`);
+  }
+  const { vectorStore, deletionProtection, logRetentionDays, ...rest } = result.data;
+  const config: DeployConfig = {
+    ...rest,
+    vectorStore: vectorStore ?? (rest.qdrantUrl ? 'qdrant' : 'pgvector'),
+    deletionProtection: deletionProtection ?? rest.stage === 'prod',
+    logRetention: logRetentionDays as RetentionDays,
+  };
+  const problems: string[] = [];
+  if (config.vectorStore === 'qdrant' && !config.qdrantUrl) {
+    problems.push('  -c qdrantUrl: required when vectorStore=qdrant');
+  }
+  if (config.databaseSecretArn && config.databaseMode !== 'external') {
+    problems.push(
+      '  -c databaseSecretArn: only used with databaseMode=external (aurora generates its own secret)',
+    );
+  }
+  if (config.auroraMinCapacity > config.auroraMaxCapacity) {
+    problems.push('  -c auroraMinCapacity: must not exceed auroraMaxCapacity');
+  }
+  if (problems.length > 0) throw new ContextError(`Invalid CDK context:\n${problems.join('\n')}`);
+  return config;
+}

@@ -1,0 +1,60 @@
+import { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { AppFunction } from './app-function.ts';
+import type { FunctionDefaults } from './function-defaults.ts';
+
+export interface ChatStreamProps {
+  readonly defaults: FunctionDefaults;
+  /** The handler module (functions/chat-stream/handler.ts). */
+  readonly entry: string;
+  readonly corsOrigins: string[];
+  /**
+   * NONE: the URL is public and the app authenticates the `Authorization: Bearer` token itself, exactly as the
+   * api does (API Gateway cannot stream, so there is no gateway in front to put an authorizer on).
+   * AWS_IAM: callers must SigV4-sign requests and hold lambda:InvokeFunctionUrl (e.g. a CloudFront origin access
+   * control or a backend role); the app still checks the bearer token.
+   */
+  readonly authType: 'NONE' | 'AWS_IAM';
+  readonly reservedConcurrency?: number;
+}
+
+/**
+ * Streamed chat answers: the chat-stream function behind a Lambda function URL in RESPONSE_STREAM mode (SSE
+ * events as the model produces them), with a longer timeout than the API because an answer can take minutes.
+ */
+export class ChatStream extends Construct {
+  readonly function: AppFunction;
+  readonly url: lambda.FunctionUrl;
+
+  constructor(scope: Construct, id: string, props: ChatStreamProps) {
+    super(scope, id);
+    const { defaults } = props;
+
+    this.function = new AppFunction(this, 'Handler', {
+      ...defaults,
+      entry: props.entry,
+      serviceName: 'minirag-chat-stream',
+      description: 'MiniRAG streamed chat (SSE over a response-streaming function URL)',
+      timeout: Duration.minutes(5),
+      memorySize: 1024,
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      environment: { CORS_ORIGINS: props.corsOrigins.join(',') },
+    });
+
+    this.url = this.function.function.addFunctionUrl({
+      authType:
+        props.authType === 'AWS_IAM' ? lambda.FunctionUrlAuthType.AWS_IAM : lambda.FunctionUrlAuthType.NONE,
+      invokeMode: lambda.InvokeMode.RESPONSE_STREAM,
+      cors:
+        props.corsOrigins.length > 0
+          ? {
+              allowedOrigins: props.corsOrigins,
+              allowedMethods: [lambda.HttpMethod.GET, lambda.HttpMethod.POST],
+              allowedHeaders: ['authorization', 'content-type'],
+              maxAge: Duration.hours(1),
+            }
+          : undefined,
+    });
+  }
+}

@@ -1,0 +1,59 @@
+import { Duration } from 'aws-cdk-lib';
+import * as triggers from 'aws-cdk-lib/triggers';
+import { Construct } from 'constructs';
+import { AppFunction } from './app-function.ts';
+import type { Database } from './database.ts';
+import type { FunctionDefaults } from './function-defaults.ts';
+
+export interface MigrationsProps {
+  readonly defaults: FunctionDefaults;
+  /** The handler module (functions/migrate/handler.ts). */
+  readonly entry: string;
+  readonly database: Database;
+}
+
+/**
+ * The migrate function (functions/migrate) and a CDK trigger that invokes it once the database is deployed,
+ * and again whenever its bundle — which carries shared/db/migrations/*.sql — changes. A failed migration
+ * fails the deployment.
+ */
+export class Migrations extends Construct {
+  readonly function: AppFunction;
+
+  constructor(scope: Construct, id: string, props: MigrationsProps) {
+    super(scope, id);
+    const { defaults, database } = props;
+
+    this.function = new AppFunction(this, 'Migrate', {
+      ...defaults,
+      entry: props.entry,
+      serviceName: 'minirag-migrate',
+      description: 'MiniRAG: applies the SQL migrations (run by a deploy trigger)',
+      timeout: Duration.minutes(5),
+      memorySize: 512,
+      environment: { DATABASE_SECRET_ARN: database.secret.secretArn, ...hostEnv(database) },
+      commandHooks: {
+        beforeBundling: () => [],
+        beforeInstall: () => [],
+        afterBundling: (inputDir: string, outputDir: string) => [
+          `mkdir -p "${outputDir}/migrations"`,
+          `cp "${inputDir}"/shared/db/migrations/*.sql "${outputDir}/migrations/"`,
+        ],
+      },
+    });
+    database.secret.grantRead(this.function.function);
+
+    new triggers.Trigger(this, 'Run', {
+      handler: this.function.function,
+      executeAfter: database.readyAfter,
+      executeOnHandlerChange: true,
+      invocationType: triggers.InvocationType.REQUEST_RESPONSE,
+      timeout: Duration.minutes(6),
+    });
+  }
+}
+
+/** DATABASE_HOST for functions that reach Aurora through RDS Proxy. */
+export function hostEnv(database: Database): Record<string, string> {
+  return database.host ? { DATABASE_HOST: database.host } : {};
+}

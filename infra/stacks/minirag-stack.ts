@@ -1,0 +1,204 @@
+import { CfnOutput, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { DeployConfig } from '../config.ts';
+import { Api } from '../constructs/api.ts';
+import type { AppFunction } from '../constructs/app-function.ts';
+import { ChatStream } from '../constructs/chat-stream.ts';
+import { Database } from '../constructs/database.ts';
+import type { FunctionDefaults } from '../constructs/function-defaults.ts';
+import { Ingest } from '../constructs/ingest.ts';
+import { Keys } from '../constructs/keys.ts';
+import { hostEnv, Migrations } from '../constructs/migrations.ts';
+import { Observability } from '../constructs/observability.ts';
+import { Secrets } from '../constructs/secrets.ts';
+
+export interface MiniRagStackProps extends StackProps {
+  readonly config: DeployConfig;
+  /** Repository root (where package.json and package-lock.json live). */
+  readonly projectRoot: string;
+}
+
+type FunctionName = 'api' | 'ingest' | 'chat-stream' | 'migrate';
+
+interface FunctionAccess {
+  /** Env var name → the secret whose ARN it carries; the function may read exactly these. */
+  readonly secrets: Record<string, secretsmanager.ISecret | undefined>;
+  readonly kms: 'encrypt-and-decrypt' | 'decrypt';
+}
+
+/** MiniRAG on AWS: the stack only wires the constructs of infra/constructs together. */
+export class MiniRagStack extends Stack {
+  readonly keys: Keys;
+  readonly secrets: Secrets;
+  readonly database: Database;
+  readonly api: Api;
+  readonly ingest: Ingest;
+  readonly chatStream: ChatStream;
+  readonly migrations: Migrations;
+  readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: MiniRagStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const prod = config.stage === 'prod';
+    // NodejsFunction checks that the handler exists even when bundling is skipped (as in the tests).
+    const entry = (name: FunctionName) => `${props.projectRoot}/functions/${name}/handler.ts`;
+    Tags.of(this).add('app', 'minirag');
+    Tags.of(this).add('stage', config.stage);
+
+    this.keys = new Keys(this, 'Keys', { stage: config.stage });
+    this.secrets = new Secrets(this, 'Secrets', {
+      stage: config.stage,
+      qdrant: config.vectorStore === 'qdrant',
+    });
+    this.database = new Database(this, 'Database', {
+      stage: config.stage,
+      mode: config.databaseMode,
+      existingSecretArn: config.databaseSecretArn,
+      deletionProtection: config.deletionProtection,
+      minCapacity: config.auroraMinCapacity,
+      maxCapacity: config.auroraMaxCapacity,
+      natGateways: config.natGateways,
+      logRetention: config.logRetention,
+      removalPolicy: prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+
+    const defaults: FunctionDefaults = {
+      projectRoot: props.projectRoot,
+      logLevel: config.logLevel,
+      logRetention: config.logRetention,
+      logRemovalPolicy: prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      network: this.database.network,
+    };
+    this.ingest = new Ingest(this, 'Ingest', {
+      defaults,
+      entry: entry('ingest'),
+      stage: config.stage,
+      batchSize: config.ingestBatchSize,
+      maxConcurrency: config.ingestMaxConcurrency,
+    });
+    this.api = new Api(this, 'Api', {
+      defaults,
+      entry: entry('api'),
+      stage: config.stage,
+      corsOrigins: config.corsOrigins,
+      throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
+      maxUploadBytes: config.maxUploadBytes,
+      reservedConcurrency: config.reservedConcurrency,
+      queue: this.ingest.queue,
+    });
+    this.chatStream = new ChatStream(this, 'ChatStream', {
+      defaults,
+      entry: entry('chat-stream'),
+      corsOrigins: config.corsOrigins,
+      authType: config.chatAuth,
+      reservedConcurrency: config.reservedConcurrency,
+    });
+    this.migrations = new Migrations(this, 'Migrations', {
+      defaults,
+      entry: entry('migrate'),
+      database: this.database,
+    });
+
+    const runtimeEnv: Record<string, string> = {
+      VECTOR_STORE: config.vectorStore,
+      ...(config.qdrantUrl ? { QDRANT_URL: config.qdrantUrl } : {}),
+      EMBEDDING_PROVIDER: config.embeddingProvider,
+      EMBEDDING_MODEL: config.embeddingModel,
+      EMBEDDING_DIMENSIONS: String(config.embeddingDimensions),
+      KMS_KEY_ID: this.keys.credentialsKey.keyArn,
+      ...hostEnv(this.database),
+    };
+    const embeddingKey = config.embeddingProvider === 'openai' ? this.secrets.openaiApiKey : undefined;
+    const wire = (fn: AppFunction, access: FunctionAccess) => {
+      for (const [name, value] of Object.entries(runtimeEnv)) fn.function.addEnvironment(name, value);
+      for (const [name, secret] of Object.entries(access.secrets)) {
+        if (!secret) continue;
+        fn.function.addEnvironment(name, secret.secretArn);
+        secret.grantRead(fn.function);
+      }
+      if (fn.function.role) this.keys.allowCredentialUse(fn.function.role, access.kms);
+    };
+    // The api writes bot credentials (GenerateDataKey), enqueues ingestion and deletes vectors of deleted sources;
+    // its platform builds the embedder too (the embedding space names the vector collection).
+    wire(this.api.function, {
+      secrets: {
+        DATABASE_SECRET_ARN: this.database.secret,
+        JWT_SIGNING_KEY_SECRET_ARN: this.secrets.jwtSigningKey,
+        ADMIN_TOKEN_SECRET_ARN: this.secrets.adminToken,
+        QDRANT_API_KEY_SECRET_ARN: this.secrets.qdrantApiKey,
+        OPENAI_API_KEY_SECRET_ARN: embeddingKey,
+      },
+      kms: 'encrypt-and-decrypt',
+    });
+    // Ingest embeds with the platform key (or a bot's own credentials) and writes vectors.
+    wire(this.ingest.function, {
+      secrets: {
+        DATABASE_SECRET_ARN: this.database.secret,
+        QDRANT_API_KEY_SECRET_ARN: this.secrets.qdrantApiKey,
+        OPENAI_API_KEY_SECRET_ARN: embeddingKey,
+      },
+      kms: 'decrypt',
+    });
+    // Chat authenticates users, embeds the query, retrieves and calls the bot's model.
+    wire(this.chatStream.function, {
+      secrets: {
+        DATABASE_SECRET_ARN: this.database.secret,
+        JWT_SIGNING_KEY_SECRET_ARN: this.secrets.jwtSigningKey,
+        QDRANT_API_KEY_SECRET_ARN: this.secrets.qdrantApiKey,
+        OPENAI_API_KEY_SECRET_ARN: this.secrets.openaiApiKey,
+        ANTHROPIC_API_KEY_SECRET_ARN: this.secrets.anthropicApiKey,
+      },
+      kms: 'decrypt',
+    });
+
+    this.observability = new Observability(this, 'Observability', {
+      stage: config.stage,
+      functions: [
+        { name: 'api', function: this.api.function.function },
+        { name: 'ingest', function: this.ingest.function.function },
+        { name: 'chat-stream', function: this.chatStream.function.function },
+        { name: 'migrate', function: this.migrations.function.function },
+      ],
+      httpApi: this.api.httpApi,
+      queue: this.ingest.queue,
+      deadLetterQueue: this.ingest.deadLetterQueue,
+      extraAlarms: [this.ingest.dlqAlarm],
+      alarmEmail: config.alarmEmail,
+    });
+
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    output('ApiUrl', this.api.url, 'Base URL of the REST API (npx minirag --api-url <ApiUrl> …)');
+    output('ChatStreamUrl', this.chatStream.url.url, 'Function URL that streams chat answers (SSE)');
+    output('QueueUrl', this.ingest.queue.queueUrl, 'Ingestion queue');
+    output('DlqUrl', this.ingest.deadLetterQueue.queueUrl, 'Ingestion dead-letter queue');
+    output(
+      'AdminTokenSecretArn',
+      this.secrets.adminToken.secretArn,
+      'Secret holding the platform admin token',
+    );
+    output('DashboardUrl', this.observability.dashboardUrl, 'CloudWatch dashboard');
+    output(
+      'DatabaseSecretArn',
+      this.database.secret.secretArn,
+      'Database secret (RDS JSON or postgres:// URL)',
+    );
+    output(
+      'MigrateFunctionName',
+      this.migrations.function.function.functionName,
+      'Run by hand after filling an external database URL',
+    );
+    output('OpenaiApiKeySecretArn', this.secrets.openaiApiKey.secretArn, 'Fill in: platform OpenAI API key');
+    output(
+      'AnthropicApiKeySecretArn',
+      this.secrets.anthropicApiKey.secretArn,
+      'Fill in: platform Anthropic API key',
+    );
+    if (this.secrets.qdrantApiKey) {
+      output('QdrantApiKeySecretArn', this.secrets.qdrantApiKey.secretArn, 'Fill in: Qdrant Cloud API key');
+    }
+    output('AlarmTopicArn', this.observability.alarmTopic.topicArn, 'SNS topic the alarms notify');
+  }
+}

@@ -1,0 +1,266 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { MAX_RECEIVE_COUNT } from '#infra/constructs/ingest.ts';
+import {
+  expectCommonEnvironment,
+  expectLeastPrivilegeIdentityPolicies,
+  expectNagClean,
+  functionProps,
+  keyPolicyGrants,
+  secretsReadBy,
+} from './stack-assertions.ts';
+import { synthesize } from './synth.ts';
+
+const s = synthesize({
+  stage: 'test',
+  databaseMode: 'aurora',
+  qdrantUrl: 'https://qdrant.example.com',
+  corsOrigins: 'https://app.example.com',
+  alarmEmail: 'ops@example.com',
+});
+const { stack, template } = s;
+const fns = {
+  api: stack.api.function,
+  ingest: stack.ingest.function,
+  chat: stack.chatStream.function,
+  migrate: stack.migrations.function,
+};
+
+describe('MiniRAG stack in aurora mode', () => {
+  it('when synthesized with AwsSolutions checks then there is no unacknowledged finding and no error', () => {
+    expectNagClean(s);
+  });
+
+  it('when the chat-stream URL is created then it streams responses, auth NONE, CORS for the configured origins', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', {
+      InvokeMode: 'RESPONSE_STREAM',
+      AuthType: 'NONE',
+      TargetFunctionArn: { 'Fn::GetAtt': [s.logicalId(fns.chat.function), 'Arn'] },
+      Cors: Match.objectLike({ AllowOrigins: ['https://app.example.com'], AllowMethods: ['GET', 'POST'] }),
+    });
+    expect(functionProps(s, fns.chat).Timeout).toBeGreaterThan(functionProps(s, fns.api).Timeout as number);
+  });
+
+  it('when the ingest queue feeds the function then failures are reported per item, in small bounded batches', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: s.logicalId(fns.ingest.function) },
+      EventSourceArn: { 'Fn::GetAtt': [s.logicalId(stack.ingest.queue), 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 5,
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+  });
+
+  it('when a message keeps failing then it is redriven to the encrypted DLQ after maxReceiveCount deliveries', () => {
+    const queue = template.toJSON().Resources[s.logicalId(stack.ingest.queue)].Properties;
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [s.logicalId(stack.ingest.deadLetterQueue), 'Arn'] },
+      maxReceiveCount: MAX_RECEIVE_COUNT,
+    });
+    expect(functionProps(s, fns.ingest).Environment.Variables.INGEST_MAX_ATTEMPTS).toBe(
+      String(MAX_RECEIVE_COUNT),
+    );
+    template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+  });
+
+  it('when the visibility timeout is set then it is at least six times the ingest function timeout', () => {
+    const queue = template.toJSON().Resources[s.logicalId(stack.ingest.queue)].Properties;
+    const timeout = functionProps(s, fns.ingest).Timeout as number;
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
+  });
+
+  it('when the DLQ has messages then an alarm notifies the alarm topic, which the alarm e-mail subscribes to', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [s.logicalId(stack.ingest.deadLetterQueue), 'QueueName'] },
+        },
+      ],
+      AlarmActions: [{ Ref: s.logicalId(stack.observability.alarmTopic) }],
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+    // errors + throttles for four functions, plus the DLQ depth
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('when the outbox sweep is scheduled then it invokes the ingest function with the sweep event', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Input: JSON.stringify({ source: 'minirag.sweep' }) })],
+    });
+  });
+
+  it('when the KMS key is created then it rotates, and functions may use it only for bot credentials', () => {
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    const grants = keyPolicyGrants(s);
+    expect(grants.get(s.logicalId(fns.api.function.role!))).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(grants.get(s.logicalId(fns.ingest.function.role!))).toEqual(['kms:Decrypt']);
+    expect(grants.get(s.logicalId(fns.chat.function.role!))).toEqual(['kms:Decrypt']);
+    expect(grants.has(s.logicalId(fns.migrate.function.role!))).toBe(false);
+  });
+
+  it('when any IAM policy is walked then no action and no resource is a wildcard', () => {
+    expectLeastPrivilegeIdentityPolicies(s);
+  });
+
+  it('when secrets are granted then each function reads exactly the secrets it needs', () => {
+    const db = s.resolve(stack.database.secret.secretArn);
+    const sec = stack.secrets;
+    const ref = (secret: { secretArn: string } | undefined) => s.resolve(secret!.secretArn);
+    expect(secretsReadBy(s, fns.api)).toEqual(
+      new Set(
+        [db, ref(sec.jwtSigningKey), ref(sec.adminToken), ref(sec.qdrantApiKey), ref(sec.openaiApiKey)].map(
+          (v) => JSON.stringify(v),
+        ),
+      ),
+    );
+    expect(secretsReadBy(s, fns.ingest)).toEqual(
+      new Set([db, ref(sec.qdrantApiKey), ref(sec.openaiApiKey)].map((v) => JSON.stringify(v))),
+    );
+    expect(secretsReadBy(s, fns.chat)).toEqual(
+      new Set(
+        [
+          db,
+          ref(sec.jwtSigningKey),
+          ref(sec.qdrantApiKey),
+          ref(sec.openaiApiKey),
+          ref(sec.anthropicApiKey),
+        ].map((v) => JSON.stringify(v)),
+      ),
+    );
+    expect(secretsReadBy(s, fns.migrate)).toEqual(new Set([JSON.stringify(db)]));
+  });
+
+  it('when the functions are configured then each gets exactly the environment it reads', () => {
+    const runtime = [
+      'VECTOR_STORE',
+      'QDRANT_URL',
+      'QDRANT_API_KEY_SECRET_ARN',
+      'EMBEDDING_PROVIDER',
+      'EMBEDDING_MODEL',
+      'EMBEDDING_DIMENSIONS',
+      'KMS_KEY_ID',
+      'DATABASE_SECRET_ARN',
+      'DATABASE_HOST',
+    ];
+    expectCommonEnvironment(s, fns.api, 'minirag-api', [
+      ...runtime,
+      'JWT_SIGNING_KEY_SECRET_ARN',
+      'ADMIN_TOKEN_SECRET_ARN',
+      'OPENAI_API_KEY_SECRET_ARN',
+      'QUEUE_URL',
+      'CORS_ORIGINS',
+      'MAX_UPLOAD_BYTES',
+    ]);
+    expectCommonEnvironment(s, fns.ingest, 'minirag-ingest', [
+      ...runtime,
+      'OPENAI_API_KEY_SECRET_ARN',
+      'QUEUE_URL',
+      'INGEST_MAX_ATTEMPTS',
+    ]);
+    expectCommonEnvironment(s, fns.chat, 'minirag-chat-stream', [
+      ...runtime,
+      'JWT_SIGNING_KEY_SECRET_ARN',
+      'OPENAI_API_KEY_SECRET_ARN',
+      'ANTHROPIC_API_KEY_SECRET_ARN',
+      'CORS_ORIGINS',
+    ]);
+    expectCommonEnvironment(s, fns.migrate, 'minirag-migrate', ['DATABASE_SECRET_ARN', 'DATABASE_HOST']);
+
+    const env = functionProps(s, fns.api).Environment.Variables;
+    expect(env).toMatchObject({
+      VECTOR_STORE: 'qdrant',
+      QDRANT_URL: 'https://qdrant.example.com',
+      EMBEDDING_PROVIDER: 'openai',
+      EMBEDDING_MODEL: 'text-embedding-3-small',
+      EMBEDDING_DIMENSIONS: '1536',
+      CORS_ORIGINS: 'https://app.example.com',
+      QUEUE_URL: { Ref: s.logicalId(stack.ingest.queue) },
+      KMS_KEY_ID: { 'Fn::GetAtt': [s.logicalId(stack.keys.credentialsKey), 'Arn'] },
+      DATABASE_HOST: { 'Fn::GetAtt': [s.logicalId(stack.database.proxy!), 'Endpoint'] },
+    });
+  });
+
+  it('when the database is Aurora then it is Serverless v2 PostgreSQL behind an RDS Proxy requiring TLS', () => {
+    template.hasResourceProperties('AWS::RDS::DBCluster', {
+      Engine: 'aurora-postgresql',
+      EngineVersion: Match.stringLikeRegexp('^16\\.'),
+      StorageEncrypted: true,
+      ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 4 },
+      DeletionProtection: false,
+    });
+    template.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceClass: 'db.serverless' });
+    template.hasResourceProperties('AWS::RDS::DBProxy', { EngineFamily: 'POSTGRESQL', RequireTLS: true });
+    template.resourceCountIs('AWS::EC2::VPC', 1);
+    template.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'REJECT' });
+  });
+
+  it('when the database is Aurora then every function runs in the private subnets and may reach the proxy', () => {
+    const sg = s.logicalId(stack.database.network!.securityGroups[0]!);
+    for (const fn of Object.values(fns)) {
+      const vpc = functionProps(s, fn).VpcConfig;
+      expect(vpc?.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [sg, 'GroupId'] }]);
+      expect(vpc?.SubnetIds).toHaveLength(2);
+    }
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      IpProtocol: 'tcp',
+      FromPort: 5432,
+      ToPort: 5432,
+      SourceSecurityGroupId: { 'Fn::GetAtt': [sg, 'GroupId'] },
+    });
+  });
+
+  it('when deploying then the migrate trigger runs after the cluster and the proxy exist', () => {
+    const triggers = Object.values(template.findResources('Custom::Trigger'));
+    expect(triggers).toHaveLength(1);
+    const dependsOn = triggers[0]!.DependsOn as string[];
+    expect(dependsOn).toContain(s.logicalId(stack.database.cluster!));
+    expect(dependsOn).toContain(s.logicalId(stack.database.proxy!));
+    expect(triggers[0]!.Properties).toMatchObject({
+      ExecuteOnHandlerChange: true,
+      InvocationType: 'RequestResponse',
+    });
+  });
+
+  it('when the HTTP API is deployed then its stage is throttled and writes JSON access logs', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      AccessLogSettings: {
+        DestinationArn: { 'Fn::GetAtt': [s.logicalId(stack.api.accessLogs), 'Arn'] },
+        Format: Match.stringLikeRegexp('\\$context\\.requestId'),
+      },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default' });
+  });
+
+  it('when functions are built then they run Node.js 22 on ARM64 with source maps and retained logs', () => {
+    for (const fn of Object.values(fns)) {
+      const props = functionProps(s, fn);
+      expect(props.Runtime).toBe('nodejs22.x');
+      expect(props.Architectures).toEqual(['arm64']);
+      expect(props.LoggingConfig).toMatchObject({ LogGroup: { Ref: s.logicalId(fn.logGroup) } });
+    }
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('when deployed then the stack outputs what the operator needs', () => {
+    for (const name of [
+      'ApiUrl',
+      'ChatStreamUrl',
+      'QueueUrl',
+      'DlqUrl',
+      'AdminTokenSecretArn',
+      'DashboardUrl',
+    ]) {
+      template.hasOutput(name, {});
+    }
+  });
+});
