@@ -3,5 +3,5 @@ import { loadConfig } from '#shared/config/load.ts';
 
 /** The composition root of the chat-stream function: the only place that reads process.env. */
 export const chatStreamPlatform = platformOnce(() =>
-  buildCloudPlatform(loadConfig(process.env), process.env, 'minirag-chat-stream'),
+  buildCloudPlatform(loadConfig(process.env), process.env, 'minirag-chat-stream', { verifiesTokens: true }),
 );

@@ -3,5 +3,5 @@ import { loadConfig } from '#shared/config/load.ts';
 
 /** The composition root of the ingest function: the only place that reads process.env. */
 export const ingestPlatform = platformOnce(() =>
-  buildCloudPlatform(loadConfig(process.env), process.env, 'minirag-ingest'),
+  buildCloudPlatform(loadConfig(process.env), process.env, 'minirag-ingest', { verifiesTokens: false }),
 );

@@ -1,7 +1,6 @@
-import { databaseUrlFromRdsSecret } from '#shared/config/secrets.ts';
+import { databaseUrlFromRdsSecret, SECRET_PLACEHOLDER as PLACEHOLDER } from '#shared/config/secrets.ts';
 
-/** The value the stack writes into secrets the operator has to fill in (infra/constructs/secrets.ts). */
-export const PLACEHOLDER = 'REPLACE_ME';
+export { PLACEHOLDER };
 
 export interface DatabaseUrlOptions {
   /** Replaces the secret's host: the RDS Proxy endpoint in front of an Aurora cluster (DATABASE_HOST). */
@@ -32,9 +31,9 @@ export function databaseUrlFromSecret(
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new Error('The database secret is neither a postgres:// URL nor an RDS-style JSON object');
   }
-  const url = databaseUrlFromRdsSecret(parsed, {
+  return databaseUrlFromRdsSecret(parsed, {
     ...(options.host ? { host: options.host } : {}),
+    ...(options.sslmode ? { sslmode: options.sslmode } : {}),
     source: 'DATABASE_SECRET_ARN',
   });
-  return `${url}?sslmode=${encodeURIComponent(options.sslmode ?? 'require')}`;
 }

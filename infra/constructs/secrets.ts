@@ -9,7 +9,9 @@ export interface SecretsProps {
 }
 
 /** Value of a secret the operator has not filled in yet; the app treats a secret with it as unset. */
-export const PLACEHOLDER = 'REPLACE_ME';
+import { SECRET_PLACEHOLDER as PLACEHOLDER } from '#shared/config/secrets.ts';
+
+export { PLACEHOLDER };
 
 /**
  * The platform's secrets. Generated here: the access-token signing key and the platform admin token.

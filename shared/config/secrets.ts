@@ -16,6 +16,9 @@ import { ProviderError, ValidationError } from '#shared/domain/errors.ts';
  */
 export type Env = Record<string, string | undefined>;
 
+/** What the CDK stack puts in a secret the operator has not filled in yet. */
+export const SECRET_PLACEHOLDER = 'REPLACE_ME';
+
 export interface ResolveOptions {
   readonly env: Env;
   /** The secret is JSON: return this field (e.g. `password`). */
@@ -89,7 +92,11 @@ export function createSecretResolver(
     if (direct) return { value: direct, arnVar: undefined };
     const arn = env[arnVar];
     if (!arn) return undefined;
-    return { value: await fetchSecret(arn, arnVar), arnVar };
+    const value = await fetchSecret(arn, arnVar);
+    // The stack creates optional secrets with a placeholder (CloudFormation rejects an empty value):
+    // until the operator fills one in, it counts as not set.
+    if (value === SECRET_PLACEHOLDER) return undefined;
+    return { value, arnVar };
   };
 
   return {
@@ -137,7 +144,7 @@ export interface RdsSecret {
  */
 export function databaseUrlFromRdsSecret(
   secret: RdsSecret,
-  overrides: { host?: string; port?: number; dbname?: string; source?: string } = {},
+  overrides: { host?: string; port?: number; dbname?: string; source?: string; sslmode?: string } = {},
 ): string {
   const host = overrides.host ?? secret.host;
   const port = overrides.port ?? secret.port ?? 5432;
@@ -151,7 +158,8 @@ export function databaseUrlFromRdsSecret(
     throw new ProviderError(`${what} is not a usable database secret (check: ${fields})`, { status: 500 });
   }
   const enc = encodeURIComponent;
-  return `postgres://${enc(secret.username as string)}:${enc(secret.password as string)}@${host}:${port}/${enc(dbname)}`;
+  // RDS and RDS Proxy accept (the proxy requires) TLS; never send the password in clear.
+  return `postgres://${enc(secret.username as string)}:${enc(secret.password as string)}@${host}:${port}/${enc(dbname)}?sslmode=${enc(overrides.sslmode ?? 'require')}`;
 }
 
 function parseJsonObject(text: string, arnVar: string): Record<string, unknown> {

@@ -148,7 +148,7 @@ describe('database URL', () => {
     sm.on(GetSecretValueCommand, { SecretId: RDS_ARN }).resolves({ SecretString: JSON.stringify(rdsSecret) });
     const url = await createSecretResolver().resolveDatabaseUrl({ env: { DATABASE_SECRET_ARN: RDS_ARN } });
     expect(url).toBe(
-      'postgres://minirag:p%40ss%3Aw%2Frd%3F%23%25@db.abc.eu-west-1.rds.amazonaws.com:5432/minirag',
+      'postgres://minirag:p%40ss%3Aw%2Frd%3F%23%25@db.abc.eu-west-1.rds.amazonaws.com:5432/minirag?sslmode=require',
     );
     const parsed = new URL(url!);
     expect(decodeURIComponent(parsed.password)).toBe(rdsSecret.password);
@@ -179,7 +179,7 @@ describe('database URL', () => {
 
   it('when dbname and port are absent then the defaults are used', () => {
     expect(databaseUrlFromRdsSecret({ username: 'u', password: 'p', host: 'h' })).toBe(
-      'postgres://u:p@h:5432/postgres',
+      'postgres://u:p@h:5432/postgres?sslmode=require',
     );
   });
 });

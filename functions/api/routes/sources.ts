@@ -172,7 +172,10 @@ export function sourceRoutes(p: Platform) {
       security,
       request: {
         body: {
-          required: true,
+          // Not `required: true`: with it @hono/zod-openapi runs the JSON *and* the form validator on
+          // every request, so each kind of body fails the other's schema. Optional runs only the one
+          // matching the content type; readSourceInput still refuses a missing or foreign body.
+          required: false,
           content: {
             'application/json': { schema: CreateSourceJson },
             'multipart/form-data': { schema: UploadForm },
