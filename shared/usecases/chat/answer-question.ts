@@ -13,12 +13,15 @@ import { countTokens } from '../../rag/tokenizer.ts';
 import { type BotProfile, findBot } from '../../repositories/bots.ts';
 import { type Citation, findChat, listMessages } from '../../repositories/chats.ts';
 import { openBotCredentials } from '../bots.ts';
+import type { AnswerEvent } from './answer-events.ts';
 import { assembleContext } from './assemble-context.ts';
 import { chatModelForBot, type ProviderEndpoints } from './bot-model.ts';
 import { assertWithinQuota } from './quota.ts';
 import { retrieveContext } from './retrieve-context.ts';
 import { rewriteQuery } from './rewrite-query.ts';
 import { type PendingUsage, streamAnswer } from './stream-answer.ts';
+
+export type { AnswerEvent };
 
 export interface AnswerDeps {
   readonly db: Database;
@@ -37,13 +40,6 @@ export interface AnswerDeps {
 export type AnswerTarget =
   | { readonly chatId: string }
   | { readonly botId: string; readonly history: readonly ChatTurn[] };
-
-export type AnswerEvent =
-  | { type: 'meta'; messageId: string; chatId: string | null; botId: string; query: string }
-  | { type: 'citations'; citations: Citation[] }
-  | { type: 'delta'; text: string }
-  | { type: 'usage'; inputTokens: number; outputTokens: number; costUsd: number }
-  | { type: 'done'; messageId: string; status: 'complete'; cited: number[] };
 
 export interface PreparedAnswer {
   readonly messageId: string;

@@ -7,7 +7,7 @@ import type { Logger } from '../../ports/logger.ts';
 import type { BotProfile } from '../../repositories/bots.ts';
 import { type Citation, insertMessage, type MessageStatus } from '../../repositories/chats.ts';
 import { recordUsage, type UsageEvent } from '../../repositories/usage.ts';
-import type { AnswerEvent } from './answer-question.ts';
+import type { AnswerEvent } from './answer-events.ts';
 import { citedNumbers } from './assemble-context.ts';
 
 export type PendingUsage = UsageEvent & { costUsd: number };
