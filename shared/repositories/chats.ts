@@ -116,15 +116,20 @@ export async function deleteChat(tx: Queryable, tenantId: TenantId, id: string):
   return rows.length > 0;
 }
 
+/**
+ * `clock_timestamp()`, not the transaction's `now()`: a question and its answer are saved in one
+ * transaction and must still sort in the order they were written.
+ */
 export async function insertMessage(
   tx: Queryable,
   tenantId: TenantId,
   m: Omit<Message, 'createdAt'>,
 ): Promise<Message> {
   const [row] = await tx.query<MessageRow>(sql`
-    insert into messages (id, tenant_id, chat_id, role, content, citations, status, input_tokens, output_tokens)
+    insert into messages (id, tenant_id, chat_id, role, content, citations, status, input_tokens, output_tokens,
+                          created_at)
     values (${m.id}, ${tenantId}, ${m.chatId}, ${m.role}, ${m.content}, ${m.citations}::jsonb, ${m.status},
-            ${m.inputTokens}, ${m.outputTokens})
+            ${m.inputTokens}, ${m.outputTokens}, clock_timestamp())
     returning id, chat_id, role, content, citations, status, input_tokens, output_tokens, created_at`);
   await tx.query(sql`update chats set updated_at = now() where tenant_id = ${tenantId} and id = ${m.chatId}`);
   return toMessage(row!);

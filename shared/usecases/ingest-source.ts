@@ -159,10 +159,12 @@ async function handleFailure(
   return 'failed';
 }
 
+const INTERNAL_REASON = 'An internal error interrupted the ingestion; it was logged.';
+
 /** Domain errors carry messages written for people; anything else is summarised without internals. */
 function readableReason(error: unknown): string {
   if (error instanceof UserFacingIngestError || error instanceof DomainError) return error.message;
-  return 'An internal error interrupted the ingestion; it was logged.';
+  return INTERNAL_REASON;
 }
 
 async function extract(
