@@ -14,12 +14,18 @@ import { createLogger } from './logger.ts';
  * The AWS composition: PostgreSQL (Aurora via RDS Proxy, or external), KMS, secrets from Secrets
  * Manager. Called once per Lambda container by each function's deps.ts.
  */
-export async function buildCloudPlatform(config: Config, env: Env, serviceName: string): Promise<Platform> {
+export async function buildCloudPlatform(
+  config: Config,
+  env: Env,
+  serviceName: string,
+  options: { readonly verifiesTokens: boolean },
+): Promise<Platform> {
   const secrets = createSecretResolver();
   const [databaseUrl, adminToken, jwtSigningKey, openAiKey, qdrantKey, anthropicKey] = await Promise.all([
     secrets.resolveDatabaseUrl({ env, host: env.DATABASE_HOST }),
     secrets.resolve('ADMIN_TOKEN', { env }),
-    secrets.resolve('JWT_SIGNING_KEY', { env, required: true }),
+    // The ingest function authenticates nobody and is not granted the signing key.
+    secrets.resolve('JWT_SIGNING_KEY', { env, required: options.verifiesTokens }),
     secrets.resolve('OPENAI_API_KEY', { env }),
     secrets.resolve('QDRANT_API_KEY', { env }),
     secrets.resolve('ANTHROPIC_API_KEY', { env }),
@@ -36,8 +42,11 @@ export async function buildCloudPlatform(config: Config, env: Env, serviceName: 
     config,
     db,
     logger,
-    // Functions that never see the admin token (chat-stream, ingest) get an unguessable stand-in.
-    secrets: { adminToken: adminToken ?? `unset-${crypto.randomUUID()}`, jwtSigningKey: jwtSigningKey! },
+    // A function without one of these secrets gets an unguessable stand-in, so nothing can verify against it.
+    secrets: {
+      adminToken: adminToken ?? `unset-${crypto.randomUUID()}`,
+      jwtSigningKey: jwtSigningKey ?? `unset-${crypto.randomUUID()}`,
+    },
     vault: createKmsKeyVault({ keyId: config.KMS_KEY_ID }),
     ingestQueue: config.QUEUE_URL
       ? createSqsIngestQueue({ db, queueUrl: config.QUEUE_URL, logger })

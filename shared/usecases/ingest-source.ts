@@ -104,12 +104,17 @@ export async function ingestSource(
       });
       return true;
     });
-    // Deleted or re-ingested meanwhile: take back what this run wrote; otherwise drop the old version.
+    // Drop every version but the current one: the old one after a re-ingest, or this run's own vectors
+    // if the source was re-ingested (keeping the newer version's, which may already be written) or
+    // deleted (then nothing is kept) while it ran.
+    const current = stillCurrent
+      ? source.version
+      : (await deps.db.withTenant(tenantId, (tx) => findSource(tx, tenantId, source.id)))?.version;
     await deps.vectorStore.deleteBySource(
       tenantId,
       space,
       source.id,
-      stillCurrent ? { exceptVersion: source.version } : undefined,
+      current === undefined ? undefined : { exceptVersion: current },
     );
     deps.logger.info('source ingested', {
       tenantId,

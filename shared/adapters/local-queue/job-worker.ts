@@ -55,12 +55,21 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
       (leaseSeconds * 1000) / 3,
     );
     try {
-      await options.handle(job);
-      await options.db.withSystem((tx) => completeJob(tx, job.id));
+      try {
+        await options.handle(job);
+        await options.db.withSystem((tx) => completeJob(tx, job.id));
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        const outcome = await options.db.withSystem((tx) => failJob(tx, job, reason, backoff(job.attempts)));
+        options.logger.warn('job failed', { jobId: job.id, attempt: job.attempts, outcome, reason });
+      }
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      const outcome = await options.db.withSystem((tx) => failJob(tx, job, reason, backoff(job.attempts)));
-      options.logger.warn('job failed', { jobId: job.id, attempt: job.attempts, outcome, reason });
+      // The queue's own bookkeeping failed (database unreachable). Nobody awaits this promise, so a throw
+      // would be an unhandled rejection that ends the process; the job is claimed again when its lease expires.
+      options.logger.error('job bookkeeping failed; the job runs again after its lease', {
+        jobId: job.id,
+        error: error instanceof Error ? error.message : String(error),
+      });
     } finally {
       clearInterval(heartbeat);
     }
