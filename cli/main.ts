@@ -1,13 +1,66 @@
 import { Command } from 'commander';
-import { registerMigrate } from './commands/migrate.ts';
-import { registerServe } from './commands/serve.ts';
+import { registerBot } from './commands/bot.ts';
+import { registerChat } from './commands/chat.ts';
+import { registerDemo } from './commands/demo.ts';
+import { registerIngest } from './commands/ingest.ts';
+import { registerTenant } from './commands/tenant.ts';
+import { registerToken } from './commands/token.ts';
+import { registerUsage } from './commands/usage.ts';
+
+type Register = (program: Command) => void;
 
 const program = new Command()
   .name('minirag')
   .description('MiniRAG: multi-tenant retrieval-augmented generation, locally or on AWS')
-  .version('0.1.0');
+  .version('0.1.0')
+  .option('--api-url <url>', 'the MiniRAG API (default: MINIRAG_API_URL or http://localhost:8787)')
+  .option('--chat-url <url>', 'where streamed answers are asked (default: MINIRAG_CHAT_URL or the API URL)')
+  .option(
+    '--token <token>',
+    'a tenant API token (default: MINIRAG_TOKEN or the one saved in the config file)',
+  )
+  .showHelpAfterError();
 
-registerServe(program);
-registerMigrate(program);
+/**
+ * Commands that load the whole platform (PGlite, the providers, the AWS SDK: seconds of start-up) are
+ * imported only when they run, or when help lists everything; the API-client commands stay fast.
+ */
+const platformCommands: Record<string, () => Promise<Register>> = {
+  serve: async () => (await import('./commands/serve.ts')).registerServe,
+  keys: async () => (await import('./commands/keys.ts')).registerKeys,
+  migrate: async () => (await import('./commands/migrate.ts')).registerMigrate,
+  eval: async () => (await import('./commands/eval.ts')).registerEval,
+};
+const requested = commandName(process.argv.slice(2));
+const wanted = (name: string) => requested === undefined || requested === 'help' || requested === name;
+const platformCommand = async (name: string) => {
+  const load = platformCommands[name];
+  if (load && wanted(name)) (await load())(program);
+};
+
+// In the order `minirag --help` lists them.
+await platformCommand('serve');
+for (const register of [
+  registerDemo,
+  registerTenant,
+  registerToken,
+  registerBot,
+  registerIngest,
+  registerChat,
+  registerUsage,
+])
+  register(program);
+for (const name of ['keys', 'migrate', 'eval']) await platformCommand(name);
 
 await program.parseAsync(process.argv);
+
+/** The sub-command the arguments name (skipping the global options and their values). */
+function commandName(args: readonly string[]): string | undefined {
+  const withValue = new Set(['--api-url', '--chat-url', '--token']);
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (withValue.has(arg)) i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}

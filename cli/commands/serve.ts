@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { buildLocalPlatform } from '#shared/composition/local.ts';
 import { SECRETS_FILE } from '#shared/config/key-file.ts';
 import { loadConfig } from '#shared/config/load.ts';
+import { requeueAbandonedJobs } from '#shared/repositories/jobs.ts';
 import { createLocalServer } from '../server/local-server.ts';
 
 /** `minirag serve` (what `npm start` runs): API + streaming chat + playground + ingest worker, one process. */
@@ -16,6 +17,12 @@ export function registerServe(program: Command): void {
       const config = loadConfig({ ...process.env, ...(options.port ? { PORT: options.port } : {}) });
       const platform = await buildLocalPlatform(config, 'minirag-local');
       const { app, worker } = createLocalServer(platform);
+      if (platform.db.kind === 'pglite') {
+        // This process owns the data directory: jobs left running were cut off by a crash or a kill.
+        const resumed = await platform.db.withSystem((tx) => requeueAbandonedJobs(tx));
+        if (resumed > 0)
+          process.stdout.write(`Resuming ${resumed} ingest job(s) interrupted by the last shutdown.\n`);
+      }
       worker.start();
       const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '127.0.0.1' }, (info) => {
         const url = `http://localhost:${info.port}`;

@@ -105,3 +105,14 @@ export async function countJobs(tx: Queryable): Promise<Record<string, number>> 
   );
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
+
+/**
+ * Hands every running job back to the queue at once. Only for a database no other worker can be using
+ * (PGlite: one process owns the data directory), where "running" at start-up means "its worker died".
+ */
+export async function requeueAbandonedJobs(tx: Queryable): Promise<number> {
+  const rows = await tx.query(sql`
+    update jobs set status = 'queued', locked_until = null, run_at = now(), updated_at = now()
+    where status = 'running' returning id`);
+  return rows.length;
+}

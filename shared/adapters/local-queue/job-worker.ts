@@ -40,7 +40,8 @@ const defaultBackoff = (attempt: number) => Math.min(300, 2 ** attempt) + Math.r
 export function createJobWorker(options: JobWorkerOptions): JobWorker {
   const concurrency = options.concurrency ?? 2;
   const pollMs = options.pollMs ?? 1000;
-  const leaseSeconds = options.leaseSeconds ?? 120;
+  // Short leases (renewed every third of one) so a crashed worker's job is picked up within seconds.
+  const leaseSeconds = options.leaseSeconds ?? 30;
   const backoff = options.backoffSeconds ?? defaultBackoff;
   const running = new Map<string, Promise<void>>();
   let stopping = false;

@@ -1,0 +1,89 @@
+/** The wire shapes (snake_case, as the API sends them) the CLI reads. See GET /openapi.json. */
+
+export type SourceStatus = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
+
+export interface SourceJson {
+  readonly id: string;
+  readonly title: string;
+  readonly type: string;
+  readonly url: string | null;
+  readonly status: SourceStatus;
+  readonly error: string | null;
+  readonly version: number;
+  readonly chunk_count: number;
+  readonly token_count: number;
+  readonly size_bytes: number;
+}
+
+export interface TenantJson {
+  readonly id: string;
+  readonly slug: string;
+  readonly name: string;
+  readonly status: 'active' | 'suspended';
+}
+
+export interface CreatedTenantJson {
+  readonly tenant: TenantJson;
+  readonly owner: { readonly id: string; readonly email: string };
+  readonly api_token: { readonly id: string; readonly token: string };
+}
+
+export interface MeJson {
+  readonly tenant: TenantJson;
+  readonly identity: { readonly email: string | null; readonly role: string; readonly scopes: string[] };
+}
+
+export interface ApiTokenJson {
+  readonly id: string;
+  readonly name: string;
+  readonly prefix: string;
+  readonly scopes: string[];
+  readonly service_account: boolean;
+  readonly expires_at: string | null;
+  readonly revoked_at: string | null;
+  readonly last_used_at: string | null;
+  readonly created_at: string;
+  /** Only in the response that minted it. */
+  readonly token?: string;
+}
+
+export type BotProvider = 'openai' | 'anthropic' | 'openai-compatible';
+
+export interface BotJson {
+  readonly id: string;
+  readonly name: string;
+  readonly provider: BotProvider | null;
+  readonly model: string | null;
+  readonly base_url: string | null;
+  readonly credentials: { readonly configured: boolean; readonly last4: string | null };
+  readonly created_at: string;
+}
+
+export interface ChatJson {
+  readonly id: string;
+  readonly bot_id: string;
+}
+
+export interface CitationJson {
+  readonly n: number;
+  readonly source_id: string;
+  readonly title: string;
+  readonly chunk_ids: string[];
+  readonly start_offset: number;
+  readonly end_offset: number;
+  readonly snippet: string;
+}
+
+export interface UsageJson {
+  readonly from: string;
+  readonly to: string;
+  readonly group_by: 'day' | 'bot' | 'model';
+  readonly data: {
+    readonly key: string | null;
+    readonly kind: 'embed' | 'rewrite' | 'chat';
+    readonly input_tokens: number;
+    readonly output_tokens: number;
+    readonly cost_usd: number;
+    readonly events: number;
+  }[];
+}

@@ -1,0 +1,89 @@
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import type { ApiClient } from '../client/api-client.ts';
+import { ask, resolveBot, startChat } from '../client/chat-session.ts';
+import { type GlobalOptions, tenantClient } from '../client/connection.ts';
+import { renderAnswer } from '../render/answer.ts';
+import { handled } from '../render/errors.ts';
+import { bold, cyan, dim, note } from '../render/style.ts';
+
+interface ChatOptions {
+  readonly bot?: string;
+  readonly message?: string;
+}
+
+const write = (chunk: string) => void process.stdout.write(chunk);
+
+/** `minirag chat`: an interactive loop, or one question with --message; answers stream as they arrive. */
+export function registerChat(program: Command): void {
+  program
+    .command('chat')
+    .description('ask questions about your documents (streamed answers with numbered citations)')
+    .option('--bot <id>', "the bot to use (default: the tenant's first bot, or a new extractive one)")
+    .option('-m, --message <text>', 'ask one question, print the answer and exit')
+    .action(
+      handled(async (options: ChatOptions, command: Command) => {
+        const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note);
+        const { bot, created } = await resolveBot(client, options.bot);
+        if (created)
+          note(
+            dim(
+              `Created "${bot.name}" (${bot.id}): no LLM, it answers by quoting your documents.`,
+              process.stderr,
+            ),
+          );
+        const chat = await startChat(client, bot.id);
+
+        if (options.message !== undefined) {
+          const answer = await renderAnswer(ask(client, chat.id, options.message), write);
+          if (answer.error) process.exitCode = 1;
+          return;
+        }
+        await interactive(
+          client,
+          chat.id,
+          bot.name,
+          bot.provider ? `${bot.provider}/${bot.model}` : 'extractive',
+        );
+      }),
+    );
+}
+
+async function interactive(client: ApiClient, chatId: string, botName: string, model: string): Promise<void> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
+  const tty = process.stdin.isTTY === true;
+  if (tty) note(dim(`Chatting with ${botName} (${model}). Ctrl-D or "exit" to leave.`, process.stderr));
+  // Ctrl-C during an answer stops that answer; at the prompt it leaves.
+  let answering: AbortController | undefined;
+  rl.on('SIGINT', () => {
+    if (answering) answering.abort();
+    else rl.close();
+  });
+  rl.setPrompt(`${bold('you ›')} `);
+  const prompt = () => tty && rl.prompt();
+  prompt();
+  try {
+    for await (const line of rl) {
+      const question = line.trim();
+      if (question === 'exit' || question === 'quit') break;
+      if (!question) {
+        prompt();
+        continue;
+      }
+      answering = new AbortController();
+      if (tty) write(`${cyan('bot ›')} `);
+      try {
+        await renderAnswer(ask(client, chatId, question, answering.signal), write);
+      } catch (error) {
+        if ((error as Error)?.name !== 'AbortError') throw error;
+        write(`\n${dim('(stopped)')}\n`);
+      } finally {
+        answering = undefined;
+      }
+      write('\n');
+      prompt();
+    }
+  } finally {
+    rl.close();
+  }
+}

@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Table from 'cli-table3';
+import type { Command } from 'commander';
+import { authenticate } from '#shared/auth/authenticate.ts';
+import { buildLocalPlatform } from '#shared/composition/local.ts';
+import { loadConfig } from '#shared/config/load.ts';
+import { loadBeirDataset } from '#shared/eval/beir-dataset.ts';
+import { type EvaluationReport, evaluateRetrieval } from '#shared/usecases/evaluate-retrieval.ts';
+import { createTenant } from '#shared/usecases/tenants.ts';
+import { handled } from '../render/errors.ts';
+import { bold, dim, note, out, yellow } from '../render/style.ts';
+import { createLocalServer } from '../server/local-server.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DEFAULT_DATASET = resolve(REPO_ROOT, '../shared/data/cranfield');
+
+/** The plain BM25 of shared/data/README.md (Cranfield dev split, whole corpus). */
+const CRANFIELD_BM25 = { ndcgAt10: 0.351, recallAt100: 0.71 };
+
+interface EvalOptions {
+  readonly dataset: string;
+  readonly split?: string;
+  readonly limitDocs?: string;
+  readonly json?: string;
+}
+
+/**
+ * `minirag eval` (`npm run eval`): retrieval quality of the real pipeline on a BEIR collection, in a
+ * throw-away embedded database (or a fresh tenant of DATABASE_URL).
+ */
+export function registerEval(program: Command): void {
+  program
+    .command('eval')
+    .description('measure retrieval quality (nDCG@10, Recall@10/100) on a BEIR-format test collection')
+    .option(
+      '--dataset <dir>',
+      'BEIR directory: corpus.jsonl, queries.jsonl, qrels/<split>.tsv',
+      DEFAULT_DATASET,
+    )
+    .option('--split <name>', 'qrels split (default: the only qrels file present)')
+    .option('--limit-docs <n>', 'ingest only the first N documents (judgements of the others are dropped)')
+    .option('--json <file>', 'also write the full report as JSON')
+    .action(handled(runEval));
+}
+
+async function runEval(options: EvalOptions): Promise<void> {
+  const started = performance.now();
+  const limitDocs = options.limitDocs === undefined ? undefined : Number(options.limitDocs);
+  if (limitDocs !== undefined && !(Number.isInteger(limitDocs) && limitDocs > 0)) {
+    throw new Error('--limit-docs must be a positive whole number');
+  }
+  const dir = resolve(options.dataset);
+  const dataset = await loadBeirDataset(dir, { split: options.split, limitDocs });
+  note(
+    `${dataset.name}: ${dataset.corpus.length} documents, ${dataset.queries.length} queries, split ${dataset.split}`,
+  );
+
+  // A throw-away data directory: PGlite lives there unless DATABASE_URL names a server.
+  const dataDir = await mkdtemp(join(tmpdir(), 'minirag-eval-'));
+  const config = loadConfig({
+    ...process.env,
+    MINIRAG_DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
+  });
+  const platform = await buildLocalPlatform(config, 'minirag-eval');
+  const { worker } = createLocalServer(platform);
+  worker.start();
+  try {
+    const slug = `eval-${randomBytes(4).toString('hex')}`;
+    const created = await createTenant(platform.db, {
+      name: `Evaluation ${dataset.name}`,
+      slug,
+      ownerEmail: `owner@${slug}.eval.invalid`,
+    });
+    const principal = await authenticate(created.apiToken.secret, { db: platform.db, ...platform.secrets });
+    if (principal.kind !== 'tenant') throw new Error('The evaluation tenant did not authenticate');
+    note(
+      dim(
+        `Tenant ${slug} in ${config.DATABASE_URL ? 'DATABASE_URL' : `PGlite (${dataDir})`}, embedder ${platform.embedder.space.provider}/${platform.embedder.space.model}`,
+        process.stderr,
+      ),
+    );
+
+    const report = await evaluateRetrieval(
+      principal.auth,
+      dataset,
+      {
+        onQueryProgress: (run, done, total) => {
+          if (done === total) note(dim(`  ${run.label}: ${total} queries`, process.stderr));
+        },
+      },
+      {
+        ...platform,
+        embeddingSpace: platform.embedder.space,
+        waitForIngest: () => worker.idle(),
+        onProgress: ({ phase, done, total }) => note(dim(`  ${phase} ${done}/${total}`, process.stderr)),
+      },
+    );
+    const reference =
+      dataset.name === 'cranfield' && dataset.split === 'dev' && limitDocs === undefined
+        ? CRANFIELD_BM25
+        : undefined;
+    printReport(report, reference, (performance.now() - started) / 1000);
+    if (options.json) {
+      await writeFile(options.json, `${JSON.stringify({ ...report, reference }, null, 2)}\n`);
+      note(dim(`Report written to ${options.json}`, process.stderr));
+    }
+  } finally {
+    await worker.stop(2_000);
+    await platform.db.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+const f3 = (x: number) => x.toFixed(3);
+
+function printReport(
+  report: EvaluationReport,
+  reference: typeof CRANFIELD_BM25 | undefined,
+  totalSeconds: number,
+): void {
+  const { ingest, queries } = report;
+  out('');
+  out(
+    bold(
+      `Retrieval on ${report.dataset.name} (${report.dataset.split}): ${queries.evaluated} queries, ${ingest.sources} sources, ${ingest.chunks} chunks`,
+    ),
+  );
+  const table = new Table({
+    head: ['run', 'nDCG@10', 'Recall@10', 'Recall@100', 'query time'],
+    style: { head: process.stdout.isTTY && !process.env.NO_COLOR ? ['cyan'] : [], border: [] },
+  });
+  if (reference)
+    table.push(['BM25 reference (data README)', f3(reference.ndcgAt10), '—', f3(reference.recallAt100), '—']);
+  for (const r of report.runs) {
+    table.push([
+      r.run.label,
+      f3(r.ndcgAt10),
+      f3(r.recallAt10),
+      f3(r.recallAt100),
+      `${r.seconds.toFixed(1)} s`,
+    ]);
+  }
+  out(table.toString());
+  const skipped = [
+    `${queries.skippedNoRelevant} queries skipped (no relevant judgement)`,
+    queries.judgedWithoutText > 0
+      ? `${queries.judgedWithoutText} judged query ids missing from queries.jsonl`
+      : '',
+    ingest.emptyDocuments.length > 0
+      ? `${ingest.emptyDocuments.length} empty documents not ingested (${ingest.emptyDocuments.join(', ')})`
+      : '',
+    ingest.duplicateDocuments.length > 0
+      ? `${ingest.duplicateDocuments.length} duplicate documents share a source (${ingest.duplicateDocuments.join(', ')})`
+      : '',
+    ingest.failed.length > 0 ? yellow(`${ingest.failed.length} sources FAILED to ingest`) : '',
+  ].filter(Boolean);
+  out(dim(skipped.join('; ')));
+  const short = report.runs.filter((r) => r.shortRankings > 0);
+  for (const r of short) out(dim(`${r.run.label}: ${r.shortRankings} queries had fewer than 100 documents`));
+  out(
+    `Embedder ${report.embedding.provider}/${report.embedding.model} (${report.embedding.dimensions} dims); ` +
+      `nDCG with linear gains; documents ranked by their best chunk (top ${report.runs[0]?.run.topK ?? 0} chunks).`,
+  );
+  out(`Ingest ${ingest.seconds.toFixed(1)} s; total ${totalSeconds.toFixed(1)} s.`);
+  const hybrid = report.runs.find((r) => r.run.mode === 'hybrid');
+  if (reference && hybrid && hybrid.ndcgAt10 < reference.ndcgAt10) {
+    out(
+      yellow(`Hybrid nDCG@10 ${f3(hybrid.ndcgAt10)} is below the BM25 reference ${f3(reference.ndcgAt10)}.`),
+    );
+  }
+}
