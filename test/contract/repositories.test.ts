@@ -1,0 +1,272 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateApiToken } from '#shared/auth/api-token.ts';
+import { ValidationError } from '#shared/domain/errors.ts';
+import { asTenantId, newId, type TenantId } from '#shared/domain/ids.ts';
+import type { Database } from '#shared/ports/database.ts';
+import * as tokens from '#shared/repositories/api-tokens.ts';
+import * as bots from '#shared/repositories/bots.ts';
+import type { Page } from '#shared/repositories/pagination.ts';
+import * as tenants from '#shared/repositories/tenants.ts';
+import * as users from '#shared/repositories/users.ts';
+import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+
+async function newTenant(db: Database, slug = `t-${newId().slice(0, 8)}`): Promise<TenantId> {
+  const id = asTenantId(newId());
+  await db.withSystem((tx) =>
+    tenants.insertTenant(tx, { id, slug, name: slug, monthlyTokenBudget: null, requestsPerMinute: null }),
+  );
+  return id;
+}
+
+/** Walks every page; returns the ids in order. */
+async function walk<T extends { id: string }>(
+  list: (cursor: string | undefined) => Promise<Page<T>>,
+): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  for (let pages = 0; pages < 50; pages++) {
+    const page = await list(cursor);
+    ids.push(...page.data.map((r) => r.id));
+    if (!page.nextCursor) return ids;
+    cursor = page.nextCursor;
+  }
+  throw new Error('pagination did not end');
+}
+
+describe.each(databaseKinds())('repository contract on $name', (kind) => {
+  let database: TestDatabase;
+  let db: Database;
+  let t: TenantId;
+
+  beforeAll(async () => {
+    database = await kind.create();
+    db = database.db;
+    t = await newTenant(db);
+  });
+  afterAll(() => database.dispose());
+
+  it('when a tenant is inserted, found, listed and updated then values round-trip with their JS types', async () => {
+    const slug = `acme-${newId().slice(0, 6)}`;
+    const id = newId();
+    const inserted = await db.withSystem((tx) =>
+      tenants.insertTenant(tx, {
+        id,
+        slug,
+        name: 'Acme',
+        monthlyTokenBudget: 1_000_000,
+        requestsPerMinute: 60,
+      }),
+    );
+    expect(inserted).toMatchObject({
+      id,
+      slug,
+      status: 'active',
+      monthlyTokenBudget: 1_000_000,
+      requestsPerMinute: 60,
+    });
+    expect(inserted.createdAt).toBeInstanceOf(Date);
+    expect(await db.withSystem((tx) => tenants.findTenantBySlug(tx, slug))).toEqual(inserted);
+    expect(await db.withSystem((tx) => tenants.findTenantById(tx, newId()))).toBeNull();
+
+    const updated = await db.withSystem((tx) =>
+      tenants.updateTenant(tx, id, { status: 'suspended', monthlyTokenBudget: null, name: undefined }),
+    );
+    expect(updated).toMatchObject({
+      name: 'Acme',
+      status: 'suspended',
+      monthlyTokenBudget: null,
+      requestsPerMinute: 60,
+    });
+    expect(updated!.updatedAt.getTime()).toBeGreaterThanOrEqual(inserted.updatedAt.getTime());
+    expect(await db.withSystem((tx) => tenants.updateTenant(tx, newId(), { name: 'x' }))).toBeNull();
+    // The app role sees its own tenant row only.
+    expect(await db.withTenant(asTenantId(id), (tx) => tenants.findTenantById(tx, id))).toMatchObject({ id });
+    expect(await db.withTenant(t, (tx) => tenants.findTenantById(tx, id))).toBeNull();
+  });
+
+  it('when users are inserted, found, changed, counted and deleted then the repository answers consistently', async () => {
+    const owner = {
+      id: newId(),
+      email: 'owner@x.test',
+      name: null,
+      role: 'owner' as const,
+      passwordHash: 'scrypt$h',
+    };
+    const inserted = await db.withTenant(t, (tx) => users.insertUser(tx, t, owner));
+    expect(inserted).toMatchObject({
+      id: owner.id,
+      tenantId: t,
+      email: 'owner@x.test',
+      name: null,
+      role: 'owner',
+    });
+    expect(inserted).not.toHaveProperty('passwordHash');
+    expect(inserted.createdAt).toBeInstanceOf(Date);
+
+    const creds = await db.withTenant(t, (tx) => users.findUserCredentials(tx, t, 'owner@x.test'));
+    expect(creds).toMatchObject({ passwordHash: 'scrypt$h', failedLogins: 0, lastFailedLoginAt: null });
+    await db.withTenant(t, (tx) => users.recordLoginResult(tx, t, owner.id, false));
+    const failed = await db.withTenant(t, (tx) => users.findUserCredentials(tx, t, 'owner@x.test'));
+    expect(failed?.failedLogins).toBe(1);
+    expect(failed?.lastFailedLoginAt).toBeInstanceOf(Date);
+
+    const count = await db.withTenant(t, (tx) => users.countOwners(tx, t));
+    expect(count).toBe(1);
+    expect(typeof count).toBe('number');
+
+    const renamed = await db.withTenant(t, (tx) =>
+      users.updateUser(tx, t, owner.id, { name: 'Olga', role: undefined }),
+    );
+    expect(renamed).toMatchObject({ name: 'Olga', role: 'owner' });
+    const cleared = await db.withTenant(t, (tx) => users.updateUser(tx, t, owner.id, { name: null }));
+    expect(cleared?.name).toBeNull();
+    expect(await db.withTenant(t, (tx) => users.deleteUser(tx, t, owner.id))).toBe(true);
+    expect(await db.withTenant(t, (tx) => users.deleteUser(tx, t, owner.id))).toBe(false);
+    expect(await db.withTenant(t, (tx) => users.findUser(tx, t, owner.id))).toBeNull();
+  });
+
+  it('when an API token is inserted then scopes come back as an array and it is found only by its hash', async () => {
+    const generated = generateApiToken();
+    const expiresAt = new Date(Date.now() + 3_600_000);
+    const token = await db.withTenant(t, (tx) =>
+      tokens.insertApiToken(tx, t, {
+        id: newId(),
+        userId: null,
+        name: 'ci',
+        prefix: generated.displayPrefix,
+        hash: generated.hash,
+        scopes: ['read', 'chat'],
+        role: 'member',
+        isServiceAccount: true,
+        expiresAt,
+      }),
+    );
+    expect(token).toMatchObject({
+      scopes: ['read', 'chat'],
+      isServiceAccount: true,
+      revokedAt: null,
+      lastUsedAt: null,
+    });
+    expect(Array.isArray(token.scopes)).toBe(true);
+    expect(token.expiresAt).toEqual(expiresAt);
+    expect(token).not.toHaveProperty('hash');
+
+    const byHash = await db.withSettings({ 'app.token_hash': generated.hash }, (tx) =>
+      tokens.findApiTokenByHash(tx, generated.hash),
+    );
+    expect(byHash).toEqual(token);
+    await db.withTenant(t, (tx) => tokens.touchApiToken(tx, t, token.id));
+    expect(await db.withTenant(t, (tx) => tokens.revokeApiToken(tx, t, token.id))).toBe(true);
+    const found = await db.withTenant(t, (tx) => tokens.findApiToken(tx, t, token.id));
+    expect(found?.revokedAt).toBeInstanceOf(Date);
+    expect(found?.lastUsedAt).toBeInstanceOf(Date);
+    expect(await db.withTenant(t, (tx) => tokens.revokeApiToken(tx, t, newId()))).toBe(false);
+  });
+
+  it('when a bot is inserted and updated then jsonb comes back as objects, reals as numbers, and null clears', async () => {
+    const id = newId();
+    const envelope = {
+      v: 1,
+      keyId: 'local:abcd1234',
+      encryptedDataKey: 'AAAA',
+      iv: 'BBBB',
+      tag: 'CCCC',
+      ciphertext: 'DDDD',
+    };
+    const bot = await db.withTenant(t, (tx) =>
+      bots.insertBot(tx, t, id, {
+        name: 'b',
+        provider: 'openai',
+        model: 'gpt-4o-mini',
+        temperature: 0.7,
+        retrieval: { topK: 4, scoreThreshold: 0.25, tags: ['a', 'b'] },
+        credentials: { envelope, last4: 'WXYZ' },
+      }),
+    );
+    expect(bot).toMatchObject({
+      temperature: 0.7,
+      retrieval: { topK: 4, scoreThreshold: 0.25, tags: ['a', 'b'] },
+    });
+    expect(bot).toMatchObject({
+      hasCredentials: true,
+      credentialsLast4: 'WXYZ',
+      baseUrl: null,
+      maxOutputTokens: null,
+    });
+    expect(await db.withTenant(t, (tx) => bots.findBotCredentials(tx, t, id))).toEqual(envelope);
+
+    const changed = await db.withTenant(t, (tx) =>
+      bots.updateBot(tx, t, id, {
+        model: undefined,
+        temperature: null,
+        credentials: null,
+        retrieval: { topK: 2, scoreThreshold: null, tags: [] },
+      }),
+    );
+    expect(changed).toMatchObject({
+      model: 'gpt-4o-mini',
+      temperature: null,
+      hasCredentials: false,
+      credentialsLast4: null,
+    });
+    expect(changed?.retrieval).toEqual({ topK: 2, scoreThreshold: null, tags: [] });
+    expect(await db.withTenant(t, (tx) => bots.findBotCredentials(tx, t, id))).toBeNull();
+    expect(await db.withTenant(t, (tx) => bots.updateBot(tx, t, newId(), { name: 'x' }))).toBeNull();
+    expect(await db.withTenant(t, (tx) => bots.deleteBot(tx, t, id))).toBe(true);
+    expect(await db.withTenant(t, (tx) => bots.findBot(tx, t, id))).toBeNull();
+  });
+
+  it('when rows share one created_at (one transaction) then pages split them by id without loss or repeats', async () => {
+    const tenant = await newTenant(db);
+    const made = await db.withTenant(tenant, async (tx) => {
+      const ids: string[] = [];
+      for (let i = 0; i < 11; i++)
+        ids.push((await bots.insertBot(tx, tenant, newId(), { name: `b${i}` })).id);
+      return ids;
+    });
+    const seen = await walk((cursor) =>
+      db.withTenant(tenant, (tx) => bots.listBots(tx, tenant, { limit: 3, cursor })),
+    );
+    expect(seen).toEqual([...made].sort());
+  });
+
+  it('when rows are made in separate transactions then every page walk sees each exactly once, in list order', async () => {
+    const tenant = await newTenant(db);
+    const made: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const user = {
+        id: newId(),
+        email: `u${i}@x.test`,
+        name: null,
+        role: 'member' as const,
+        passwordHash: null,
+      };
+      made.push((await db.withTenant(tenant, (tx) => users.insertUser(tx, tenant, user))).id);
+    }
+    // Rows made in the same millisecond tie on created_at and are ordered by id: compare with one big page.
+    const onePage = await db.withTenant(tenant, (tx) => users.listUsers(tx, tenant, { limit: 100 }));
+    expect(new Set(onePage.data.map((u) => u.id))).toEqual(new Set(made));
+    for (const limit of [1, 3, 10, 11]) {
+      const seen = await walk((cursor) =>
+        db.withTenant(tenant, (tx) => users.listUsers(tx, tenant, { limit, cursor })),
+      );
+      expect(seen, `limit ${limit}`).toEqual(onePage.data.map((u) => u.id));
+    }
+  });
+
+  it('when a cursor is not one the repository made then ValidationError, before any SQL runs', async () => {
+    const forged = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    for (const cursor of [
+      'garbage',
+      forged({ createdAt: 'yesterday', id: newId() }),
+      forged({ createdAt: new Date().toISOString(), id: '1' }),
+    ]) {
+      await expect(
+        db.withTenant(t, (tx) => users.listUsers(tx, t, { limit: 5, cursor })),
+      ).rejects.toBeInstanceOf(ValidationError);
+      await expect(
+        db.withSystem((tx) => tenants.listTenants(tx, { limit: 5, cursor })),
+      ).rejects.toBeInstanceOf(ValidationError);
+    }
+  });
+});

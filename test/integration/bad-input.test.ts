@@ -1,0 +1,323 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiApp } from '#functions/api/app.ts';
+import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+import { call, TEST_ADMIN_TOKEN, testPlatform } from '#test/fixtures/platform.ts';
+import {
+  countTenants,
+  createTestBot,
+  createTestChat,
+  createTestTenant,
+  createTestUser,
+  enumPaths,
+  expectProblem,
+  type HttpMethod,
+  lastKey,
+  nodes,
+  OWNER_PASSWORD,
+  openApiDocument,
+  operations,
+  REMOVE,
+  requiredPaths,
+  resolveRef,
+  type TestTenant,
+  tenantSnapshot,
+  withValue,
+  wrongTypeFor,
+} from '#test/fixtures/tenants.ts';
+
+const MAX_JSON_BODY_BYTES = 65_536; // what testPlatform configures
+
+interface Ctx {
+  readonly t: TestTenant;
+  readonly memberId: string;
+  readonly botId: string;
+  readonly chatId: string;
+  /** The chat's bot: never changed by the PATCH /v1/bots sample, so the chat keeps answering offline. */
+  readonly chatBotId: string;
+}
+interface WriteRoute {
+  /** Who calls: the tenant owner's API token, the platform admin, or nobody (login). */
+  readonly as: 'owner' | 'platform-admin' | 'anonymous';
+  readonly id?: (ctx: Ctx) => string;
+  /** A body that succeeds, with every field set, so each field gets mutated. */
+  readonly body: (ctx: Ctx) => Record<string, unknown>;
+}
+
+/** Every documented POST/PATCH route. A new one fails this suite until it has an entry here. */
+const WRITE_ROUTES: Record<string, WriteRoute> = {
+  'POST /v1/tenants': {
+    as: 'platform-admin',
+    body: () => ({
+      name: 'Bad Input Co',
+      slug: 'bad-input-co',
+      owner_email: 'owner@bad-input.test',
+      owner_password: 'long enough password',
+      quotas: { monthly_token_budget: 1000, requests_per_minute: 60 },
+    }),
+  },
+  'PATCH /v1/tenants/{id}': {
+    as: 'platform-admin',
+    id: ({ t }) => t.id,
+    body: () => ({
+      name: 'Renamed',
+      status: 'active',
+      quotas: { monthly_token_budget: 50_000_000, requests_per_minute: 10_000 },
+    }),
+  },
+  'POST /v1/auth/token': {
+    as: 'anonymous',
+    body: ({ t }) => ({ tenant: t.slug, email: t.ownerEmail, password: OWNER_PASSWORD }),
+  },
+  'POST /v1/users': {
+    as: 'owner',
+    body: () => ({
+      email: 'new@bad-input.test',
+      name: 'New Person',
+      role: 'member',
+      password: 'long enough password',
+    }),
+  },
+  'PATCH /v1/users/{id}': {
+    as: 'owner',
+    id: ({ memberId }) => memberId,
+    body: () => ({ name: 'Renamed Person', role: 'admin', password: 'another long password' }),
+  },
+  'POST /v1/api-tokens': {
+    as: 'owner',
+    body: () => ({
+      name: 'ci',
+      scopes: ['read', 'chat'],
+      expires_at: new Date(Date.now() + 86_400_000).toISOString(),
+      service_account: true,
+    }),
+  },
+  'POST /v1/bots': { as: 'owner', body: () => fullBot('New bot') },
+  'PATCH /v1/bots/{id}': { as: 'owner', id: ({ botId }) => botId, body: () => fullBot('Renamed bot') },
+  'POST /v1/sources': {
+    as: 'owner',
+    body: () => ({
+      title: 'Handbook',
+      type: 'markdown',
+      content: '# Leave\nTwenty days a year.',
+      tags: ['hr'],
+      metadata: {},
+    }),
+  },
+  'POST /v1/chats': { as: 'owner', body: ({ chatBotId }) => ({ bot_id: chatBotId, title: 'Questions' }) },
+  'POST /v1/chats/{id}/messages': {
+    as: 'owner',
+    id: ({ chatId }) => chatId,
+    body: () => ({ content: 'How many days of leave?', stream: false }),
+  },
+  'POST /v1/chat/completions': {
+    as: 'owner',
+    body: ({ chatBotId }) => ({
+      model: chatBotId,
+      messages: [{ role: 'user', content: 'How many days of leave?' }],
+      stream: false,
+      stream_options: { include_usage: true },
+    }),
+  },
+};
+/** The body limit the app applies to a path (uploads may be larger). */
+const limitFor = (path: string) => (path.startsWith('/v1/sources') ? 200_000 : MAX_JSON_BODY_BYTES);
+
+function fullBot(name: string) {
+  return {
+    name,
+    provider: 'openai-compatible',
+    model: 'llama-3.1-8b',
+    base_url: 'https://models.example.com/v1',
+    temperature: 0.2,
+    max_output_tokens: 512,
+    system_prompt: 'Answer from the sources.',
+    retrieval: { top_k: 5, score_threshold: 0.3, tags: ['docs'] },
+    credentials: { api_key: 'sk-compat-0123456789', organization: 'org-1' },
+  };
+}
+
+const doc = await openApiDocument();
+/** Every operation that takes a request body. */
+const writeOps = operations(doc, (path, method) => Boolean(doc.paths[path]?.[method]?.requestBody));
+const idOps = operations(doc, (path) => path.includes('{id}'));
+const listOps = operations(doc, (path, method) =>
+  Boolean(
+    method === 'get' && doc.paths[path]?.get?.parameters?.some((p: { name: string }) => p.name === 'cursor'),
+  ),
+);
+const keyOf = (op: { path: string; method: HttpMethod }) => `${op.method.toUpperCase()} ${op.path}`;
+const bodySchema = (op: { path: string; method: HttpMethod }) =>
+  resolveRef(doc, doc.paths[op.path]?.[op.method]?.requestBody?.content?.['application/json']?.schema);
+
+describe.each(databaseKinds())('bad input on $name', (kind) => {
+  let database: TestDatabase;
+  let app: ReturnType<typeof createApiApp>;
+  let ctx: Ctx;
+
+  beforeAll(async () => {
+    database = await kind.create();
+    app = createApiApp(testPlatform(database));
+    const t = await createTestTenant(app, 'bad-input');
+    const member = await createTestUser(app, t, 'member');
+    const bot = await createTestBot(app, t.apiToken);
+    const chat = await createTestChat(app, t.apiToken);
+    ctx = { t, memberId: member.id, botId: bot.id, chatId: chat.id, chatBotId: chat.botId };
+  });
+  afterAll(() => database.dispose());
+
+  const tokenFor = (route: WriteRoute) =>
+    route.as === 'owner' ? ctx.t.apiToken : route.as === 'platform-admin' ? TEST_ADMIN_TOKEN : undefined;
+  const urlOf = (path: string, route: WriteRoute) => (route.id ? path.replace('{id}', route.id(ctx)) : path);
+
+  /** Sends every bad request, expects a 4xx problem for each, and checks that nothing was written. */
+  async function expectAllRefused(
+    op: { path: string; method: HttpMethod },
+    requests: { body: unknown; status?: number; mentions?: string; headers?: Record<string, string> }[],
+  ) {
+    const route = WRITE_ROUTES[keyOf(op)];
+    if (!route) throw new Error(`No bad-input fixture for ${keyOf(op)}: add one to WRITE_ROUTES`);
+    expect(requests.length).toBeGreaterThan(0);
+    const before = [await tenantSnapshot(database.db, ctx.t.id), await countTenants(database.db)];
+    for (const r of requests) {
+      const res = await call(app, op.method.toUpperCase(), urlOf(op.path, route), {
+        token: tokenFor(route),
+        body: r.body,
+        headers: r.headers,
+      });
+      expect(res.status, `${JSON.stringify(r.body)?.slice(0, 200)} → ${res.text}`).not.toBe(500);
+      expectProblem(res, r.status ?? 400, r.mentions);
+    }
+    expect([await tenantSnapshot(database.db, ctx.t.id), await countTenants(database.db)]).toEqual(before);
+  }
+
+  const sample = (op: { path: string; method: HttpMethod }) => {
+    const route = WRITE_ROUTES[keyOf(op)];
+    if (!route) throw new Error(`No bad-input fixture for ${keyOf(op)}: add one to WRITE_ROUTES`);
+    return route.body(ctx);
+  };
+
+  it('when the OpenAPI document lists the routes that take a body then each has a fixture here', () => {
+    expect(new Set(writeOps.map(keyOf))).toEqual(new Set(Object.keys(WRITE_ROUTES)));
+  });
+
+  describe.each(writeOps.map((op) => [keyOf(op), op] as const))('%s', (_, op) => {
+    it('when a field has the wrong type then 400 naming the field, and nothing is written', async () => {
+      const body = sample(op);
+      await expectAllRefused(
+        op,
+        nodes(body).map(({ path, value }) => ({
+          body: withValue(body, path, wrongTypeFor(value)),
+          mentions: lastKey(path),
+        })),
+      );
+    });
+
+    it('when a required field is missing then 400 naming it, and nothing is written', async () => {
+      const body = sample(op);
+      const paths = requiredPaths(doc, bodySchema(op));
+      if (paths.length === 0) return; // every field is optional (a PATCH)
+      await expectAllRefused(op, [
+        ...paths.map((path) => ({ body: withValue(body, path, REMOVE), mentions: lastKey(path) })),
+        ...(bodySchema(op)?.required?.length ? [{ body: {} }] : []),
+      ]);
+    });
+
+    it('when the body is not a JSON object (400) or not declared as JSON (415), and nothing is written', async () => {
+      const body = sample(op);
+      await expectAllRefused(op, [
+        { body: '{"name": ' },
+        { body: `${JSON.stringify(body)},` },
+        { body: '[]' },
+        { body: 'null' },
+        { body: '"text"' },
+        { body: JSON.stringify(body), headers: { 'content-type': 'text/plain' }, status: 415 },
+      ]);
+    });
+
+    it(`when the body is larger than the limit (${limitFor(op.path)} bytes) then 413, and nothing is written`, async () => {
+      const body = { ...sample(op), padding: 'x'.repeat(limitFor(op.path)) };
+      await expectAllRefused(op, [{ body, status: 413 }]);
+    });
+
+    it('when a string contains a NUL character then 400 naming the field, and nothing is written', async () => {
+      const body = sample(op);
+      const strings = nodes(body).filter((n) => typeof n.value === 'string');
+      await expectAllRefused(
+        op,
+        strings.map(({ path }) => ({ body: withValue(body, path, 'a\u0000b'), mentions: lastKey(path) })),
+      );
+    });
+
+    it('when an enum field has an unknown value then 400 naming it, and nothing is written', async () => {
+      const body = sample(op);
+      const paths = enumPaths(doc, bodySchema(op));
+      if (paths.length === 0) return; // this body has no enum
+      await expectAllRefused(
+        op,
+        paths.map((path) => ({ body: withValue(body, path, 'no-such-option'), mentions: lastKey(path) })),
+      );
+    });
+
+    it('when a number is far out of range then 400 naming it, and nothing is written', async () => {
+      const body = sample(op);
+      const numbers = nodes(body).filter((n) => typeof n.value === 'number');
+      if (numbers.length === 0) return;
+      await expectAllRefused(
+        op,
+        numbers.flatMap(({ path }) =>
+          [1e12, -1e12].map((n) => ({ body: withValue(body, path, n), mentions: lastKey(path) })),
+        ),
+      );
+    });
+
+    it('when the sample body is sent then it succeeds (the refusals above are about the input)', async () => {
+      const route = WRITE_ROUTES[keyOf(op)]!;
+      const res = await call(app, op.method.toUpperCase(), urlOf(op.path, route), {
+        token: tokenFor(route),
+        body: sample(op),
+      });
+      expect(res.status, res.text).toBeLessThan(300);
+    });
+  });
+
+  it.each(idOps.map((op) => [keyOf(op), op] as const))(
+    'when %s gets an id that is not a UUID then 400 naming id',
+    async (_, op) => {
+      const route = WRITE_ROUTES[keyOf(op)];
+      const token = op.path.startsWith('/v1/tenants') ? TEST_ADMIN_TOKEN : ctx.t.apiToken;
+      for (const id of ['not-a-uuid', '1', "x'%20or%201=1--", '%00', `${ctx.botId}x`]) {
+        const res = await call(app, op.method.toUpperCase(), op.path.replace('{id}', id), {
+          token,
+          body: route?.body(ctx),
+        });
+        expectProblem(res, 400, 'id');
+      }
+    },
+  );
+
+  it.each(listOps.map((op) => op.path))(
+    'when %s gets a bad cursor or limit then 400, never 500',
+    async (path) => {
+      const token = path.startsWith('/v1/tenants') ? TEST_ADMIN_TOKEN : ctx.t.apiToken;
+      const cursorOf = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+      const bad = [
+        'cursor=garbage',
+        'cursor=%00',
+        `cursor=${'a'.repeat(600)}`,
+        `cursor=${cursorOf({ createdAt: '2024-01-01T00:00:00.000Z', id: 'not-a-uuid' })}`,
+        `cursor=${cursorOf({ createdAt: '1', id: ctx.botId })}`,
+        `cursor=${cursorOf({ createdAt: '2024-02-31T00:00:00.000Z', id: ctx.botId })}`,
+        `cursor=${cursorOf(['2024-01-01', ctx.botId])}`,
+        'limit=0',
+        'limit=-5',
+        'limit=abc',
+        'limit=1000',
+      ];
+      for (const query of bad) {
+        const res = await call(app, 'GET', `${path}?${query}`, { token });
+        expect(res.status, `${query} → ${res.text}`).not.toBe(500);
+        expectProblem(res, 400);
+      }
+    },
+  );
+});

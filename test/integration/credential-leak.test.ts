@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiApp } from '#functions/api/app.ts';
+import { sql } from '#shared/ports/sql.ts';
+import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+import { call, testPlatform } from '#test/fixtures/platform.ts';
+import { createTestTenant, login, type TestTenant } from '#test/fixtures/tenants.ts';
+
+/** A recognisable fake provider key. */
+const canary = () => `sk-LEAKCANARY-${randomBytes(12).toString('hex')}`;
+
+/**
+ * Every form in which a leaked key could appear: as-is, JSON-escaped, URL-encoded, and base64 /
+ * base64url at each of the three byte alignments (minus the characters that depend on what surrounds it).
+ */
+function leakForms(secret: string): string[] {
+  const forms = new Set([secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)]);
+  for (const encoding of ['base64', 'base64url'] as const) {
+    for (let offset = 0; offset < 3; offset++) {
+      const encoded = Buffer.from(`${'\0'.repeat(offset)}${secret}`).toString(encoding);
+      const start = offset === 0 ? 0 : 4;
+      forms.add(encoded.slice(start, encoded.length - 4));
+    }
+  }
+  return [...forms].filter((f) => f.length >= 16);
+}
+
+type Response = Awaited<ReturnType<typeof call>>;
+
+describe.each(databaseKinds())('provider credentials never leak on $name', (kind) => {
+  let database: TestDatabase;
+  let platform: ReturnType<typeof testPlatform>;
+  let app: ReturnType<typeof createApiApp>;
+  let t: TestTenant;
+  let jwt: string;
+  const secrets: string[] = [];
+  const responses: Response[] = [];
+
+  beforeAll(async () => {
+    database = await kind.create();
+    platform = testPlatform(database);
+    app = createApiApp(platform);
+    t = await createTestTenant(app, 'leak');
+    jwt = await login(app, t);
+  });
+  afterAll(() => database.dispose());
+
+  /** Every response is kept and scanned at the end. */
+  async function send(method: string, path: string, body?: unknown, token = t.apiToken): Promise<Response> {
+    const res = await call(app, method, path, { token, body });
+    responses.push(res);
+    return res;
+  }
+  const planted = () => {
+    const secret = canary();
+    secrets.push(secret);
+    return secret;
+  };
+  const expectMasked = (res: Response, secret: string) => {
+    expect(res.status, res.text).toBeLessThan(300);
+    expect(res.body.credentials).toEqual({ configured: true, last4: `…${secret.slice(-4)}` });
+  };
+
+  it('when a key is set by POST and PATCH then every read shows only configured + last4', async () => {
+    const first = planted();
+    const created = await send('POST', '/v1/bots', {
+      name: 'leaky',
+      provider: 'openai',
+      credentials: { api_key: first },
+    });
+    expectMasked(created, first);
+    const id = created.body.id as string;
+    expectMasked(await send('GET', `/v1/bots/${id}`), first);
+    expectMasked(await send('GET', `/v1/bots/${id}`, undefined, jwt), first);
+    expect((await send('GET', '/v1/bots?limit=100')).status).toBe(200);
+
+    const second = planted();
+    expectMasked(
+      await send('PATCH', `/v1/bots/${id}`, { credentials: { api_key: second, organization: 'org-x' } }),
+      second,
+    );
+    expectMasked(await send('PATCH', `/v1/bots/${id}`, { name: 'renamed', temperature: 0.1 }), second);
+    expectMasked(
+      await send('PATCH', `/v1/bots/${id}`, { system_prompt: 'Answer briefly.', retrieval: { top_k: 3 } }),
+      second,
+    );
+    expectMasked(await send('GET', `/v1/bots/${id}`), second);
+    const listed = await send('GET', '/v1/bots');
+    expect(listed.body.data.find((b: { id: string }) => b.id === id).credentials.last4).toBe(
+      `…${second.slice(-4)}`,
+    );
+  });
+
+  it('when requests carrying a key fail validation or authorization then no error echoes it', async () => {
+    const bot = await send('POST', '/v1/bots', { name: 'target', provider: 'openai' });
+    const id = bot.body.id as string;
+    const bad: [string, string, unknown][] = [
+      [
+        'POST',
+        '/v1/bots',
+        { name: 'x', provider: 'anthropic', model: 'gpt-4o', credentials: { api_key: planted() } },
+      ],
+      ['POST', '/v1/bots', { name: 'x', credentials: { api_key: planted() } }],
+      [
+        'POST',
+        '/v1/bots',
+        { name: 'x', provider: 'openai-compatible', model: 'm', credentials: { api_key: planted() } },
+      ],
+      ['POST', '/v1/bots', { name: 'x', provider: 'gemini', credentials: { api_key: planted() } }],
+      ['POST', '/v1/bots', { name: 'x', provider: 'openai', credentials: planted() }],
+      [
+        'POST',
+        '/v1/bots',
+        { name: 'x', provider: 'openai', credentials: { api_key: planted(), organization: 42 } },
+      ],
+      ['POST', '/v1/bots', { name: 'x', provider: 'openai', credentials: { api_key: `${planted()}\u0000` } }],
+      ['POST', '/v1/bots', { name: 'x', provider: 'openai', credentials: { api_key: planted().repeat(40) } }],
+      ['POST', '/v1/bots', { name: 'x', provider: 'openai', base_url: `http://${planted()}.example.com` }],
+      ['PATCH', `/v1/bots/${id}`, { provider: null, credentials: { api_key: planted() } }],
+      ['PATCH', `/v1/bots/${id}`, { model: 'claude-3-opus', credentials: { api_key: planted() } }],
+      ['PATCH', '/v1/bots/00000000-0000-4000-8000-000000000000', { credentials: { api_key: planted() } }],
+    ];
+    for (const [method, path, body] of bad) {
+      const res = await send(method, path, body);
+      expect(res.status, `${method} ${path} → ${res.text}`).toBeGreaterThanOrEqual(400);
+      expect(res.status, res.text).toBeLessThan(500);
+    }
+    const raw = planted();
+    responses.push(
+      await call(app, 'POST', '/v1/bots', {
+        token: t.apiToken,
+        body: `{"name":"x","credentials":{"api_key":"${raw}"`,
+      }),
+    );
+    responses.push(
+      await call(app, 'POST', '/v1/bots', { body: { name: 'x', credentials: { api_key: planted() } } }),
+    );
+    responses.push(await call(app, 'POST', '/v1/bots', { token: planted(), body: { name: 'x' } }));
+    responses.push(await call(app, 'GET', '/v1/bots', { token: `mrag_${planted()}` }));
+  });
+
+  it('when the stored row is read raw then the jsonb holds only the sealed envelope, not the key', async () => {
+    const rows = await database.db.withTenant(t.id, (tx) =>
+      tx.query<{ raw: string; last4: string | null }>(
+        sql`select coalesce(credentials::text, '') as raw, credentials_last4 as last4 from bot_profiles`,
+      ),
+    );
+    const sealed = rows.filter((r) => r.raw !== '');
+    expect(sealed.length).toBeGreaterThan(0);
+    for (const row of sealed) {
+      expect(JSON.parse(row.raw)).toMatchObject({
+        v: 1,
+        iv: expect.any(String),
+        ciphertext: expect.any(String),
+      });
+      expect(row.last4).toHaveLength(4);
+    }
+    const everything = rows.map((r) => r.raw).join('\n');
+    for (const secret of secrets)
+      for (const form of leakForms(secret)) expect(everything).not.toContain(form);
+  });
+
+  it('when every response body, header and log line is scanned then no key appears in any form', () => {
+    expect(responses.length).toBeGreaterThan(20);
+    expect(secrets.length).toBeGreaterThan(15);
+    const haystacks = [
+      ...responses.map((r) => `${r.status} ${JSON.stringify([...r.headers.entries()])}\n${r.text}`),
+      ...platform.logger.lines,
+    ];
+    for (const secret of secrets) {
+      for (const form of leakForms(secret)) {
+        const hit = haystacks.find((h) => h.includes(form));
+        expect(hit, `the key leaked as ${form}`).toBeUndefined();
+      }
+    }
+  });
+});

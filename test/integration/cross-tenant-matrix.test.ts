@@ -1,0 +1,254 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiApp } from '#functions/api/app.ts';
+import { sql } from '#shared/ports/sql.ts';
+import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+import { call, TEST_ADMIN_TOKEN, testPlatform } from '#test/fixtures/platform.ts';
+import {
+  createTestBot,
+  createTestChat,
+  createTestSource,
+  createTestTenant,
+  createTestUser,
+  expectProblem,
+  type HttpMethod,
+  login,
+  mintToken,
+  openApiDocument,
+  operations,
+  seedEveryTable,
+  TENANT_TABLES,
+  type TestApp,
+  type TestTenant,
+  tenantSnapshot,
+} from '#test/fixtures/tenants.ts';
+
+/** What a fixture gets: the app and the tenant that owns the resource to create. */
+interface Owner {
+  readonly app: TestApp;
+  readonly tenant: TestTenant;
+}
+
+interface IdRouteFixture {
+  /** Creates a fresh resource owned by `owner` and returns its `{id}`. */
+  create(owner: Owner): Promise<string>;
+  /** A body that succeeds on the caller's own resource, for every method that takes one. */
+  readonly bodies?: Partial<Record<HttpMethod, unknown>>;
+}
+
+/**
+ * Every documented route with an `{id}` parameter. A new `{id}` route fails this suite until it has an
+ * entry here (creating the resource and giving a valid body per method is all it takes).
+ */
+const ID_ROUTES: Record<string, IdRouteFixture> = {
+  '/v1/users/{id}': {
+    create: async ({ app, tenant }) => (await createTestUser(app, tenant, 'member')).id,
+    bodies: { patch: { name: 'Renamed by someone', role: 'admin', password: 'a brand new password' } },
+  },
+  '/v1/api-tokens/{id}': {
+    create: async ({ app, tenant }) => (await mintToken(app, tenant.apiToken, { scopes: ['read'] })).id,
+  },
+  '/v1/bots/{id}': {
+    create: async ({ app, tenant }) => (await createTestBot(app, tenant.apiToken)).id,
+    bodies: {
+      patch: {
+        name: 'hijacked',
+        provider: 'openai',
+        model: 'gpt-4o-mini',
+        credentials: { api_key: 'sk-attacker-key-0000' },
+      },
+    },
+  },
+  '/v1/sources/{id}': {
+    create: async ({ app, tenant }) => (await createTestSource(app, tenant.apiToken)).id,
+  },
+  '/v1/sources/{id}/reingest': {
+    create: async ({ app, tenant }) => (await createTestSource(app, tenant.apiToken)).id,
+  },
+  '/v1/chats/{id}': { create: async ({ app, tenant }) => (await createTestChat(app, tenant.apiToken)).id },
+  '/v1/chats/{id}/messages': {
+    create: async ({ app, tenant }) => (await createTestChat(app, tenant.apiToken)).id,
+    bodies: { post: { content: 'What do you know?' } },
+  },
+};
+
+/** Routes that name another resource in the body or query: B's id there must not reach B's data either. */
+const REFERENCES: {
+  name: string;
+  method: string;
+  path: (idOfB: string) => string;
+  body?: (idOfB: string) => unknown;
+}[] = [
+  {
+    name: "POST /v1/chats with B's bot",
+    method: 'POST',
+    path: () => '/v1/chats',
+    body: (bot) => ({ bot_id: bot }),
+  },
+  {
+    name: "POST /v1/chat/completions with B's bot as model",
+    method: 'POST',
+    path: () => '/v1/chat/completions',
+    body: (bot) => ({ model: bot, messages: [{ role: 'user', content: 'hello' }] }),
+  },
+];
+
+/** Platform-admin routes: a tenant credential gets 403 on them, whoever's id it names. */
+const PLATFORM_ID_ROUTES: Record<string, Partial<Record<HttpMethod, unknown>>> = {
+  '/v1/tenants/{id}': { patch: { status: 'suspended', name: 'taken over' } },
+};
+
+const doc = await openApiDocument();
+const idOperations = operations(doc, (path) => path.includes('{id}'));
+const tenantIdOperations = idOperations.filter((op) => !(op.path in PLATFORM_ID_ROUTES));
+const platformIdOperations = idOperations.filter((op) => op.path in PLATFORM_ID_ROUTES);
+/** Every list endpoint (a GET answering `{ data, next_cursor }`), except the platform admin's. */
+const listPaths = operations(
+  doc,
+  (path, method) =>
+    method === 'get' &&
+    !path.includes('{') &&
+    !path.startsWith('/v1/tenants') &&
+    doc.paths[path]?.get?.responses?.['200']?.content?.['application/json']?.schema?.properties
+      ?.next_cursor !== undefined,
+).map((op) => op.path);
+
+/** `[label, operation]` rows, so test names read `PATCH /v1/bots/{id}` without quotes. */
+const labelled = (ops: { path: string; method: HttpMethod }[]) =>
+  ops.map((op) => [`${op.method.toUpperCase()} ${op.path}`, op] as const);
+const CREDENTIALS = ['API token', 'access token (JWT)'] as const;
+const at = (template: string, id: string) => template.replace('{id}', id);
+
+describe.each(databaseKinds())('cross-tenant matrix on $name', (kind) => {
+  let database: TestDatabase;
+  let app: ReturnType<typeof createApiApp>;
+  let a: TestTenant;
+  let b: TestTenant;
+  const tokenOfA: Record<(typeof CREDENTIALS)[number], string> = {
+    'API token': '',
+    'access token (JWT)': '',
+  };
+
+  beforeAll(async () => {
+    database = await kind.create();
+    app = createApiApp(testPlatform(database));
+    a = await createTestTenant(app, 'tenant-a');
+    b = await createTestTenant(app, 'tenant-b');
+    tokenOfA['API token'] = a.apiToken;
+    tokenOfA['access token (JWT)'] = await login(app, a);
+    // B owns a row in every tenant-owned table, so "B unchanged" is checked on every table.
+    await seedEveryTable(database.db, b.id);
+    await seedEveryTable(database.db, a.id); // so A's lists are not trivially empty
+    await createTestBot(app, b.apiToken, {
+      provider: 'openai',
+      credentials: { api_key: 'sk-tenant-b-key-1234' },
+    });
+  });
+  afterAll(() => database.dispose());
+
+  it('when the OpenAPI document lists the {id} routes then each has a fixture here (new routes must join)', () => {
+    expect(new Set(tenantIdOperations.map((op) => op.path))).toEqual(new Set(Object.keys(ID_ROUTES)));
+    expect(new Set(platformIdOperations.map((op) => op.path))).toEqual(
+      new Set(Object.keys(PLATFORM_ID_ROUTES)),
+    );
+    expect(listPaths).toEqual(expect.arrayContaining(['/v1/users', '/v1/api-tokens', '/v1/bots']));
+  });
+
+  describe.each(CREDENTIALS)("with tenant A's %s", (credential) => {
+    it.each(labelled(tenantIdOperations))(
+      "when A calls %s with B's id then 404 problem and none of B's rows change",
+      async (_, { path, method }) => {
+        const fixture = ID_ROUTES[path];
+        if (!fixture) throw new Error(`No cross-tenant fixture for ${path}: add one to ID_ROUTES`);
+        const body = fixture.bodies?.[method];
+        if (doc.paths[path]?.[method]?.requestBody && body === undefined) {
+          throw new Error(`No sample body for ${method.toUpperCase()} ${path}: add one to ID_ROUTES`);
+        }
+        const idOfB = await fixture.create({ app, tenant: b });
+        const before = await tenantSnapshot(database.db, b.id);
+
+        const res = await call(app, method.toUpperCase(), at(path, idOfB), {
+          token: tokenOfA[credential],
+          body,
+        });
+        expectProblem(res, 404);
+        expect(res.text).not.toContain(b.id);
+        expect(await tenantSnapshot(database.db, b.id)).toEqual(before);
+
+        // Control: the same request on A's own resource succeeds, so the 404 above is the tenancy wall.
+        const idOfA = await fixture.create({ app, tenant: a });
+        const own = await call(app, method.toUpperCase(), at(path, idOfA), {
+          token: tokenOfA[credential],
+          body,
+        });
+        expect(own.status, own.text).toBeLessThan(300);
+      },
+    );
+
+    it.each(labelled(platformIdOperations))(
+      "when A calls the platform route %s (B's id or its own) then 403 and no tenant changes",
+      async (_, { path, method }) => {
+        const body = PLATFORM_ID_ROUTES[path]?.[method];
+        for (const target of [b, a]) {
+          const before = await tenantSnapshot(database.db, target.id);
+          const res = await call(app, method.toUpperCase(), at(path, target.id), {
+            token: tokenOfA[credential],
+            body,
+          });
+          expectProblem(res, 403);
+          expect(await tenantSnapshot(database.db, target.id)).toEqual(before);
+        }
+        // Control: the platform admin may.
+        const admin = await call(app, method.toUpperCase(), at(path, b.id), {
+          token: TEST_ADMIN_TOKEN,
+          body,
+        });
+        expect(admin.status, admin.text).toBe(200);
+        if (method === 'patch') {
+          await call(app, 'PATCH', at(path, b.id), { token: TEST_ADMIN_TOKEN, body: { status: 'active' } });
+        }
+      },
+    );
+
+    it.each(listPaths)("when A lists %s then none of B's ids appear", async (path) => {
+      const idsOfB = await database.db.withTenant(b.id, async (tx) => {
+        const ids: string[] = [b.id];
+        for (const table of Object.values(TENANT_TABLES)) {
+          const rows = await tx.query<{ id: string }>(sql`select id from ${table}`);
+          ids.push(...rows.map((r) => r.id));
+        }
+        return ids;
+      });
+      expect(idsOfB.length).toBeGreaterThan(8);
+      const res = await call(app, 'GET', `${path}?limit=100`, { token: tokenOfA[credential] });
+      expect(res.status, res.text).toBe(200);
+      expect(res.body.data.length).toBeGreaterThan(0);
+      for (const id of idsOfB) expect(res.text).not.toContain(id);
+    });
+  });
+
+  it.each(REFERENCES.map((r) => [r.name, r] as const))(
+    'when A calls %s then 404 and B is unchanged',
+    async (_, ref) => {
+      const { botId } = await createTestChat(app, b.apiToken);
+      const before = await tenantSnapshot(database.db, b.id);
+      expectProblem(
+        await call(app, ref.method, ref.path(botId), { token: a.apiToken, body: ref.body?.(botId) }),
+        404,
+      );
+      expect(await tenantSnapshot(database.db, b.id)).toEqual(before);
+    },
+  );
+
+  it("when A filters its chats by B's bot then the list is empty", async () => {
+    const { botId } = await createTestChat(app, b.apiToken);
+    const res = await call(app, 'GET', `/v1/chats?bot_id=${botId}`, { token: a.apiToken });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.data).toEqual([]);
+  });
+
+  it("when A asks for its own tenant then it sees only A's", async () => {
+    const me = await call(app, 'GET', '/v1/tenants/me', { token: a.apiToken });
+    expect(me.body.tenant.id).toBe(a.id);
+    expect(me.text).not.toContain(b.id);
+  });
+});
