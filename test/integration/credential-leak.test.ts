@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '#functions/api/app.ts';
+import { createChatStreamApp } from '#functions/chat-stream/app.ts';
 import { sql } from '#shared/ports/sql.ts';
+import { type FakeOpenAi, startFakeOpenAi } from '#test/fakes/openai-server.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { call, testPlatform } from '#test/fixtures/platform.ts';
 import { createTestTenant, login, type TestTenant } from '#test/fixtures/tenants.ts';
@@ -36,14 +38,20 @@ describe.each(databaseKinds())('provider credentials never leak on $name', (kind
   const secrets: string[] = [];
   const responses: Response[] = [];
 
+  let provider: FakeOpenAi;
+
   beforeAll(async () => {
+    provider = await startFakeOpenAi();
     database = await kind.create();
-    platform = testPlatform(database);
+    platform = testPlatform(database, { env: { OPENAI_BASE_URL: provider.url } });
     app = createApiApp(platform);
     t = await createTestTenant(app, 'leak');
     jwt = await login(app, t);
   });
-  afterAll(() => database.dispose());
+  afterAll(async () => {
+    await database.dispose();
+    await provider.close();
+  });
 
   /** Every response is kept and scanned at the end. */
   async function send(method: string, path: string, body?: unknown, token = t.apiToken): Promise<Response> {
@@ -158,6 +166,33 @@ describe.each(databaseKinds())('provider credentials never leak on $name', (kind
     const everything = rows.map((r) => r.raw).join('\n');
     for (const secret of secrets)
       for (const form of leakForms(secret)) expect(everything).not.toContain(form);
+  });
+
+  it('when a bot with a planted key chats (the provider rejects the key and echoes it) then the error names the credential, not the key', async () => {
+    const key = planted();
+    const bot = await send('POST', '/v1/bots', {
+      name: 'chatty',
+      provider: 'openai',
+      credentials: { api_key: key },
+    });
+    const chat = await send('POST', '/v1/chats', { bot_id: bot.body.id });
+    const asked = await send('POST', `/v1/chats/${chat.body.id}/messages`, { content: 'Hello?' });
+    expect(asked.status, asked.text).toBe(400);
+    expect(asked.body.detail).toMatch(/API key was rejected/);
+    const streamApp = createChatStreamApp(platform);
+    const streamed = await call(streamApp, 'POST', `/v1/chats/${chat.body.id}/messages`, {
+      token: t.apiToken,
+      body: { content: 'Hello again?', stream: true },
+    });
+    responses.push(streamed);
+    expect(streamed.status, streamed.text).toBe(400);
+    const completion = await send('POST', '/v1/chat/completions', {
+      model: bot.body.id,
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    expect(completion.status, completion.text).toBe(400);
+    // The fake provider really saw the key: the test would catch a leak of it.
+    expect(provider.requests.some((r) => JSON.stringify(r.headers).includes(key))).toBe(true);
   });
 
   it('when every response body, header and log line is scanned then no key appears in any form', () => {
