@@ -1,8 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import { tenantAuth } from '#shared/adapters/hono/auth.ts';
-import type { AppEnv } from '#shared/adapters/hono/env.ts';
-import { createRouter, describeIssues } from '#shared/adapters/hono/router.ts';
+import { createRouter } from '#shared/adapters/hono/router.ts';
 import {
   IdParam,
   iso,
@@ -13,19 +11,17 @@ import {
   standardErrors,
   text,
 } from '#shared/adapters/hono/schemas.ts';
-import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '#shared/domain/errors.ts';
 import type { Platform } from '#shared/platform.ts';
-import { detectSourceType } from '#shared/rag/extract/index.ts';
 import type { Source } from '#shared/repositories/sources.ts';
 import {
   createSource,
   getSource,
   listTenantSources,
-  type NewSourceInput,
   reingestSource,
   removeSource,
   type SourceDeps,
 } from '#shared/usecases/sources.ts';
+import { CreateSourceJson, readSourceInput, UploadForm } from './source-input.ts';
 
 const Status = z.enum(['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED']);
 const SourceSchema = z
@@ -65,93 +61,6 @@ export const sourceJson = (s: Source) => ({
   updated_at: iso(s.updatedAt)!,
   processed_at: iso(s.processedAt),
 });
-
-const Tags = z.array(text(100).min(1)).max(50);
-const CreateSourceJson = z
-  .object({
-    title: text(500).min(1),
-    type: z.enum(['text', 'markdown', 'html', 'url']),
-    content: text(50_000_000).min(1).optional(),
-    url: z
-      .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
-      .max(2000)
-      .optional(),
-    tags: Tags.optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
-  })
-  .superRefine((v, ctx) => {
-    if (v.type === 'url' && !v.url)
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'is required when type is url' });
-    if (v.type !== 'url' && !v.content) {
-      ctx.addIssue({ code: 'custom', path: ['content'], message: `is required when type is ${v.type}` });
-    }
-  })
-  .openapi('CreateSource');
-
-const UploadForm = z.object({
-  file: z
-    .any()
-    .openapi({ type: 'string', format: 'binary', description: 'PDF, DOCX, HTML, Markdown or plain text' }),
-  title: z.string().optional(),
-  tags: z.string().optional().openapi({ description: 'Comma-separated tags' }),
-});
-
-/** Reads either body kind into one input; everything is checked before anything is stored. */
-async function readSourceInput(c: Context<AppEnv>, maxBytes: number): Promise<NewSourceInput> {
-  const contentType = c.req.header('content-type') ?? '';
-  if (contentType.startsWith('multipart/form-data')) {
-    const form = await c.req.parseBody({ all: false });
-    const file = form.file;
-    if (!(file instanceof File))
-      throw new ValidationError('The upload needs a `file` field containing the document.');
-    if (file.size > maxBytes)
-      throw new PayloadTooLargeError(`The file is larger than the limit of ${maxBytes} bytes.`);
-    if (file.size === 0) throw new ValidationError('The uploaded file is empty.');
-    const type = detectSourceType(file.name, file.type);
-    const tags =
-      typeof form.tags === 'string'
-        ? form.tags
-            .split(',')
-            .map((t) => t.trim())
-            .filter(Boolean)
-        : [];
-    const parsedTags = Tags.safeParse(tags);
-    if (!parsedTags.success) throw new ValidationError(`tags: ${parsedTags.error.issues[0]?.message}`);
-    const title =
-      typeof form.title === 'string' && form.title.trim() ? form.title.trim().slice(0, 500) : file.name;
-    return {
-      title,
-      type,
-      content: new Uint8Array(await file.arrayBuffer()),
-      contentType: file.type || undefined,
-      tags,
-    };
-  }
-  if (!contentType.startsWith('application/json')) {
-    throw new UnsupportedMediaTypeError('Send application/json, or multipart/form-data with a `file` field.');
-  }
-  let body: unknown;
-  try {
-    body = await c.req.json();
-  } catch {
-    throw new ValidationError('The request body is not valid JSON.');
-  }
-  const parsed = CreateSourceJson.safeParse(body);
-  if (!parsed.success) {
-    const errors = describeIssues(parsed.error.issues, 'body');
-    throw new ValidationError(
-      `The request is not valid. ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`,
-      {
-        details: { errors },
-      },
-    );
-  }
-  const v = parsed.data;
-  if (v.content && Buffer.byteLength(v.content) > maxBytes) {
-    throw new PayloadTooLargeError(`The content is larger than the limit of ${maxBytes} bytes.`);
-  }
-  return { title: v.title, type: v.type, content: v.content, url: v.url, tags: v.tags, metadata: v.metadata };
-}
 
 export function sourceRoutes(p: Platform) {
   const app = createRouter();
