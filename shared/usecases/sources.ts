@@ -26,6 +26,8 @@ export interface SourceDeps {
   readonly ingestQueue: IngestQueue;
   readonly vectorStore: VectorStore;
   readonly embeddingSpace: EmbeddingSpace;
+  /** Attempts before a source is FAILED (the local queue; in AWS the SQS redrive policy decides). */
+  readonly ingestMaxAttempts?: number | undefined;
 }
 
 export interface NewSourceInput {
@@ -38,6 +40,9 @@ export interface NewSourceInput {
   readonly tags?: readonly string[] | undefined;
   readonly metadata?: Record<string, unknown> | undefined;
 }
+
+/** As the config's INGEST_MAX_ATTEMPTS default. */
+const DEFAULT_INGEST_ATTEMPTS = 5;
 
 const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
 

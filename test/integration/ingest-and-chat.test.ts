@@ -32,11 +32,15 @@ describe.each(databaseKinds())('ingest then chat on $name', (kind) => {
       logger: platform.logger,
       pollMs: 50,
       handle: async (job) => {
-        await ingestSource(job.payload, { number: job.attempts, isLast: job.attempts >= job.maxAttempts }, {
-          ...platform,
-          chunking: { maxTokens: 512, overlapTokens: 64 },
-          maxSourceBytes: 1_000_000,
-        });
+        await ingestSource(
+          job.payload,
+          { number: job.attempts, isLast: job.attempts >= job.maxAttempts },
+          {
+            ...platform,
+            chunking: { maxTokens: 512, overlapTokens: 64 },
+            maxSourceBytes: 1_000_000,
+          },
+        );
       },
     });
     platform.ingestQueue.connect(() => worker.wake());

@@ -7,7 +7,7 @@ import { tenantAuth } from './auth.ts';
 import { openAiChunks, openAiCompletion } from './openai-format.ts';
 import { createRouter } from './router.ts';
 import { IdParam, jsonBody, security, standardErrors, text } from './schemas.ts';
-import { sseResponse } from './sse.ts';
+import { primed, sseResponse } from './sse.ts';
 
 const CitationSchema = z
   .object({
@@ -107,10 +107,11 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
         controller.signal,
       );
       if (body.stream && options.streaming) {
+        const events = await primed(answer.events(controller.signal));
         return sseResponse(
           c,
-          async function* (signal) {
-            for await (const event of answer.events(signal)) {
+          async function* () {
+            for await (const event of events) {
               yield { event: event.type, data: JSON.stringify(answerEventJson(event)) };
             }
           },
@@ -172,12 +173,8 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
       );
       if (body.stream && options.streaming) {
         const includeUsage = body.stream_options?.include_usage ?? false;
-        return sseResponse(
-          c,
-          (signal) => openAiChunks(answer, body.model, includeUsage, signal),
-          p.logger,
-          controller,
-        );
+        const frames = await primed(openAiChunks(answer, body.model, includeUsage, controller.signal));
+        return sseResponse(c, () => frames, p.logger, controller);
       }
       return c.json(
         openAiCompletion(answer.messageId, body.model, await collectAnswer(answer.events())),

@@ -59,26 +59,34 @@ export async function* openAiChunks(
       ...extra,
     }),
   });
-  yield chunk({ role: 'assistant', content: '' }, null, { citations: answer.citations.map(citationJson) });
-  let usage: SseFrame | undefined;
-  for await (const event of answer.events(signal)) {
-    if (event.type === 'delta') yield chunk({ content: event.text }, null);
-    if (event.type === 'usage' && includeUsage) {
-      // OpenAI sends usage in a last chunk with no choices, after the finish_reason chunk.
-      usage = {
-        data: JSON.stringify({
-          ...base,
-          choices: [],
-          usage: {
-            prompt_tokens: event.inputTokens,
-            completion_tokens: event.outputTokens,
-            total_tokens: event.inputTokens + event.outputTokens,
-          },
-        }),
-      };
+  const events = answer.events(signal)[Symbol.asyncIterator]();
+  try {
+    // The first event (`meta`) means the provider has answered: only then does the first chunk go out.
+    let next = await events.next();
+    yield chunk({ role: 'assistant', content: '' }, null, { citations: answer.citations.map(citationJson) });
+    let usage: SseFrame | undefined;
+    for (; !next.done; next = await events.next()) {
+      const event = next.value;
+      if (event.type === 'delta') yield chunk({ content: event.text }, null);
+      if (event.type === 'usage' && includeUsage) {
+        // OpenAI sends usage in a last chunk with no choices, after the finish_reason chunk.
+        usage = {
+          data: JSON.stringify({
+            ...base,
+            choices: [],
+            usage: {
+              prompt_tokens: event.inputTokens,
+              completion_tokens: event.outputTokens,
+              total_tokens: event.inputTokens + event.outputTokens,
+            },
+          }),
+        };
+      }
+      if (event.type === 'done') yield chunk({}, 'stop');
     }
-    if (event.type === 'done') yield chunk({}, 'stop');
+    if (usage) yield usage;
+    yield { data: '[DONE]' };
+  } finally {
+    await events.return?.(undefined);
   }
-  if (usage) yield usage;
-  yield { data: '[DONE]' };
 }

@@ -50,6 +50,11 @@ export function problemResponse(
     request_id: c.get('requestId' as never) as string | undefined,
     ...extra,
   };
+  // OpenAI's SDKs read an error's message only from `{ error: { message, type, code } }`: on the
+  // OpenAI-compatible route the problem document carries that member too.
+  if (body.instance?.endsWith('/chat/completions')) {
+    body.error = { message: detail, type: type.replaceAll('-', '_'), code: status };
+  }
   return c.body(JSON.stringify(body), status as ContentfulStatusCode, {
     'content-type': 'application/problem+json',
     ...headers,

@@ -40,6 +40,24 @@ export function sseResponse(
   });
 }
 
+/**
+ * Runs a stream up to its first item before the response starts, so a failure that early (the provider
+ * refusing the bot's key, a rate limit) is an ordinary problem response, not an SSE `error` event.
+ */
+export async function primed<T>(source: AsyncIterable<T>): Promise<AsyncIterable<T>> {
+  const iterator = source[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  return {
+    async *[Symbol.asyncIterator]() {
+      try {
+        for (let next = first; !next.done; next = await iterator.next()) yield next.value;
+      } finally {
+        await iterator.return?.();
+      }
+    },
+  };
+}
+
 function errorEvent(error: unknown, logger: Logger) {
   if (error instanceof DomainError) {
     return {

@@ -35,17 +35,26 @@ export interface StreamAnswerInput {
  */
 export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<AnswerEvent> {
   const { bot, model } = input;
-  yield { type: 'meta', messageId: input.messageId, chatId: input.chatId, botId: bot.id, query: input.query };
-  yield { type: 'citations', citations: input.citations };
-
+  const stream = model
+    .stream({ ...input.request, ...(input.signal ? { signal: input.signal } : {}) })
+    [Symbol.asyncIterator]();
   let answer = '';
   let reported: { inputTokens: number; outputTokens: number } | undefined;
   let saved = false;
   try {
-    for await (const event of model.stream({
-      ...input.request,
-      ...(input.signal ? { signal: input.signal } : {}),
-    })) {
+    // The provider's first event comes before our first: a refused key or a rate limit is still an
+    // ordinary HTTP problem, as long as the route pulls `meta` before it starts the response.
+    let next = await stream.next();
+    yield {
+      type: 'meta',
+      messageId: input.messageId,
+      chatId: input.chatId,
+      botId: bot.id,
+      query: input.query,
+    };
+    yield { type: 'citations', citations: input.citations };
+    for (; !next.done; next = await stream.next()) {
+      const event = next.value;
       if (event.type === 'delta') {
         answer += event.text;
         yield { type: 'delta', text: event.text };
@@ -63,8 +72,12 @@ export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<An
       cited: citedNumbers(answer, input.citations.length),
     };
   } finally {
-    // A provider error mid-stream, or a consumer that stopped iterating (client disconnect): keep what exists.
-    if (!saved) await save(input, answer, answer ? 'partial' : 'failed', reported);
+    // A provider error mid-stream, or a consumer that stopped iterating (client disconnect): close the
+    // provider call and keep what exists.
+    if (!saved) {
+      await stream.return?.(undefined);
+      await save(input, answer, answer ? 'partial' : 'failed', reported);
+    }
   }
 }
 

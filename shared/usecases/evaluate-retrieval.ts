@@ -1,0 +1,123 @@
+import type { AuthContext } from '../domain/auth-context.ts';
+import type { BeirDataset } from '../eval/beir-dataset.ts';
+import { type CorpusIngestDeps, type IngestedCorpus, ingestCorpus } from '../eval/ingest-corpus.ts';
+import { countRelevant, documentRanking, mean, ndcgAtK, recallAtK } from '../eval/metrics.ts';
+import type { Embedder } from '../ports/embedder.ts';
+import { type RetrievalMode, retrieveContext } from './chat/retrieve-context.ts';
+
+export interface RetrievalRun {
+  readonly label: string;
+  readonly mode: RetrievalMode;
+  /** Chunks asked of retrieveContext: enough that ≥ 100 distinct documents remain after mapping. */
+  readonly topK: number;
+  /** Candidates each retriever contributes before fusion (retrieveContext's `candidates`). */
+  readonly candidates: number;
+}
+
+/** Lexical, dense and hybrid (RRF), each deep enough for Recall@100. */
+export const STANDARD_RUNS: readonly RetrievalRun[] = [
+  { label: 'lexical (PostgreSQL full text)', mode: 'lexical', topK: 200, candidates: 200 },
+  { label: 'dense (embedder + pgvector)', mode: 'dense', topK: 200, candidates: 200 },
+  { label: 'hybrid (RRF)', mode: 'hybrid', topK: 200, candidates: 200 },
+];
+
+export interface RunScores {
+  readonly run: RetrievalRun;
+  readonly ndcgAt10: number;
+  readonly recallAt10: number;
+  readonly recallAt100: number;
+  /** Queries whose ranking held fewer than 100 documents (recall@100 computed on what there was). */
+  readonly shortRankings: number;
+  readonly seconds: number;
+}
+
+export interface EvaluationReport {
+  readonly dataset: { name: string; split: string; documents: number; queries: number };
+  readonly embedding: Embedder['space'];
+  readonly ingest: Omit<IngestedCorpus, 'documentsBySource'> & { seconds: number };
+  readonly queries: {
+    readonly evaluated: number;
+    /** Queries of the file with no relevant judgement in this split (or in the documents kept). */
+    readonly skippedNoRelevant: number;
+    /** Judged query ids missing from queries.jsonl. */
+    readonly judgedWithoutText: number;
+  };
+  readonly runs: RunScores[];
+}
+
+export type EvaluationDeps = CorpusIngestDeps & { readonly embedder: Embedder };
+
+export interface EvaluationOptions {
+  readonly runs?: readonly RetrievalRun[];
+  readonly onQueryProgress?: (run: RetrievalRun, done: number, total: number) => void;
+}
+
+/**
+ * Retrieval quality of the real platform on a BEIR test collection: ingests the corpus into the caller's
+ * (fresh) tenant through the real pipeline, runs every judged query through `retrieveContext` in each
+ * mode, maps chunks to documents (best chunk's rank), and scores nDCG@10, Recall@10 and Recall@100
+ * as trec_eval does.
+ */
+export async function evaluateRetrieval(
+  auth: AuthContext,
+  dataset: BeirDataset,
+  options: EvaluationOptions,
+  deps: EvaluationDeps,
+): Promise<EvaluationReport> {
+  const ingestStart = performance.now();
+  const { documentsBySource, ...ingested } = await ingestCorpus(auth, dataset.corpus, deps);
+  const ingestSeconds = (performance.now() - ingestStart) / 1000;
+
+  const evaluated = dataset.queries.filter((q) => countRelevant(dataset.qrels.get(q.id) ?? new Map()) > 0);
+  const withText = new Set(dataset.queries.map((q) => q.id));
+  const judgedWithoutText = [...dataset.qrels.keys()].filter((id) => !withText.has(id)).length;
+
+  const runs: RunScores[] = [];
+  for (const run of options.runs ?? STANDARD_RUNS) {
+    const start = performance.now();
+    const ndcg: number[] = [];
+    const recall10: number[] = [];
+    const recall100: number[] = [];
+    let shortRankings = 0;
+    for (const [i, query] of evaluated.entries()) {
+      const judgements = dataset.qrels.get(query.id) ?? new Map<string, number>();
+      const { chunks } = await retrieveContext(
+        auth.tenantId,
+        query.text,
+        { topK: run.topK, candidates: run.candidates, mode: run.mode },
+        deps,
+      );
+      const ranking = documentRanking(chunks, (c) => documentsBySource.get(c.sourceId));
+      if (ranking.length < 100) shortRankings++;
+      ndcg.push(ndcgAtK(ranking, judgements, 10));
+      recall10.push(recallAtK(ranking, judgements, 10));
+      recall100.push(recallAtK(ranking, judgements, 100));
+      options.onQueryProgress?.(run, i + 1, evaluated.length);
+    }
+    runs.push({
+      run,
+      ndcgAt10: mean(ndcg),
+      recallAt10: mean(recall10),
+      recallAt100: mean(recall100),
+      shortRankings,
+      seconds: (performance.now() - start) / 1000,
+    });
+  }
+
+  return {
+    dataset: {
+      name: dataset.name,
+      split: dataset.split,
+      documents: dataset.corpus.length,
+      queries: dataset.queries.length,
+    },
+    embedding: deps.embedder.space,
+    ingest: { ...ingested, seconds: ingestSeconds },
+    queries: {
+      evaluated: evaluated.length,
+      skippedNoRelevant: dataset.queries.length - evaluated.length,
+      judgedWithoutText,
+    },
+    runs,
+  };
+}

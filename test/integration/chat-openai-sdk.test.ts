@@ -1,0 +1,176 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RecordedRequest } from '#test/fakes/scripted-provider-server.ts';
+import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+import { type ChatHarness, openAiReportedUsage, startChatHarness } from '#test/fixtures/sse.ts';
+
+const QUESTION = 'Which mission demonstrated solar sailing?';
+const ANSWER = 'The IKAROS mission demonstrated solar sailing in 2010 [1].';
+const REWRITTEN = 'In which year did the IKAROS mission fly?';
+const reply = (request: RecordedRequest) => (request.body?.stream === true ? ANSWER : REWRITTEN);
+
+/** What MiniRAG adds to OpenAI's objects. */
+type WithCitations = { citations?: { n: number; source_id: string; title: string }[] };
+
+describe.each(databaseKinds())('OpenAI-compatible endpoint with the official SDK on $name', (kind) => {
+  let database: TestDatabase;
+  let h: ChatHarness;
+  let client: OpenAI;
+  let botId: string;
+
+  beforeAll(async () => {
+    database = await kind.create();
+    h = await startChatHarness(database, { reply });
+    botId = await h.bot('openai');
+    client = new OpenAI({
+      apiKey: h.tenant.apiToken,
+      baseURL: 'https://chat.minirag.test/v1',
+      maxRetries: 0,
+      // No server: the SDK's requests go straight into the chat-stream app.
+      fetch: (url, init) => Promise.resolve(h.stream.request(String(url), init)),
+    });
+  });
+  afterAll(async () => {
+    await h.dispose();
+    await database.dispose();
+  });
+
+  const lastStreamed = () => h.openai.requests.filter((r) => r.body?.stream === true).at(-1)!;
+
+  it('when the SDK asks without streaming then it gets a chat.completion with citations and usage', async () => {
+    const completion = await client.chat.completions.create({
+      model: botId,
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: QUESTION },
+      ],
+    });
+    expect(completion.object).toBe('chat.completion');
+    expect(completion.model).toBe(botId);
+    expect(completion.choices[0]?.message).toMatchObject({ role: 'assistant', content: ANSWER });
+    expect(completion.choices[0]?.finish_reason).toBe('stop');
+    const citations = (completion as typeof completion & WithCitations).citations!;
+    expect(citations.map((c) => c.source_id)).toEqual([h.solarSourceId]);
+    const reported = openAiReportedUsage(lastStreamed(), ANSWER);
+    expect(completion.usage).toMatchObject({
+      prompt_tokens: reported.input,
+      completion_tokens: reported.output,
+      total_tokens: reported.input + reported.output,
+    });
+  });
+
+  it('when the SDK streams then chunks carry citations first, the text, a stop and the usage chunk', async () => {
+    const stream = await client.chat.completions.create({
+      model: botId,
+      messages: [{ role: 'user', content: QUESTION }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+
+    expect(chunks.every((c) => c.object === 'chat.completion.chunk' && c.model === botId)).toBe(true);
+    expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
+    const first = chunks[0] as (typeof chunks)[number] & WithCitations;
+    expect(first.choices[0]?.delta.role).toBe('assistant');
+    expect(first.citations?.[0]).toMatchObject({
+      n: 1,
+      source_id: h.solarSourceId,
+      title: 'Propulsion notes',
+    });
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe(ANSWER);
+    expect(chunks.filter((c) => c.choices[0]?.finish_reason === 'stop')).toHaveLength(1);
+
+    const last = chunks.at(-1)!;
+    expect(last.choices).toEqual([]);
+    const reported = openAiReportedUsage(lastStreamed(), ANSWER);
+    expect(last.usage).toMatchObject({ prompt_tokens: reported.input, completion_tokens: reported.output });
+  });
+
+  it('when the SDK streams without include_usage then no usage chunk comes', async () => {
+    const stream = await client.chat.completions.create({
+      model: botId,
+      messages: [{ role: 'user', content: QUESTION }],
+      stream: true,
+    });
+    const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks.some((c) => c.usage)).toBe(false);
+    expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('stop');
+  });
+
+  it('when the messages carry history then the question is rewritten from it', async () => {
+    const before = h.openai.requests.length;
+    const completion = await client.chat.completions.create({
+      model: botId,
+      messages: [
+        { role: 'user', content: QUESTION },
+        { role: 'assistant', content: ANSWER },
+        { role: 'user', content: 'And in which year?' },
+      ],
+    });
+    expect(completion.choices[0]?.message.content).toBe(ANSWER);
+    const calls = h.openai.requests.slice(before);
+    expect(calls.map((r) => r.body?.stream === true)).toEqual([false, true]);
+    expect(JSON.stringify(calls[1]!.body?.messages)).toContain('And in which year?');
+  });
+
+  it('when the model is not one of the tenant bots then the SDK raises a 404 NotFoundError', async () => {
+    const error = await client.chat.completions
+      .create({ model: crypto.randomUUID(), messages: [{ role: 'user', content: QUESTION }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((error as InstanceType<typeof OpenAI.NotFoundError>).status).toBe(404);
+  });
+
+  it("when the bot's provider key is refused then a streaming call fails as a 400 before any chunk", async () => {
+    const badBot = await h.bot('openai', { credentials: { api_key: 'sk-refused-key-0123456789' } });
+    const error = await client.chat.completions
+      .create({ model: badBot, messages: [{ role: 'user', content: QUESTION }], stream: true })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(h.openai.requests.at(-1)?.status).toBe(401);
+  });
+
+  it('when an SDK call fails then the SDK error carries the MiniRAG explanation', async () => {
+    const badBot = await h.bot('openai', { credentials: { api_key: 'sk-refused-key-0123456789' } });
+    const error = await client.chat.completions
+      .create({ model: badBot, messages: [{ role: 'user', content: QUESTION }] })
+      .catch((e: unknown) => e);
+    expect(String((error as Error).message)).toMatch(/API key was rejected/);
+  });
+
+  it('when the SDK talks HTTP to a real local server then streaming works the same', async () => {
+    const server = serve({ fetch: h.stream.fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const overHttp = new OpenAI({
+        apiKey: h.tenant.apiToken,
+        baseURL: `http://127.0.0.1:${port}/v1`,
+        maxRetries: 0,
+      });
+      const stream = await overHttp.chat.completions.create({
+        model: botId,
+        messages: [{ role: 'user', content: QUESTION }],
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      let text = '';
+      let citations: WithCitations['citations'];
+      for await (const chunk of stream) {
+        citations ??= (chunk as typeof chunk & WithCitations).citations;
+        text += chunk.choices[0]?.delta.content ?? '';
+      }
+      expect(text).toBe(ANSWER);
+      expect(citations?.[0]?.source_id).toBe(h.solarSourceId);
+    } finally {
+      await new Promise((resolve) => {
+        server.close(resolve);
+        if ('closeAllConnections' in server) server.closeAllConnections();
+      });
+    }
+  });
+});
