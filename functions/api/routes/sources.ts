@@ -69,6 +69,7 @@ export function sourceRoutes(p: Platform) {
     ingestQueue: p.ingestQueue,
     vectorStore: p.vectorStore,
     embeddingSpace: p.embedder.space,
+    ingestMaxAttempts: p.config.INGEST_MAX_ATTEMPTS,
   };
   app.use('*', tenantAuth({ db: p.db, ...p.secrets }));
 
