@@ -47,8 +47,16 @@ describe.each(databaseKinds())('chat errors on $name', (kind) => {
     'when the %s bot key is refused (401) then 400 problem+json names the bot credential, before any SSE',
     async (provider, label) => {
       const botId = await h.bot(provider, { credentials: { api_key: WRONG_KEY } });
-      const res = await h.ask(await h.chat(botId), 'Which mission demonstrated solar sailing?');
+      const chatId = await h.chat(botId);
+      const res = await h.ask(chatId, 'Which mission demonstrated solar sailing?');
       const problem = await expectProblemResponse(res, 400);
+      // A refused call is an ordinary error: nothing half written, and no generation billed.
+      expect(await messages(chatId)).toEqual([]);
+      const usage = await call(h.api, 'GET', '/v1/usage?group_by=bot', { token: h.tenant.apiToken });
+      const billed = usage.body.data.filter(
+        (r: { key: string; kind: string }) => r.key === botId && r.kind === 'chat',
+      );
+      expect(billed).toEqual([]);
       expect(problem.detail).toMatch(new RegExp(`bot's ${label} API key was rejected`));
       expect(JSON.stringify(problem)).not.toContain(WRONG_KEY);
       const fake = provider === 'openai' ? h.openai : h.anthropic;

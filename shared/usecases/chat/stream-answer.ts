@@ -29,9 +29,10 @@ export interface StreamAnswerInput {
 }
 
 /**
- * Generation and bookkeeping: yields meta, citations, the deltas, usage and done. Whatever happens —
- * completion, a provider error mid-stream, the client going away — the question, the (possibly partial)
- * answer and the usage are saved in one transaction before the generator finishes.
+ * Generation and bookkeeping: yields meta, citations, the deltas, usage and done. Once the provider has
+ * started answering, whatever happens — completion, a provider error mid-stream, the client going away —
+ * the question, the (possibly partial) answer and the usage are saved in one transaction before the
+ * generator finishes.
  */
 export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<AnswerEvent> {
   const { bot, model } = input;
@@ -41,10 +42,12 @@ export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<An
   let answer = '';
   let reported: { inputTokens: number; outputTokens: number } | undefined;
   let saved = false;
+  let started = false;
   try {
     // The provider's first event comes before our first: a refused key or a rate limit is still an
     // ordinary HTTP problem, as long as the route pulls `meta` before it starts the response.
     let next = await stream.next();
+    started = true;
     yield {
       type: 'meta',
       messageId: input.messageId,
@@ -76,9 +79,24 @@ export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<An
     // provider call and keep what exists.
     if (!saved) {
       await stream.return?.(undefined);
-      await save(input, answer, answer ? 'partial' : 'failed', reported);
+      if (started) await save(input, answer, answer ? 'partial' : 'failed', reported);
+      else await saveRefused(input);
     }
   }
+}
+
+/**
+ * The provider refused before answering (bad key, rate limit): the caller gets an ordinary error, so
+ * no question or answer is stored and no generation is billed — only the embedding and rewrite calls
+ * that really happened are recorded.
+ */
+async function saveRefused(input: StreamAnswerInput): Promise<void> {
+  if (input.usage.length === 0) return;
+  await input.deps.db.withTenant(input.auth.tenantId, async (tx) => {
+    for (const event of input.usage) {
+      await recordUsage(tx, input.auth.tenantId, { ...event, botId: input.bot.id, chatId: input.chatId });
+    }
+  });
 }
 
 async function save(
