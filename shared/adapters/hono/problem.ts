@@ -100,8 +100,12 @@ export function errorToResponse(error: unknown, c: Context, logger: Logger): Res
     const detail =
       status === 413
         ? 'The request body is too large.'
-        : error.message || TITLES[status] || 'Request failed.';
-    return problemResponse(c, status, status === 413 ? 'payload-too-large' : 'http-error', detail);
+        : status === 415
+          ? 'Unsupported content type: send application/json (POST /v1/sources also takes multipart/form-data).'
+          : error.message || TITLES[status] || 'Request failed.';
+    const type =
+      status === 413 ? 'payload-too-large' : status === 415 ? 'unsupported-media-type' : 'http-error';
+    return problemResponse(c, status, type, detail);
   }
   const db = databaseProblem(error);
   if (db) return problemResponse(c, db.status, db.type, db.detail);
