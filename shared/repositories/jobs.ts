@@ -40,9 +40,11 @@ export async function enqueueIngestJob(
   tx: Queryable,
   tenantId: TenantId,
   message: IngestMessage,
+  maxAttempts: number,
 ): Promise<void> {
   await tx.query(sql`
-    insert into jobs (id, tenant_id, kind, payload) values (${newId()}, ${tenantId}, ${INGEST_JOB}, ${message}::jsonb)`);
+    insert into jobs (id, tenant_id, kind, payload, max_attempts)
+    values (${newId()}, ${tenantId}, ${INGEST_JOB}, ${message}::jsonb, ${maxAttempts})`);
 }
 
 /**

@@ -81,11 +81,16 @@ export async function createSource(
       contentType: input.contentType ?? null,
       contentHash,
     });
-    await enqueueIngestJob(tx, auth.tenantId, {
-      tenantId: auth.tenantId,
-      sourceId: created.id,
-      version: created.version,
-    });
+    await enqueueIngestJob(
+      tx,
+      auth.tenantId,
+      {
+        tenantId: auth.tenantId,
+        sourceId: created.id,
+        version: created.version,
+      },
+      deps.ingestMaxAttempts ?? DEFAULT_INGEST_ATTEMPTS,
+    );
     return created;
   });
   await deps.ingestQueue.notify();
@@ -115,11 +120,16 @@ export async function reingestSource(auth: AuthContext, id: string, deps: Source
   const source = await deps.db.withTenant(auth.tenantId, async (tx) => {
     const bumped = await bumpSourceVersion(tx, auth.tenantId, id);
     if (!bumped) throw new NotFoundError('Source');
-    await enqueueIngestJob(tx, auth.tenantId, {
-      tenantId: auth.tenantId,
-      sourceId: id,
-      version: bumped.version,
-    });
+    await enqueueIngestJob(
+      tx,
+      auth.tenantId,
+      {
+        tenantId: auth.tenantId,
+        sourceId: id,
+        version: bumped.version,
+      },
+      deps.ingestMaxAttempts ?? DEFAULT_INGEST_ATTEMPTS,
+    );
     return bumped;
   });
   await deps.ingestQueue.notify();

@@ -59,13 +59,14 @@ describe.each(databaseKinds())('local job worker on $name', (kind) => {
   async function enqueue(maxAttempts = 5): Promise<string> {
     const sourceId = crypto.randomUUID();
     await db().withTenant(tenant.id, (tx) =>
-      enqueueIngestJob(tx, tenant.id, { tenantId: tenant.id, sourceId, version: 1 }),
+      enqueueIngestJob(tx, tenant.id, { tenantId: tenant.id, sourceId, version: 1 }, maxAttempts),
     );
     const [row] = await db().withSystem((tx) =>
-      tx.query<{ id: string }>(
-        sql`update jobs set max_attempts = ${maxAttempts} where payload->>'sourceId' = ${sourceId} returning id`,
+      tx.query<{ id: string; max_attempts: number }>(
+        sql`select id, max_attempts from jobs where payload->>'sourceId' = ${sourceId}`,
       ),
     );
+    expect(row!.max_attempts).toBe(maxAttempts);
     return row!.id;
   }
   function worker(options: Omit<Parameters<typeof createJobWorker>[0], 'db' | 'logger'> & { db?: Database }) {
