@@ -102,7 +102,17 @@ export async function findChunks(
   return rows.map(toChunk);
 }
 
-/** Full-text top-k (PostgreSQL `ts_rank_cd` over the chunks' tsvector), tenant-filtered, optional tags. */
+/** BM25 parameters, as the reference runs in shared/data use (Robertson/Zaragoza; Lucene uses 1.2/0.75). */
+const BM25_K1 = 0.9;
+const BM25_B = 0.4;
+
+/**
+ * Full-text top-k with BM25 over the chunks' `tsvector` (english stemming and stop words), tenant-filtered,
+ * optional tags. PostgreSQL's own `ts_rank_cd` has no inverse document frequency, so a common word weighs
+ * as much as a rare one; BM25 is computed here from the tenant's own statistics: document frequency per
+ * query term (GIN index lookups) and the average chunk length (in distinct lexemes, as `length(tsvector)`
+ * counts them). Only chunks of current source versions are candidates.
+ */
 export async function searchChunksFullText(
   tx: Queryable,
   tenantId: TenantId,
@@ -110,19 +120,47 @@ export async function searchChunksFullText(
   options: { limit: number; tags?: readonly string[] | undefined },
 ): Promise<{ id: string; rank: number }[]> {
   const tagFilter = options.tags?.length ? sql` and s.tags && ${[...options.tags]}::text[]` : sql``;
-  // OR-ing the question's lexemes (instead of websearch's AND) keeps recall for natural-language
-  // questions. The lexemes are already stemmed by the english config, so they are quoted and parsed
-  // with 'simple' (no second stemming, no tsquery syntax from user text).
+  // The question's lexemes are already stemmed by the english config, so they are quoted and parsed with
+  // 'simple' (no second stemming, and no tsquery syntax can come from user text).
   return tx.query<{ id: string; rank: number }>(sql`
-    with q as (
-      select to_tsquery('simple', string_agg(quote_literal(lexeme), ' | ')) as query
+    with terms as materialized (
+      select distinct lexeme, to_tsquery('simple', quote_literal(lexeme)) as tq
       from unnest(to_tsvector('english', ${query})) as t(lexeme, positions, weights)
+    ),
+    corpus as materialized (
+      select count(*)::float8 as n, coalesce(avg(length(tsv)), 1)::float8 as avgdl
+      from chunks where tenant_id = ${tenantId}
+    ),
+    term_stats as materialized (
+      select t.lexeme,
+             (select count(*) from chunks c where c.tenant_id = ${tenantId} and c.tsv @@ t.tq)::float8 as df
+      from terms t
+    ),
+    any_term as materialized (
+      select to_tsquery('simple', string_agg(quote_literal(lexeme), ' | ')) as q from terms
+    ),
+    matches as (
+      -- BM25 needs each candidate's term frequencies (an unnest of its tsvector, the costly part), so the
+      -- candidates are first cut to a pool by PostgreSQL's own ts_rank, computed in C.
+      select c.id, c.tsv, length(c.tsv)::float8 as dl
+      from chunks c
+      join sources s on s.tenant_id = c.tenant_id and s.id = c.source_id and s.version = c.source_version
+      cross join any_term
+      where c.tenant_id = ${tenantId} and c.tsv @@ any_term.q ${tagFilter}
+      order by ts_rank(c.tsv, any_term.q, 1) desc
+      limit ${Math.max(options.limit * 3, 300)}
     )
-    select c.id, ts_rank_cd(c.tsv, q.query, 1)::float8 as rank
-    from chunks c
-    join sources s on s.tenant_id = c.tenant_id and s.id = c.source_id and s.version = c.source_version
-    cross join q
-    where c.tenant_id = ${tenantId} and q.query is not null and c.tsv @@ q.query ${tagFilter}
-    order by rank desc, c.id
+    select m.id,
+           sum(ln(1 + (corpus.n - ts.df + 0.5) / (ts.df + 0.5))
+               * (u.tf * (${BM25_K1}::float8 + 1))
+               / (u.tf + ${BM25_K1}::float8 * (1 - ${BM25_B}::float8 + ${BM25_B}::float8 * m.dl / corpus.avgdl)))::float8 as rank
+    from matches m
+    cross join corpus
+    cross join lateral (
+      select lexeme, coalesce(array_length(positions, 1), 1)::float8 as tf from unnest(m.tsv)
+    ) u
+    join term_stats ts on ts.lexeme = u.lexeme
+    group by m.id
+    order by rank desc, m.id
     limit ${options.limit}`);
 }
