@@ -1,8 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { tenantAuth } from '#shared/adapters/hono/auth.ts';
-import { createRouter } from '#shared/adapters/hono/router.ts';
+import { createRouter, deleteByIdRoute } from '#shared/adapters/hono/router.ts';
 import {
-  IdParam,
   iso,
   json,
   jsonBody,
@@ -101,19 +100,8 @@ export function apiTokenRoutes(p: Platform) {
     },
   );
 
-  app.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/{id}',
-      summary: 'Revoke an API token (effective immediately)',
-      security,
-      request: { params: IdParam },
-      responses: { 204: { description: 'Revoked' }, ...standardErrors },
-    }),
-    async (c) => {
-      await revokeTenantApiToken(c.get('auth'), c.req.valid('param').id, p);
-      return c.body(null, 204);
-    },
+  deleteByIdRoute(app, 'Revoke an API token (effective immediately)', (auth, id) =>
+    revokeTenantApiToken(auth, id, p),
   );
   return app;
 }

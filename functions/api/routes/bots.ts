@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { tenantAuth } from '#shared/adapters/hono/auth.ts';
-import { createRouter } from '#shared/adapters/hono/router.ts';
+import { createRouter, deleteByIdRoute } from '#shared/adapters/hono/router.ts';
 import {
   IdParam,
   iso,
@@ -180,19 +180,6 @@ export function botRoutes(p: Platform) {
       ),
   );
 
-  app.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/{id}',
-      summary: 'Delete a bot (and its chats)',
-      security,
-      request: { params: IdParam },
-      responses: { 204: { description: 'Deleted' }, ...standardErrors },
-    }),
-    async (c) => {
-      await removeBot(c.get('auth'), c.req.valid('param').id, deps);
-      return c.body(null, 204);
-    },
-  );
+  deleteByIdRoute(app, 'Delete a bot (and its chats)', (auth, id) => removeBot(auth, id, deps));
   return app;
 }

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { citationJson } from '#shared/adapters/hono/answer-json.ts';
 import { tenantAuth } from '#shared/adapters/hono/auth.ts';
-import { createRouter } from '#shared/adapters/hono/router.ts';
+import { createRouter, deleteByIdRoute } from '#shared/adapters/hono/router.ts';
 import {
   IdParam,
   iso,
@@ -122,19 +122,6 @@ export function chatRoutes(p: Platform) {
     },
   );
 
-  app.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/{id}',
-      summary: 'Delete a chat and its messages',
-      security,
-      request: { params: IdParam },
-      responses: { 204: { description: 'Deleted' }, ...standardErrors },
-    }),
-    async (c) => {
-      await removeChat(c.get('auth'), c.req.valid('param').id, p);
-      return c.body(null, 204);
-    },
-  );
+  deleteByIdRoute(app, 'Delete a chat and its messages', (auth, id) => removeChat(auth, id, p));
   return app;
 }

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { tenantAuth } from '#shared/adapters/hono/auth.ts';
-import { createRouter } from '#shared/adapters/hono/router.ts';
+import { createRouter, deleteByIdRoute } from '#shared/adapters/hono/router.ts';
 import {
   IdParam,
   iso,
@@ -138,19 +138,8 @@ export function sourceRoutes(p: Platform) {
     async (c) => c.json(sourceJson(await getSource(c.get('auth'), c.req.valid('param').id, deps)), 200),
   );
 
-  app.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/{id}',
-      summary: 'Delete a source with its chunks and vectors',
-      security,
-      request: { params: IdParam },
-      responses: { 204: { description: 'Deleted' }, ...standardErrors },
-    }),
-    async (c) => {
-      await removeSource(c.get('auth'), c.req.valid('param').id, deps);
-      return c.body(null, 204);
-    },
+  deleteByIdRoute(app, 'Delete a source with its chunks and vectors', (auth, id) =>
+    removeSource(auth, id, deps),
   );
 
   app.openapi(

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { tenantAuth } from '#shared/adapters/hono/auth.ts';
-import { createRouter } from '#shared/adapters/hono/router.ts';
+import { createRouter, deleteByIdRoute } from '#shared/adapters/hono/router.ts';
 import {
   IdParam,
   iso,
@@ -94,19 +94,6 @@ export function userRoutes(p: Platform) {
       c.json(userJson(await changeUser(c.get('auth'), c.req.valid('param').id, c.req.valid('json'), p)), 200),
   );
 
-  app.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/{id}',
-      summary: 'Remove a user (owner/admin)',
-      security,
-      request: { params: IdParam },
-      responses: { 204: { description: 'Removed' }, 409: standardErrors[400], ...standardErrors },
-    }),
-    async (c) => {
-      await removeUser(c.get('auth'), c.req.valid('param').id, p);
-      return c.body(null, 204);
-    },
-  );
+  deleteByIdRoute(app, 'Remove a user (owner/admin)', (auth, id) => removeUser(auth, id, p));
   return app;
 }

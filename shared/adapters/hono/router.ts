@@ -1,6 +1,8 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import type { AuthContext } from '../../domain/auth-context.ts';
 import type { AppEnv } from './env.ts';
 import { problemResponse } from './problem.ts';
+import { IdParam, security, standardErrors } from './schemas.ts';
 
 interface ZodIssueLike {
   path: PropertyKey[];
@@ -28,4 +30,33 @@ export function createRouter(): OpenAPIHono<AppEnv> {
       return problemResponse(c, 400, 'validation-error', `The request is not valid. ${summary}`, { errors });
     },
   });
+}
+
+/**
+ * `DELETE /{id}` → 204: the same route for every resource, so it is declared once. `remove` is the use
+ * case; it throws NotFoundError (404) for a missing id and for another tenant's.
+ */
+export function deleteByIdRoute(
+  app: OpenAPIHono<AppEnv>,
+  summary: string,
+  remove: (auth: AuthContext, id: string) => Promise<void>,
+): void {
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/{id}',
+      summary,
+      security,
+      request: { params: IdParam },
+      responses: {
+        204: { description: 'Done' },
+        409: { ...standardErrors[400], description: 'Conflict (e.g. the last owner of a tenant)' },
+        ...standardErrors,
+      },
+    }),
+    async (c) => {
+      await remove(c.get('auth'), c.req.valid('param').id);
+      return c.body(null, 204);
+    },
+  );
 }
