@@ -1,7 +1,7 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import type { TenantId } from '../../domain/ids.ts';
-import { APP_ROLE, type Database, type Queryable, type SystemQueryable } from '../../ports/database.ts';
+import { type Database, type Queryable, type SystemQueryable, scopeStatement } from '../../ports/database.ts';
 import { compile, type SqlFragment } from '../../ports/sql.ts';
 
 export interface PgliteDatabaseOptions {
@@ -31,11 +31,9 @@ export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}):
 
   async function scoped<T>(settings: Record<string, string>, fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return pg.transaction(async (tx) => {
-      await tx.query('select set_config($1, $2, true)', ['role', APP_ROLE]);
-      for (const [name, value] of Object.entries(settings)) {
-        await tx.query('select set_config($1, $2, true)', [name, value]);
-      }
-      return fn(queryable(tx));
+      const scope = queryable(tx);
+      await scope.query(scopeStatement(settings));
+      return fn(scope);
     });
   }
 

@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import type { TenantId } from '../../domain/ids.ts';
-import { APP_ROLE, type Database, type Queryable, type SystemQueryable } from '../../ports/database.ts';
+import { type Database, type Queryable, type SystemQueryable, scopeStatement } from '../../ports/database.ts';
 import { compile, type SqlFragment } from '../../ports/sql.ts';
 
 export interface PostgresDatabaseOptions {
@@ -39,12 +39,9 @@ export function createPostgresDatabase(options: PostgresDatabaseOptions): Databa
 
   async function scoped<T>(settings: Record<string, string>, fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return (await client.begin(async (tx) => {
-      // Transaction-local: the role and settings end with the transaction, even on a pooled connection.
-      await tx.unsafe('select set_config($1, $2, true)', ['role', APP_ROLE]);
-      for (const [name, value] of Object.entries(settings)) {
-        await tx.unsafe('select set_config($1, $2, true)', [name, value]);
-      }
-      return fn(queryable(tx));
+      const scope = queryable(tx);
+      await scope.query(scopeStatement(settings));
+      return fn(scope);
     })) as T;
   }
 
