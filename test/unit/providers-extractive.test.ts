@@ -36,6 +36,19 @@ describe('extractive answerer', () => {
     expect(answer).not.toContain('We like happy customers');
   });
 
+  it('when a passage starts with a Markdown heading then the heading is not quoted as an answer', () => {
+    const answer = extractiveAnswer('When does the night ferry leave?', [
+      {
+        n: 1,
+        sourceId: 's',
+        title: 'ferry.md',
+        content: '# The night ferry\n\nThe night ferry leaves at 23:40 every Friday.',
+      },
+    ]);
+    expect(answer).toContain('"The night ferry leaves at 23:40 every Friday." [1]');
+    expect(answer).not.toContain('# The night ferry');
+  });
+
   it('when the question shares no word with the passages then the top passage is still quoted', () => {
     const answer = extractiveAnswer('Qu’en est-il?', passages);
     expect(answer).toContain('"Orders ship from Rotterdam." [1]');

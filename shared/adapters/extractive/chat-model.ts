@@ -82,10 +82,13 @@ export function extractiveAnswer(question: string, passages: readonly ContextPas
 }
 
 function splitSentences(content: string): string[] {
-  return content
+  const sentences = content
     .split(/(?<=[.!?])\s+|\n+/)
     .map((s) => s.replace(/\s+/g, ' ').trim())
     .filter((s) => /[\p{L}\p{N}]/u.test(s));
+  // A Markdown heading names a section; it is not an answer. Quote one only if nothing else is there.
+  const prose = sentences.filter((s) => !/^#{1,6}\s/.test(s));
+  return prose.length > 0 ? prose : sentences;
 }
 
 function clip(sentence: string): string {
