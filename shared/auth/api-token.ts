@@ -1,18 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { base62 } from '../domain/base62.ts';
 
 export const API_TOKEN_PREFIX = 'mrag_';
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-
-function base62(bytes: Buffer): string {
-  let n = BigInt(`0x${bytes.toString('hex')}`);
-  let out = '';
-  while (n > 0n) {
-    out = BASE62[Number(n % 62n)] + out;
-    n /= 62n;
-  }
-  // 256 bits always fit in 43 base62 digits; pad so every token has the same length.
-  return out.padStart(43, '0');
-}
 
 export interface NewApiToken {
   /** Shown to the caller exactly once. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, constants, copyFile, link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { base62 } from '#shared/domain/base62.ts';
 import { ValidationError } from '#shared/domain/errors.ts';
 
 /**
@@ -151,19 +152,6 @@ async function writeTemp(dataDir: string, secrets: LocalSecrets): Promise<string
     await file.close();
   }
   return tmp;
-}
-
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-
-function base62(bytes: Buffer): string {
-  let n = BigInt(`0x${bytes.toString('hex')}`);
-  let out = '';
-  while (n > 0n) {
-    out = BASE62[Number(n % 62n)] + out;
-    n /= 62n;
-  }
-  // 62^43 > 2^256, so 43 digits always suffice; padding keeps the length constant.
-  return out.padStart(Math.ceil((bytes.length * 8) / Math.log2(62)), '0');
 }
 
 const codeOf = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code;
