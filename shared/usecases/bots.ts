@@ -2,7 +2,7 @@ import { requireScope } from '../auth/authorize.ts';
 import type { AuthContext } from '../domain/auth-context.ts';
 import { NotFoundError, ValidationError } from '../domain/errors.ts';
 import { newId, type TenantId } from '../domain/ids.ts';
-import type { Database, Queryable } from '../ports/database.ts';
+import type { Database } from '../ports/database.ts';
 import type { EncryptionContext, KeyVault } from '../ports/key-vault.ts';
 import { parseEnvelope } from '../ports/key-vault.ts';
 import {
@@ -11,7 +11,6 @@ import {
   type BotProvider,
   deleteBot,
   findBot,
-  findBotCredentials,
   insertBot,
   listBots,
   type RetrievalSettings,
@@ -197,16 +196,16 @@ export async function removeBot(auth: AuthContext, id: string, deps: { db: Datab
 }
 
 /**
- * Decrypts a bot's provider credentials for exactly one provider call. Only the chat and ingest use
- * cases call this, inside the call that needs the key; the plaintext is never stored or returned.
+ * Decrypts a bot's stored credential envelope (read with `findBotCredentials`) for exactly one provider
+ * call. Only the chat use case calls this, after its database transaction has ended, so no connection is
+ * held while the key service answers; the plaintext is never stored or returned.
  */
 export async function openBotCredentials(
-  tx: Queryable,
+  stored: unknown,
   tenantId: TenantId,
   botId: string,
   vault: KeyVault,
 ): Promise<ProviderCredentials | null> {
-  const stored = await findBotCredentials(tx, tenantId, botId);
   if (!stored) return null;
   const plaintext = await vault.decrypt(parseEnvelope(stored), context(tenantId, botId));
   return JSON.parse(plaintext) as ProviderCredentials;

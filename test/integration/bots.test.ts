@@ -3,6 +3,7 @@ import { createApiApp } from '#functions/api/app.ts';
 import { asTenantId } from '#shared/domain/ids.ts';
 import { parseEnvelope } from '#shared/ports/key-vault.ts';
 import { sql } from '#shared/ports/sql.ts';
+import { findBotCredentials } from '#shared/repositories/bots.ts';
 import { openBotCredentials } from '#shared/usecases/bots.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { call, testPlatform } from '#test/fixtures/platform.ts';
@@ -167,9 +168,8 @@ describe.each(databaseKinds())('bot profiles on $name', (kind) => {
     const other = await createTestBot(app, t.apiToken);
     const tenantId = asTenantId(t.id);
 
-    const opened = await database.db.withTenant(tenantId, (tx) =>
-      openBotCredentials(tx, tenantId, bot.id, platform.vault),
-    );
+    const stored = await database.db.withTenant(tenantId, (tx) => findBotCredentials(tx, tenantId, bot.id));
+    const opened = await openBotCredentials(stored, tenantId, bot.id, platform.vault);
     expect(opened).toEqual({ apiKey: key, organization: 'org-9' });
 
     const [row] = await database.db.withTenant(tenantId, (tx) =>

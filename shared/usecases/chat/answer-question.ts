@@ -10,7 +10,7 @@ import type { KeyVault } from '../../ports/key-vault.ts';
 import type { Logger } from '../../ports/logger.ts';
 import type { VectorStore } from '../../ports/vector-store.ts';
 import { countTokens } from '../../rag/tokenizer.ts';
-import { type BotProfile, findBot } from '../../repositories/bots.ts';
+import { type BotProfile, findBot, findBotCredentials } from '../../repositories/bots.ts';
 import { type Citation, findChat, listMessages } from '../../repositories/chats.ts';
 import { openBotCredentials } from '../bots.ts';
 import type { AnswerEvent } from './answer-events.ts';
@@ -68,7 +68,7 @@ export async function prepareAnswer(
   const tenantId = auth.tenantId;
   const now = deps.now?.() ?? new Date();
 
-  const { bot, history, chatId, model } = await deps.db.withTenant(tenantId, async (tx) => {
+  const { bot, history, chatId, sealed } = await deps.db.withTenant(tenantId, async (tx) => {
     await assertWithinQuota(tx, tenantId, now);
     const chat = 'chatId' in target ? await findChat(tx, tenantId, target.chatId) : null;
     if ('chatId' in target && !chat) throw new NotFoundError('Chat');
@@ -80,10 +80,12 @@ export async function prepareAnswer(
           .filter((m) => m.status !== 'failed')
           .map((m) => ({ role: m.role, content: m.content }))
       : [...('history' in target ? target.history : [])];
-    const credentials = found.provider ? await openBotCredentials(tx, tenantId, found.id, deps.vault) : null;
-    const built: ChatModel = chatModelForBot(found, credentials, deps.providerKeys, deps.endpoints);
-    return { bot: found, history: turns, chatId: chat?.id ?? null, model: built };
+    const sealed = found.provider ? await findBotCredentials(tx, tenantId, found.id) : null;
+    return { bot: found, history: turns, chatId: chat?.id ?? null, sealed };
   });
+  // Outside the transaction: the key service call must not hold a database connection.
+  const credentials = await openBotCredentials(sealed, tenantId, bot.id, deps.vault);
+  const model: ChatModel = chatModelForBot(bot, credentials, deps.providerKeys, deps.endpoints);
 
   const rewrite = await rewriteQuery(question, history, model, deps.logger, signal);
   const retrieval = await retrieveContext(
