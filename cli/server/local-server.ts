@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import { createApiApp } from '#functions/api/app.ts';
 import { createChatStreamApp } from '#functions/chat-stream/app.ts';
 import { createJobWorker, type JobWorker } from '#shared/adapters/local-queue/job-worker.ts';
+import { ingestDepsOf } from '#shared/composition/ingest-deps.ts';
 import type { LocalPlatform } from '#shared/composition/local.ts';
 import { ingestSource } from '#shared/usecases/ingest-source.ts';
 
@@ -26,6 +27,7 @@ export interface LocalServer {
  * routes that stream), the web playground at `/`, and the ingest worker on the local job table.
  */
 export function createLocalServer(p: LocalPlatform): LocalServer {
+  const ingestDeps = ingestDepsOf(p);
   const worker = createJobWorker({
     db: p.db,
     logger: p.logger,
@@ -34,14 +36,7 @@ export function createLocalServer(p: LocalPlatform): LocalServer {
       const outcome = await ingestSource(
         job.payload,
         { number: job.attempts, isLast: job.attempts >= job.maxAttempts },
-        {
-          db: p.db,
-          embedder: p.embedder,
-          vectorStore: p.vectorStore,
-          logger: p.logger,
-          chunking: { maxTokens: p.config.CHUNK_TOKENS, overlapTokens: p.config.CHUNK_OVERLAP_TOKENS },
-          maxSourceBytes: p.config.MAX_UPLOAD_BYTES,
-        },
+        ingestDeps,
       );
       // A final failure is recorded on the source; the job is finished either way.
       if (outcome === 'failed') p.logger.warn('source failed', { sourceId: job.payload.sourceId });

@@ -47,8 +47,9 @@ export async function authenticate(bearer: string | undefined, deps: Authenticat
 }
 
 async function fromApiToken(secret: string, deps: AuthenticateDeps, now: Date): Promise<AuthContext> {
-  return deps.db.withSettings({ 'app.token_hash': hashApiToken(secret) }, async (tx) => {
-    const token = await findApiTokenByHash(tx, hashApiToken(secret));
+  const hash = hashApiToken(secret);
+  return deps.db.withSettings({ 'app.token_hash': hash }, async (tx) => {
+    const token = await findApiTokenByHash(tx, hash);
     if (!token || token.revokedAt || (token.expiresAt && token.expiresAt <= now))
       throw new UnauthorizedError(INVALID);
     const tenantId = asTenantId(token.tenantId);
