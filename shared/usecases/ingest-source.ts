@@ -49,13 +49,14 @@ export async function ingestSource(
   deps: IngestDeps,
 ): Promise<IngestOutcome> {
   const tenantId = asTenantId(message.tenantId);
-  const source = await deps.db.withTenant(tenantId, (tx) => findSource(tx, tenantId, message.sourceId));
-  if (!source || source.version !== message.version) return 'skipped'; // deleted, or superseded by a re-ingest
-  if (source.status === 'COMPLETED') return 'skipped'; // a redelivery of a finished message
-
-  await deps.db.withTenant(tenantId, (tx) =>
-    setSourceStatus(tx, tenantId, source.id, source.version, { status: 'PROCESSING' }),
-  );
+  // Read and claim in one transaction: skipped when deleted, superseded by a re-ingest, or already done.
+  const source = await deps.db.withTenant(tenantId, async (tx) => {
+    const found = await findSource(tx, tenantId, message.sourceId);
+    if (!found || found.version !== message.version || found.status === 'COMPLETED') return null;
+    await setSourceStatus(tx, tenantId, found.id, found.version, { status: 'PROCESSING' });
+    return found;
+  });
+  if (!source) return 'skipped';
   try {
     const { text, contentHash } = await extract(tenantId, source, deps);
     const chunks = chunkText(text, deps.chunking);
