@@ -204,4 +204,43 @@ describe.each(databaseKinds())('local job worker on $name', (kind) => {
       process.off('unhandledRejection', onUnhandled);
     }
   });
+
+  it('when idle() is asked while a poll that began before the enqueue is still running then it waits for the job', async () => {
+    // The poll's claim query sees an empty queue, then is held back until the job is enqueued and idle() asked:
+    // that poll's "nothing to do" is stale and must not resolve the waiter (it did once, flaking CI).
+    let release: (() => void) | undefined;
+    let stale: Promise<void> | undefined;
+    let queryDone: (() => void) | undefined;
+    const queried = new Promise<void>((resolve) => {
+      queryDone = resolve;
+    });
+    const held: Database = {
+      ...db(),
+      withSystem: async (fn) => {
+        const result = await db().withSystem(fn);
+        if (!stale) {
+          stale = new Promise((resolve) => {
+            release = resolve;
+          });
+          queryDone?.();
+          await stale;
+        }
+        return result;
+      },
+    };
+    const handled: string[] = [];
+    const w = worker({
+      db: held,
+      pollMs: 60_000,
+      handle: async (job: Job) => {
+        handled.push(job.id);
+      },
+    });
+    await queried;
+    const id = await enqueue();
+    const idle = w.idle();
+    release?.();
+    await idle;
+    expect(handled).toContain(id);
+  });
 });

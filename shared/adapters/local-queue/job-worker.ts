@@ -47,7 +47,11 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   let pumping: Promise<void> | undefined;
-  let idleWaiters: (() => void)[] = [];
+  let pumpAgain = false;
+  // Each idle waiter remembers how many pumps had started when it registered: only a pump that started
+  // later may resolve it, because an earlier one may have looked at the queue before the caller's enqueue.
+  let pumpsStarted = 0;
+  let idleWaiters: { registeredAfter: number; resolve: () => void }[] = [];
 
   async function run(job: Job): Promise<void> {
     // Renew the lease while the job runs, so a slow ingest is not taken over by another worker.
@@ -77,14 +81,16 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
   }
 
   async function pump(): Promise<void> {
+    const pumpNumber = ++pumpsStarted;
     while (!stopping) {
       const free = concurrency - running.size;
       if (free <= 0) return;
       const jobs = await options.db.withSystem((tx) => claimJobs(tx, { limit: free, leaseSeconds }));
       if (jobs.length === 0) {
         if (running.size === 0) {
-          for (const resolve of idleWaiters) resolve();
-          idleWaiters = [];
+          const due = idleWaiters.filter((w) => w.registeredAfter < pumpNumber);
+          idleWaiters = idleWaiters.filter((w) => w.registeredAfter >= pumpNumber);
+          for (const w of due) w.resolve();
         }
         return;
       }
@@ -100,11 +106,21 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
 
   function wake(): void {
     if (stopping) return;
-    pumping ??= pump()
-      .catch((error: unknown) => options.logger.error('job worker poll failed', { error: String(error) }))
-      .finally(() => {
-        pumping = undefined;
-      });
+    if (pumping) {
+      // A pump is already looking at the queue, possibly from before this wake's enqueue: look again after it.
+      pumpAgain = true;
+      return;
+    }
+    pumping = (async () => {
+      do {
+        pumpAgain = false;
+        await pump().catch((error: unknown) =>
+          options.logger.error('job worker poll failed', { error: String(error) }),
+        );
+      } while (pumpAgain && !stopping);
+    })().finally(() => {
+      pumping = undefined;
+    });
   }
 
   return {
@@ -133,7 +149,7 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
     },
     idle() {
       return new Promise((resolve) => {
-        idleWaiters.push(resolve);
+        idleWaiters.push({ registeredAfter: pumpsStarted, resolve });
         wake();
       });
     },
