@@ -107,8 +107,10 @@ export const contextSchema = z.object({
 
   /** Reserved concurrency of the api and chat-stream functions each (unset: share the account pool). */
   reservedConcurrency: int(1, 10_000).optional(),
-  /** SQS messages per ingest invocation. */
-  ingestBatchSize: int(1, 10).default(5),
+  /** SQS messages per ingest invocation; a tenant's sources in one batch share embedding requests. */
+  ingestBatchSize: int(1, 100).default(10),
+  /** Seconds SQS may wait to fill a batch (0: no wait); needed above 10 messages. */
+  ingestBatchWindowSeconds: int(0, 300).default(2),
   /** Most concurrent ingest invocations, so the embedding provider is not flooded (SQS minimum is 2). */
   ingestMaxConcurrency: int(2, 1000).default(2),
   apiThrottleRateLimit: int(1, 10_000).default(50),
@@ -165,6 +167,11 @@ export function loadDeployConfig(read: (key: string) => unknown): DeployConfig {
   }
   if (config.auroraMinCapacity > config.auroraMaxCapacity) {
     problems.push('  -c auroraMinCapacity: must not exceed auroraMaxCapacity');
+  }
+  if (config.ingestBatchSize > 10 && config.ingestBatchWindowSeconds === 0) {
+    problems.push(
+      '  -c ingestBatchSize: above 10 needs ingestBatchWindowSeconds of at least 1 (an SQS rule)',
+    );
   }
   if (problems.length > 0) throw new ContextError(`Invalid CDK context:\n${problems.join('\n')}`);
   return config;

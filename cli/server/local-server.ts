@@ -5,9 +5,8 @@ import { Hono } from 'hono';
 import { createApiApp } from '#functions/api/app.ts';
 import { createChatStreamApp } from '#functions/chat-stream/app.ts';
 import { createJobWorker, type JobWorker } from '#shared/adapters/local-queue/job-worker.ts';
-import { ingestDepsOf } from '#shared/composition/ingest-deps.ts';
+import { ingestDepsOf, ingestJobHandler } from '#shared/composition/ingest-deps.ts';
 import type { LocalPlatform } from '#shared/composition/local.ts';
-import { ingestSource } from '#shared/usecases/ingest-source.ts';
 
 const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 const TYPES: Record<string, string> = {
@@ -27,17 +26,14 @@ export interface LocalServer {
  * routes that stream), the web playground at `/`, and the ingest worker on the local job table.
  */
 export function createLocalServer(p: LocalPlatform): LocalServer {
-  const ingestDeps = ingestDepsOf(p);
+  const ingest = ingestJobHandler(ingestDepsOf(p));
   const worker = createJobWorker({
     db: p.db,
     logger: p.logger,
     concurrency: p.config.INGEST_CONCURRENCY,
-    handle: async (job) => {
-      const outcome = await ingestSource(
-        job.payload,
-        { number: job.attempts, isLast: job.attempts >= job.maxAttempts },
-        ingestDeps,
-      );
+    groupSize: p.config.INGEST_GROUP_SIZE,
+    handle: async (job, claimedWith) => {
+      const outcome = await ingest(job, claimedWith);
       // A final failure is recorded on the source; the job is finished either way.
       if (outcome === 'failed') p.logger.warn('source failed', { sourceId: job.payload.sourceId });
     },

@@ -2,6 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import type { Logger } from '#shared/ports/logger.ts';
+import { type EmbeddingGroupMember, embeddingGroupsByTenant } from '#shared/rag/embedding-group.ts';
 import { type IngestDeps, ingestSource } from '#shared/usecases/ingest-source.ts';
 
 const IngestMessageSchema = z.object({
@@ -18,34 +19,43 @@ export interface IngestAppDeps extends IngestDeps {
   readonly relayOutbox?: () => Promise<number>;
 }
 
+type IngestMessage = z.infer<typeof IngestMessageSchema>;
+
+function parseMessage(record: SQSRecord): IngestMessage | undefined {
+  try {
+    return IngestMessageSchema.parse(JSON.parse(record.body));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * The SQS batch handler: each record is one ingest message, processed on its own; failed records are
- * reported in `batchItemFailures` so only they are redelivered. A malformed body is logged and dropped
- * to the DLQ path (it fails every delivery), never retried as if it might succeed.
+ * The SQS batch handler: each record is one ingest message, and the batch's records run in parallel with
+ * each tenant's chunks sharing embedding requests (up to 128 texts whichever source they come from);
+ * failed records are reported in `batchItemFailures` so only they are redelivered. A malformed body is
+ * logged and dropped to the DLQ path (it fails every delivery), never retried as if it might succeed.
  */
 export function createIngestApp(deps: IngestAppDeps) {
   const processor = new BatchProcessor(EventType.SQS);
 
-  async function recordHandler(record: SQSRecord): Promise<void> {
-    let body: unknown;
-    try {
-      body = JSON.parse(record.body);
-    } catch {
-      body = undefined;
-    }
-    const parsed = IngestMessageSchema.safeParse(body);
-    if (!parsed.success) {
+  async function ingestRecord(
+    record: SQSRecord,
+    message: IngestMessage | undefined,
+    embedding: EmbeddingGroupMember | undefined,
+  ): Promise<void> {
+    if (!message) {
       deps.logger.error('malformed ingest message', { messageId: record.messageId });
       throw new Error(`Malformed ingest message ${record.messageId}`);
     }
     const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
     const outcome = await ingestSource(
-      parsed.data,
+      message,
       { number: receiveCount, isLast: receiveCount >= deps.maxAttempts },
       deps,
+      embedding,
     );
     // A final failure is recorded on the source as FAILED; failing the record too lets the DLQ keep it.
-    if (outcome === 'failed') throw new Error(`Ingestion of source ${parsed.data.sourceId} failed`);
+    if (outcome === 'failed') throw new Error(`Ingestion of source ${message.sourceId} failed`);
   }
 
   return async function handle(event: SQSEvent | { source: 'minirag.sweep' }): Promise<SQSBatchResponse> {
@@ -54,6 +64,21 @@ export function createIngestApp(deps: IngestAppDeps) {
       deps.logger.info('outbox sweep', { relayed });
       return { batchItemFailures: [] };
     }
-    return processPartialResponse(event as SQSEvent, recordHandler, processor);
+    const records = (event as SQSEvent).Records;
+    const messages = new Map(records.map((r) => [r.messageId, parseMessage(r)]));
+    const valid = records.filter((r) => messages.get(r.messageId));
+    const members = embeddingGroupsByTenant(
+      valid.map((r) => messages.get(r.messageId)!.tenantId),
+      deps.embedder,
+    );
+    const memberOf = new Map(valid.map((r, i) => [r.messageId, members[i]]));
+    return processPartialResponse(
+      event as SQSEvent,
+      (record: SQSRecord) =>
+        ingestRecord(record, messages.get(record.messageId), memberOf.get(record.messageId)),
+      processor,
+      // Every record of a tenant must reach the embedding step for its group's last batch to go out at once.
+      { processInParallel: true },
+    );
   };
 }

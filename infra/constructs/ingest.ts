@@ -15,6 +15,8 @@ export interface IngestProps {
   readonly stage: string;
   /** Messages per invocation. */
   readonly batchSize: number;
+  /** How long SQS may wait to fill a batch, so sources uploaded together are ingested (and embedded) together. */
+  readonly batchWindowSeconds: number;
   /** Most concurrent invocations the queue may drive (keeps the embedding provider under its rate limit). */
   readonly maxConcurrency: number;
 }
@@ -73,6 +75,9 @@ export class Ingest extends Construct {
     this.function.function.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: props.batchSize,
+        ...(props.batchWindowSeconds > 0
+          ? { maxBatchingWindow: Duration.seconds(props.batchWindowSeconds) }
+          : {}),
         maxConcurrency: props.maxConcurrency,
         reportBatchItemFailures: true,
       }),

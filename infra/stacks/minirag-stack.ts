@@ -76,6 +76,7 @@ export class MiniRagStack extends Stack {
       entry: entry('ingest'),
       stage: config.stage,
       batchSize: config.ingestBatchSize,
+      batchWindowSeconds: config.ingestBatchWindowSeconds,
       maxConcurrency: config.ingestMaxConcurrency,
     });
     this.api = new Api(this, 'Api', {

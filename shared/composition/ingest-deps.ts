@@ -1,5 +1,7 @@
 import type { Platform } from '../platform.ts';
-import type { IngestDeps } from '../usecases/ingest-source.ts';
+import { type EmbeddingGroupMember, embeddingGroupsByTenant } from '../rag/embedding-group.ts';
+import type { Job } from '../repositories/jobs.ts';
+import { type IngestDeps, type IngestOutcome, ingestSource } from '../usecases/ingest-source.ts';
 
 /** What the ingest use case needs from a platform: the same in the ingest Lambda and the local worker. */
 export function ingestDepsOf(p: Platform): IngestDeps {
@@ -10,5 +12,31 @@ export function ingestDepsOf(p: Platform): IngestDeps {
     logger: p.logger,
     chunking: { maxTokens: p.config.CHUNK_TOKENS, overlapTokens: p.config.CHUNK_OVERLAP_TOKENS },
     maxSourceBytes: p.config.MAX_UPLOAD_BYTES,
+  };
+}
+
+/**
+ * The local job worker's handler: ingests a job's source, sharing embedding requests with the other jobs
+ * of the tenant claimed in the same group.
+ */
+export function ingestJobHandler(
+  deps: IngestDeps,
+): (job: Job, claimedWith: readonly Job[]) => Promise<IngestOutcome> {
+  const membersOf = new WeakMap<readonly Job[], EmbeddingGroupMember[]>();
+  return (job, claimedWith) => {
+    let members = membersOf.get(claimedWith);
+    if (!members) {
+      members = embeddingGroupsByTenant(
+        claimedWith.map((j) => j.payload.tenantId),
+        deps.embedder,
+      );
+      membersOf.set(claimedWith, members);
+    }
+    return ingestSource(
+      job.payload,
+      { number: job.attempts, isLast: job.attempts >= job.maxAttempts },
+      deps,
+      members[claimedWith.indexOf(job)],
+    );
   };
 }

@@ -45,7 +45,10 @@ export const configSchema = z.object({
   QUEUE_URL: z.string().url().optional(),
   /** Deliveries of one ingest message before it is FAILED (and, in AWS, left in the DLQ): = maxReceiveCount. */
   INGEST_MAX_ATTEMPTS: int(1, 100).default(5),
+  /** Local worker: groups of jobs running at once. */
   INGEST_CONCURRENCY: int(1, 32).default(2),
+  /** Local worker: jobs claimed as one group, whose chunks share embedding requests (the SQS batch in AWS). */
+  INGEST_GROUP_SIZE: int(1, 100).default(16),
 
   VECTOR_STORE: z.enum(['pgvector', 'qdrant']).default('pgvector'),
   QDRANT_URL: z.string().url().optional(),

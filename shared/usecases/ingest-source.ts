@@ -9,6 +9,7 @@ import type { Logger } from '../ports/logger.ts';
 import type { VectorStore } from '../ports/vector-store.ts';
 import { chunkText } from '../rag/chunker.ts';
 import { embedInBatches } from '../rag/embed-in-batches.ts';
+import type { EmbeddingGroupMember } from '../rag/embedding-group.ts';
 import { extractText } from '../rag/extract/index.ts';
 import { fetchUrl } from '../rag/fetch-url.ts';
 import { normalizeText } from '../rag/normalize-text.ts';
@@ -42,11 +43,32 @@ export class IngestRetryableError extends Error {}
  * The seed's five steps for one message: extract → normalize → chunk → embed → store. Idempotent:
  * chunk and vector ids are derived from (tenant, source, version, ordinal), so a redelivered or
  * concurrently delivered message writes the same rows; a message for an old version is skipped.
+ * `embedding` is the source's place in a group of sources ingested together (see ingestSources); alone,
+ * its chunks are embedded on their own.
  */
 export async function ingestSource(
   message: IngestMessage,
   attempt: { readonly number: number; readonly isLast: boolean },
   deps: IngestDeps,
+  embedding: EmbeddingGroupMember = embeddedAlone(deps.embedder),
+): Promise<IngestOutcome> {
+  try {
+    return await ingestOrFail(message, attempt, deps, embedding);
+  } finally {
+    // Whatever happened before the embedding step, the rest of the group must not wait for this source.
+    embedding.leave();
+  }
+}
+
+function embeddedAlone(embedder: Embedder): EmbeddingGroupMember {
+  return { embed: (texts) => embedInBatches(embedder, texts), leave() {} };
+}
+
+async function ingestOrFail(
+  message: IngestMessage,
+  attempt: { readonly number: number; readonly isLast: boolean },
+  deps: IngestDeps,
+  embedding: EmbeddingGroupMember,
 ): Promise<IngestOutcome> {
   const tenantId = asTenantId(message.tenantId);
   // Read and claim in one transaction: skipped when deleted, superseded by a re-ingest, or already done.
@@ -61,10 +83,7 @@ export async function ingestSource(
     const { text, contentHash } = await extract(tenantId, source, deps);
     const chunks = chunkText(text, deps.chunking);
     if (chunks.length === 0) throw new UserFacingIngestError('The source contains no text to index.');
-    const embedded = await embedInBatches(
-      deps.embedder,
-      chunks.map((c) => c.content),
-    );
+    const embedded = await embedding.embed(chunks.map((c) => c.content));
     const space = deps.embedder.space;
     const ids = chunks.map((c) => pointId(tenantId, source.id, source.version, c.ordinal));
     await deps.vectorStore.ensureSpace(space);

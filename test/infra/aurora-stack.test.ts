@@ -46,7 +46,8 @@ describe('MiniRAG stack in aurora mode', () => {
       FunctionName: { Ref: s.logicalId(fns.ingest.function) },
       EventSourceArn: { 'Fn::GetAtt': [s.logicalId(stack.ingest.queue), 'Arn'] },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      BatchSize: 5,
+      BatchSize: 10,
+      MaximumBatchingWindowInSeconds: 2,
       ScalingConfig: { MaximumConcurrency: 2 },
     });
   });

@@ -25,7 +25,8 @@ describe('deploy configuration from CDK context', () => {
       corsOrigins: [],
       logRetention: 30,
       chatAuth: 'NONE',
-      ingestBatchSize: 5,
+      ingestBatchSize: 10,
+      ingestBatchWindowSeconds: 2,
       ingestMaxConcurrency: 2,
     });
   });
@@ -79,6 +80,9 @@ describe('deploy configuration from CDK context', () => {
       errorOf({ databaseSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf' }),
     ).toContain('-c databaseSecretArn: only used with databaseMode=external');
     expect(errorOf({ auroraMinCapacity: 8, auroraMaxCapacity: 4 })).toContain('-c auroraMinCapacity');
+    expect(errorOf({ ingestBatchSize: 50, ingestBatchWindowSeconds: 0 })).toContain(
+      '-c ingestBatchSize: above 10 needs ingestBatchWindowSeconds',
+    );
   });
 
   it('when the alarm e-mail or stage is malformed then the key is named', () => {

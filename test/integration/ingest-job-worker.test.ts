@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createJobWorker, type JobWorker } from '#shared/adapters/local-queue/job-worker.ts';
+import { ingestJobHandler } from '#shared/composition/ingest-deps.ts';
 import type { Database } from '#shared/ports/database.ts';
+import type { Embedder } from '#shared/ports/embedder.ts';
 import { sql } from '#shared/ports/sql.ts';
 import { claimJobs, enqueueIngestJob, type Job } from '#shared/repositories/jobs.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
@@ -101,6 +103,39 @@ describe.each(databaseKinds())('local job worker on $name', (kind) => {
     const left = await db().withSystem((tx) => tx.query(sql`select id from jobs`));
     expect(left).toEqual([]);
     await h.worker.stop(1_000);
+  });
+
+  it('when sources are queued before the worker runs then a claimed group shares its embedding requests', async () => {
+    const requests: string[][] = [];
+    const embedder: Embedder = {
+      ...h.platform.embedder,
+      embed: (texts, options) => {
+        requests.push([...texts]);
+        return h.platform.embedder.embed(texts, options);
+      },
+    };
+    const ids: string[] = [];
+    for (let n = 0; n < 6; n++) {
+      const res = await call(h.api, 'POST', '/v1/sources', {
+        token: tenant.apiToken,
+        body: {
+          title: `grouped ${n}`,
+          type: 'text',
+          content: `Grouped note ${n}: the chiller runs at ${n} bar.`,
+        },
+      });
+      ids.push(res.body.id);
+    }
+    const ingest = ingestJobHandler({ ...h.ingestDeps, embedder });
+    const grouped = worker({
+      groupSize: 4,
+      concurrency: 1,
+      handle: async (job, claimedWith) => void (await ingest(job, claimedWith)),
+    });
+    await grouped.idle();
+    for (const id of ids) expect((await getSourceJson(h, tenant.apiToken, id)).status).toBe('COMPLETED');
+    // Six one-chunk sources claimed 4 + 2: two requests, where one source at a time would have made six.
+    expect(requests.map((r) => r.length)).toEqual([4, 2]);
   });
 
   it('when a job keeps failing then it is retried after a backoff and is dead after max attempts', async () => {

@@ -17,25 +17,35 @@ import { createTestTenant, type TestTenant } from '#test/fixtures/tenants.ts';
 const MAX_ATTEMPTS = 3; // = the queue's maxReceiveCount
 const POISON = 'POISON-PILL';
 const REFUSAL = 'The embedding provider refused this text for now; try again later.';
+const FORBIDDEN = 'FORBIDDEN-TEXT';
+const REJECTION = 'The embedding provider rejected this text.';
 
 describe.each(databaseKinds())('ingest Lambda handler (SQS batch) on $name', (kind) => {
   let database: TestDatabase;
   let h: IngestHarness;
   let tenant: TestTenant;
+  /** Its sources share no embedding request with `tenant`'s, even in one batch. */
+  let other: TestTenant;
   let handle: ReturnType<typeof createIngestApp>;
+  /** Every request the embedder got, as its texts. */
+  const requests: string[][] = [];
 
   beforeAll(async () => {
     database = await kind.create();
     h = await startIngestHarness(database, { startWorker: false });
     tenant = await createTestTenant(h.api, 'lambda');
-    // Any text with the marker fails as a provider rate limit too long to wait for inside embedInBatches
-    // (retry-after 120 s > its 60 s cap): a retryable failure, left to SQS redelivery.
+    other = await createTestTenant(h.api, 'lambda-other');
+    // A request with POISON fails as a provider rate limit too long to wait for inside embedInBatches
+    // (retry-after 120 s > its 60 s cap): a retryable failure, left to SQS redelivery. One with FORBIDDEN
+    // is refused for good (400).
     const embedder: Embedder = {
       ...h.platform.embedder,
       embed: async (texts, options) => {
+        requests.push([...texts]);
         if (texts.some((t) => t.includes(POISON))) {
           throw new ProviderError(REFUSAL, { status: 429, retryAfterSeconds: 120 });
         }
+        if (texts.some((t) => t.includes(FORBIDDEN))) throw new ProviderError(REJECTION, { status: 400 });
         return h.platform.embedder.embed(texts, options);
       },
     };
@@ -46,21 +56,21 @@ describe.each(databaseKinds())('ingest Lambda handler (SQS batch) on $name', (ki
     await database.dispose();
   });
 
-  async function message(content: string) {
+  async function message(content: string, owner: TestTenant = tenant) {
     const res = await call(h.api, 'POST', '/v1/sources', {
-      token: tenant.apiToken,
+      token: owner.apiToken,
       body: { title: content.slice(0, 30), type: 'text', content },
     });
     expect(res.status, res.text).toBe(202);
     return {
       id: res.body.id as string,
-      body: JSON.stringify({ tenantId: tenant.id, sourceId: res.body.id, version: 1 }),
+      body: JSON.stringify({ tenantId: owner.id, sourceId: res.body.id, version: 1 }),
     };
   }
 
   it('when a batch has a good, a malformed and a failing record then exactly the bad two are reported', async () => {
     const good = await message('A good document about pumps and their seals.');
-    const failing = await message(`A document the provider refuses: ${POISON}.`);
+    const failing = await message(`A document the provider refuses: ${POISON}.`, other);
     const records = [
       sqsRecord(good.body),
       sqsRecord('{"tenantId": "not json at all'),
@@ -78,7 +88,7 @@ describe.each(databaseKinds())('ingest Lambda handler (SQS batch) on $name', (ki
     expect(done.status).toBe('COMPLETED');
     await expectConsistentSource(h, tenant.id, done);
     // Not the last delivery: back to PENDING with the reason, for SQS to deliver again.
-    expect(await getSourceJson(h, tenant.apiToken, failing.id)).toMatchObject({
+    expect(await getSourceJson(h, other.apiToken, failing.id)).toMatchObject({
       status: 'PENDING',
       error: `Retrying: ${REFUSAL}`,
     });
@@ -88,23 +98,72 @@ describe.each(databaseKinds())('ingest Lambda handler (SQS batch) on $name', (ki
   });
 
   it('when the last delivery fails then the source is FAILED with the reason and the record stays failed for the DLQ', async () => {
-    const failing = await message(`Another refused document: ${POISON}.`);
+    const failing = await message(`Another refused document: ${POISON}.`, other);
     const good = await message('Another good document, about valves.');
     for (let receive = 1; receive < MAX_ATTEMPTS; receive++) {
       const record = sqsRecord(failing.body, receive);
       const out = await handle(sqsEvent(sqsRecord(good.body, receive), record));
       expect(out.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
-      expect((await getSourceJson(h, tenant.apiToken, failing.id)).status).toBe('PENDING');
+      expect((await getSourceJson(h, other.apiToken, failing.id)).status).toBe('PENDING');
     }
     const last = sqsRecord(failing.body, MAX_ATTEMPTS);
     const out = await handle(sqsEvent(sqsRecord(good.body, MAX_ATTEMPTS), last));
     expect(out.batchItemFailures).toEqual([{ itemIdentifier: last.messageId }]);
-    expect(await getSourceJson(h, tenant.apiToken, failing.id)).toMatchObject({
+    expect(await getSourceJson(h, other.apiToken, failing.id)).toMatchObject({
       status: 'FAILED',
       error: REFUSAL,
     });
-    expect(await h.vectors(tenant.id, failing.id)).toBe(0);
+    expect(await h.vectors(other.id, failing.id)).toBe(0);
     expect((await getSourceJson(h, tenant.apiToken, good.id)).status).toBe('COMPLETED');
+  });
+
+  it('when a batch holds several small sources of a tenant then their chunks share one embedding request', async () => {
+    const sources = await Promise.all(
+      ['pumps', 'valves', 'seals', 'gaskets'].map((topic) => message(`A short note about ${topic}.`)),
+    );
+    const otherSource = await message('A short note of another tenant.', other);
+    requests.length = 0;
+    const out = await handle(sqsEvent(...sources.map((s) => sqsRecord(s.body)), sqsRecord(otherSource.body)));
+    expect(out.batchItemFailures).toEqual([]);
+    // One request for the tenant's four sources, one for the other tenant's: never both tenants in one.
+    expect(requests.map((r) => r.length).sort()).toEqual([1, 4]);
+    for (const s of sources) {
+      const done = await getSourceJson(h, tenant.apiToken, s.id);
+      expect(done.status).toBe('COMPLETED');
+      await expectConsistentSource(h, tenant.id, done);
+    }
+    expect((await getSourceJson(h, other.apiToken, otherSource.id)).status).toBe('COMPLETED');
+  });
+
+  it('when a shared request hits a rate limit then every source in it goes back to SQS, none is lost', async () => {
+    const good = await message('A good document that shares a request with a rate-limited one.');
+    const failing = await message(`A rate-limited document: ${POISON}.`);
+    const records = [sqsRecord(good.body), sqsRecord(failing.body)];
+    await expect(handle(sqsEvent(...records))).rejects.toThrow(/All records failed processing/);
+    for (const s of [good, failing]) {
+      expect(await getSourceJson(h, tenant.apiToken, s.id)).toMatchObject({
+        status: 'PENDING',
+        error: `Retrying: ${REFUSAL}`,
+      });
+    }
+    // Delivered again (here: apart), the good one completes.
+    expect((await handle(sqsEvent(sqsRecord(good.body, 2)))).batchItemFailures).toEqual([]);
+    expect((await getSourceJson(h, tenant.apiToken, good.id)).status).toBe('COMPLETED');
+  });
+
+  it('when the provider refuses one source of a shared request then only that source is FAILED', async () => {
+    const good = await message('A good document sharing a request with a refused one.');
+    const refused = await message(`A document the provider will never take: ${FORBIDDEN}.`);
+    const records = [sqsRecord(good.body), sqsRecord(refused.body)];
+    const out = await handle(sqsEvent(...records));
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: records[1]!.messageId }]);
+    expect(await getSourceJson(h, tenant.apiToken, refused.id)).toMatchObject({
+      status: 'FAILED',
+      error: REJECTION,
+    });
+    const done = await getSourceJson(h, tenant.apiToken, good.id);
+    expect(done.status).toBe('COMPLETED');
+    await expectConsistentSource(h, tenant.id, done);
   });
 
   it('when every record of a batch fails then the whole batch fails (Powertools FullBatchFailureError)', async () => {

@@ -12,9 +12,16 @@ import {
 export interface JobWorkerOptions {
   readonly db: Database;
   readonly logger: Logger;
-  /** Runs one job. Resolves = done; throws = retry later (or dead after the last attempt). */
-  readonly handle: (job: Job) => Promise<void>;
+  /**
+   * Runs one job. Resolves = done; throws = retry later (or dead after the last attempt). `claimedWith` is
+   * the group of jobs claimed together (this one included), all running at once: the ingest shares
+   * embedding requests within it.
+   */
+  readonly handle: (job: Job, claimedWith: readonly Job[]) => Promise<void>;
+  /** Groups running at once. */
   readonly concurrency?: number;
+  /** Jobs claimed together as one group (default 1). */
+  readonly groupSize?: number;
   readonly pollMs?: number;
   readonly leaseSeconds?: number;
   readonly backoffSeconds?: (attempt: number) => number;
@@ -39,11 +46,13 @@ const defaultBackoff = (attempt: number) => Math.min(300, 2 ** attempt) + Math.r
  */
 export function createJobWorker(options: JobWorkerOptions): JobWorker {
   const concurrency = options.concurrency ?? 2;
+  const groupSize = options.groupSize ?? 1;
   const pollMs = options.pollMs ?? 1000;
   // Short leases (renewed every third of one) so a crashed worker's job is picked up within seconds.
   const leaseSeconds = options.leaseSeconds ?? 30;
   const backoff = options.backoffSeconds ?? defaultBackoff;
   const running = new Map<string, Promise<void>>();
+  let groupsRunning = 0;
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   let pumping: Promise<void> | undefined;
@@ -53,7 +62,7 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
   let pumpsStarted = 0;
   let idleWaiters: { registeredAfter: number; resolve: () => void }[] = [];
 
-  async function run(job: Job): Promise<void> {
+  async function run(job: Job, claimedWith: readonly Job[]): Promise<void> {
     // Renew the lease while the job runs, so a slow ingest is not taken over by another worker.
     const heartbeat = setInterval(
       () => void options.db.withSystem((tx) => extendJobLease(tx, job.id, leaseSeconds)).catch(() => {}),
@@ -61,7 +70,7 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
     );
     try {
       try {
-        await options.handle(job);
+        await options.handle(job, claimedWith);
         await options.db.withSystem((tx) => completeJob(tx, job.id));
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
@@ -83,9 +92,8 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
   async function pump(): Promise<void> {
     const pumpNumber = ++pumpsStarted;
     while (!stopping) {
-      const free = concurrency - running.size;
-      if (free <= 0) return;
-      const jobs = await options.db.withSystem((tx) => claimJobs(tx, { limit: free, leaseSeconds }));
+      if (groupsRunning >= concurrency) return;
+      const jobs = await options.db.withSystem((tx) => claimJobs(tx, { limit: groupSize, leaseSeconds }));
       if (jobs.length === 0) {
         if (running.size === 0) {
           const due = idleWaiters.filter((w) => w.registeredAfter < pumpNumber);
@@ -94,10 +102,16 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
         }
         return;
       }
+      groupsRunning++;
+      let left = jobs.length;
       for (const job of jobs) {
-        const task = run(job).finally(() => {
+        const task = run(job, jobs).finally(() => {
           running.delete(job.id);
-          wake();
+          // The group's slot frees up when its last job ends (a group is claimed and embedded together).
+          if (--left === 0) {
+            groupsRunning--;
+            wake();
+          }
         });
         running.set(job.id, task);
       }
