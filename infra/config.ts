@@ -21,7 +21,17 @@ const bool = z.preprocess(
 const num = (schema: z.ZodNumber) =>
   z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), schema);
 const int = (min: number, max: number) =>
-  num(z.number({ error: 'must be a number' }).int('must be a whole number').min(min).max(max));
+  num(
+    // The type message only for a type problem: a schema-wide message would also replace the range ones.
+    z
+      .number({ error: (issue) => (issue.code === 'invalid_type' ? 'must be a number' : undefined) })
+      .int('must be a whole number')
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`),
+  );
+
+/** What fits Lambda's 6 MB (6,291,456-byte) request payload once base64 encoded, with room for the event. */
+export const MAX_LAMBDA_UPLOAD_BYTES = 4_500_000;
 
 const list = <T extends z.ZodType>(item: T) =>
   z.preprocess(
@@ -115,7 +125,12 @@ export const contextSchema = z.object({
   ingestMaxConcurrency: int(2, 1000).default(2),
   apiThrottleRateLimit: int(1, 10_000).default(50),
   apiThrottleBurstLimit: int(1, 5_000).default(100),
-  maxUploadBytes: int(1024, 100 * 1024 * 1024).default(10 * 1024 * 1024),
+  /**
+   * Largest upload. Capped by Lambda's 6 MB request payload: API Gateway hands binary bodies over base64
+   * encoded (4/3 the size), so 4.5 MB of file is the most that reaches the function. Above that API Gateway
+   * would answer its own 413, not our problem+json.
+   */
+  maxUploadBytes: int(1024, MAX_LAMBDA_UPLOAD_BYTES).default(4 * 1024 * 1024),
   /** Auth of the chat-stream function URL: NONE (the app checks the bearer token) or AWS_IAM (SigV4). */
   chatAuth: z.enum(['NONE', 'AWS_IAM'], { error: 'must be "NONE" or "AWS_IAM"' }).default('NONE'),
 });

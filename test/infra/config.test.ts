@@ -68,6 +68,13 @@ describe('deploy configuration from CDK context', () => {
     expect(message).toContain('-c logRetentionDays: must be one of the CloudWatch Logs retention periods');
   });
 
+  it('when uploads larger than a Lambda request can carry are asked for then the key is refused', () => {
+    expect(errorOf({ maxUploadBytes: 10 * 1024 * 1024 })).toMatch(
+      /-c maxUploadBytes: .*4500000.*\(got 10485760\)/,
+    );
+    expect(load({ maxUploadBytes: 4_500_000 }).maxUploadBytes).toBe(4_500_000);
+  });
+
   it('when a CORS origin has a path then it is rejected by key', () => {
     expect(errorOf({ corsOrigins: 'https://a.example.com/app' })).toContain(
       '-c corsOrigins.0: each origin must be',
