@@ -110,11 +110,12 @@ describe('the local server, run as `node bin/minirag.js serve`, over HTTP', () =
   });
 
   it('when the server is SIGKILLed in the middle of ingesting a folder of 30 files and restarted, then every source completes exactly once with no duplicate chunks', async () => {
-    // Its own data dir, and an embedding server that takes 150 ms a call: the kill lands mid-ingestion.
+    // Its own data dir, an embedding server that takes 150 ms a call and one source at a time (groups would
+    // embed many sources in one call and finish them together): the kill lands mid-ingestion.
     const crashDir = await tempDir('minirag-e2e-crash-');
     const folder = await tempDir('minirag-e2e-folder-');
     const embeddings = await startSlowEmbeddings(150);
-    const env = { ...embeddings.env, INGEST_CONCURRENCY: '1' };
+    const env = { ...embeddings.env, INGEST_CONCURRENCY: '1', INGEST_GROUP_SIZE: '1' };
     let crashing: ServerProcess | undefined;
     try {
       const files = Array.from({ length: 30 }, (_, i) => `doc-${String(i).padStart(2, '0')}.md`);
