@@ -33,7 +33,8 @@ export function assembleContext(chunks: readonly RetrievedChunk[], budgetTokens:
   for (const group of groups) {
     const ordered = [...group].sort((a, b) => a.ordinal - b.ordinal);
     const content = mergeOverlapping(ordered);
-    const cost = countTokens(content);
+    // A lone chunk's count was stored at ingest; only a merged passage (overlap dropped) is counted again.
+    const cost = ordered.length === 1 ? ordered[0]!.tokenCount : countTokens(content);
     if (tokens + cost > budgetTokens) continue; // a smaller, later passage may still fit
     tokens += cost;
     const n = passages.length + 1;
