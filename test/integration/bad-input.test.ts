@@ -217,7 +217,10 @@ describe.each(databaseKinds())('bad input on $name', (kind) => {
       const paths = requiredPaths(doc, bodySchema(op));
       if (paths.length === 0) return; // every field is optional (a PATCH)
       await expectAllRefused(op, [
-        ...paths.map((path) => ({ body: withValue(body, path, REMOVE), mentions: lastKey(path) })),
+        ...paths.map((path) => ({
+          body: withValue(body, path, REMOVE),
+          mentions: `${lastKey(path)}: is required`,
+        })),
         ...(bodySchema(op)?.required?.length ? [{ body: {} }] : []),
       ]);
     });

@@ -79,7 +79,7 @@ export async function readSourceInput(c: Context<AppEnv>, maxBytes: number): Pro
   }
   const parsed = CreateSourceJson.safeParse(body);
   if (!parsed.success) {
-    const errors = describeIssues(parsed.error.issues, 'body');
+    const errors = describeIssues(parsed.error.issues, 'body', body);
     throw new ValidationError(
       `The request is not valid. ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`,
       {

@@ -9,14 +9,26 @@ interface ZodIssueLike {
   message: string;
 }
 
-/** Field errors a person can act on: `body.scopes[1]: Invalid option: expected one of …`. */
+const valueAt = (input: unknown, path: readonly PropertyKey[]): unknown =>
+  path.reduce<unknown>(
+    (value, key) =>
+      value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined,
+    input,
+  );
+
+/**
+ * Field errors a person can act on: `body.scopes[1]: Invalid option: expected one of …`. A field absent from
+ * `input` reads "is required" rather than a complaint about its type or value.
+ */
 export function describeIssues(
   issues: readonly ZodIssueLike[],
   target: string,
+  input?: unknown,
 ): { field: string; message: string }[] {
   return issues.map((issue) => {
     const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
-    return { field: `${target}${path}`, message: issue.message };
+    const missing = issue.path.length > 0 && valueAt(input, issue.path) === undefined;
+    return { field: `${target}${path}`, message: missing ? 'is required' : issue.message };
   });
 }
 
@@ -25,7 +37,9 @@ export function createRouter(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       if (result.success) return;
-      const errors = describeIssues(result.error.issues, result.target === 'json' ? 'body' : result.target);
+      const target = result.target === 'json' ? 'body' : result.target;
+      // The validator hands the hook the input as `data` (@hono/zod-validator); the type leaves it out.
+      const errors = describeIssues(result.error.issues, target, (result as { data?: unknown }).data);
       const summary = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
       return problemResponse(c, 400, 'validation-error', `The request is not valid. ${summary}`, { errors });
     },
