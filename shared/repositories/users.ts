@@ -17,8 +17,6 @@ export interface User {
 /** Only the login use case sees these fields. */
 export interface UserCredentials extends User {
   readonly passwordHash: string | null;
-  readonly failedLogins: number;
-  readonly lastFailedLoginAt: Date | null;
 }
 
 interface UserRow {
@@ -28,8 +26,6 @@ interface UserRow {
   name: string | null;
   role: Role;
   password_hash: string | null;
-  failed_logins: number;
-  last_failed_login_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -71,28 +67,7 @@ export async function findUserCredentials(
   const [row] = await tx.query<UserRow>(
     sql`select * from users where tenant_id = ${tenantId} and email = ${email}`,
   );
-  return row
-    ? {
-        ...toUser(row),
-        passwordHash: row.password_hash,
-        failedLogins: row.failed_logins,
-        lastFailedLoginAt: row.last_failed_login_at,
-      }
-    : null;
-}
-
-export async function recordLoginResult(
-  tx: Queryable,
-  tenantId: TenantId,
-  id: string,
-  ok: boolean,
-): Promise<void> {
-  await tx.query(
-    ok
-      ? sql`update users set failed_logins = 0, last_failed_login_at = null where tenant_id = ${tenantId} and id = ${id}`
-      : sql`update users set failed_logins = failed_logins + 1, last_failed_login_at = now()
-            where tenant_id = ${tenantId} and id = ${id}`,
-  );
+  return row ? { ...toUser(row), passwordHash: row.password_hash } : null;
 }
 
 export async function listUsers(tx: Queryable, tenantId: TenantId, page: PageRequest): Promise<Page<User>> {

@@ -3,8 +3,14 @@ import { DUMMY_PASSWORD_HASH, verifyPassword } from '../auth/password.ts';
 import { ForbiddenError, QuotaExceededError, UnauthorizedError } from '../domain/errors.ts';
 import { asTenantId } from '../domain/ids.ts';
 import type { Database } from '../ports/database.ts';
+import {
+  clearLoginFailures,
+  findLoginFailures,
+  loginAttemptKey,
+  recordLoginFailure,
+} from '../repositories/login-attempts.ts';
 import { findTenantBySlug } from '../repositories/tenants.ts';
-import { findUserCredentials, recordLoginResult } from '../repositories/users.ts';
+import { findUserCredentials } from '../repositories/users.ts';
 
 /** After this many consecutive failures an account must wait LOCKOUT_SECONDS before trying again. */
 export const MAX_FAILED_LOGINS = 5;
@@ -19,33 +25,37 @@ export interface LoginDeps {
   readonly now?: () => Date;
 }
 
-/** Email + password + tenant slug → a short-lived access token. Every failure looks the same. */
+/**
+ * Email + password + tenant slug → a short-lived access token. Every failure looks the same: an unknown
+ * tenant or email costs the same password check, and is counted and locked out like a real account.
+ */
 export async function login(
   input: { tenant: string; email: string; password: string },
   deps: LoginDeps,
 ): Promise<{ accessToken: string; expiresAt: Date }> {
   const now = deps.now?.() ?? new Date();
-  const tenant = await deps.db.withSystem((tx) => findTenantBySlug(tx, input.tenant));
-  if (!tenant) {
-    await verifyPassword(input.password, DUMMY_PASSWORD_HASH); // same timing as a wrong password
-    throw new UnauthorizedError(BAD_LOGIN);
-  }
-  const tenantId = asTenantId(tenant.id);
-  const user = await deps.db.withTenant(tenantId, (tx) =>
-    findUserCredentials(tx, tenantId, input.email.toLowerCase()),
-  );
-  if (user && user.failedLogins >= MAX_FAILED_LOGINS && user.lastFailedLoginAt) {
-    const waited = (now.getTime() - user.lastFailedLoginAt.getTime()) / 1000;
+  const attemptKey = loginAttemptKey(input.tenant, input.email);
+  const previous = await deps.db.withSystem((tx) => findLoginFailures(tx, attemptKey));
+  if (previous && previous.failures >= MAX_FAILED_LOGINS) {
+    const waited = (now.getTime() - previous.lastFailedAt.getTime()) / 1000;
     if (waited < LOCKOUT_SECONDS) {
       throw new QuotaExceededError('Too many failed sign-in attempts for this account. Try again later.', {
         retryAfterSeconds: Math.ceil(LOCKOUT_SECONDS - waited),
       });
     }
   }
+  const tenant = await deps.db.withSystem((tx) => findTenantBySlug(tx, input.tenant));
+  const tenantId = tenant ? asTenantId(tenant.id) : null;
+  const user = tenantId
+    ? await deps.db.withTenant(tenantId, (tx) => findUserCredentials(tx, tenantId, input.email.toLowerCase()))
+    : null;
+  // Always one scrypt check, against a dummy hash when there is no account: the same time either way.
   const ok = await verifyPassword(input.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-  if (!user?.passwordHash) throw new UnauthorizedError(BAD_LOGIN);
-  await deps.db.withTenant(tenantId, (tx) => recordLoginResult(tx, tenantId, user.id, ok));
-  if (!ok) throw new UnauthorizedError(BAD_LOGIN);
+  if (!tenant || !tenantId || !user?.passwordHash || !ok) {
+    await deps.db.withSystem((tx) => recordLoginFailure(tx, attemptKey));
+    throw new UnauthorizedError(BAD_LOGIN);
+  }
+  if (previous) await deps.db.withSystem((tx) => clearLoginFailures(tx, attemptKey));
   if (tenant.status === 'suspended')
     throw new ForbiddenError('This tenant is suspended. Contact the platform administrator.');
   const { token, expiresAt } = await signAccessToken(

@@ -5,6 +5,7 @@ import { asTenantId, newId, type TenantId } from '#shared/domain/ids.ts';
 import type { Database } from '#shared/ports/database.ts';
 import * as tokens from '#shared/repositories/api-tokens.ts';
 import * as bots from '#shared/repositories/bots.ts';
+import * as loginAttempts from '#shared/repositories/login-attempts.ts';
 import type { Page } from '#shared/repositories/pagination.ts';
 import * as tenants from '#shared/repositories/tenants.ts';
 import * as users from '#shared/repositories/users.ts';
@@ -104,11 +105,19 @@ describe.each(databaseKinds())('repository contract on $name', (kind) => {
     expect(inserted.createdAt).toBeInstanceOf(Date);
 
     const creds = await db.withTenant(t, (tx) => users.findUserCredentials(tx, t, 'owner@x.test'));
-    expect(creds).toMatchObject({ passwordHash: 'scrypt$h', failedLogins: 0, lastFailedLoginAt: null });
-    await db.withTenant(t, (tx) => users.recordLoginResult(tx, t, owner.id, false));
-    const failed = await db.withTenant(t, (tx) => users.findUserCredentials(tx, t, 'owner@x.test'));
-    expect(failed?.failedLogins).toBe(1);
-    expect(failed?.lastFailedLoginAt).toBeInstanceOf(Date);
+    expect(creds).toMatchObject({ passwordHash: 'scrypt$h' });
+
+    // Failed sign-ins are counted by a hash of (tenant slug, email), account or not.
+    const key = loginAttempts.loginAttemptKey('Acme', 'Owner@X.test');
+    expect(key).toBe(loginAttempts.loginAttemptKey('acme', 'owner@x.test'));
+    expect(key).not.toContain('owner');
+    await db.withSystem((tx) => loginAttempts.recordLoginFailure(tx, key));
+    await db.withSystem((tx) => loginAttempts.recordLoginFailure(tx, key));
+    const failures = await db.withSystem((tx) => loginAttempts.findLoginFailures(tx, key));
+    expect(failures?.failures).toBe(2);
+    expect(failures?.lastFailedAt).toBeInstanceOf(Date);
+    await db.withSystem((tx) => loginAttempts.clearLoginFailures(tx, key));
+    expect(await db.withSystem((tx) => loginAttempts.findLoginFailures(tx, key))).toBeNull();
 
     const count = await db.withTenant(t, (tx) => users.countOwners(tx, t));
     expect(count).toBe(1);

@@ -161,6 +161,31 @@ describe.each(databaseKinds())('credentials and tokens on $name', (kind) => {
     expectProblem(await attempt(user.password), 429);
   });
 
+  it('when an unknown email or tenant fails 5 times then it is locked out the same way, so a lockout reveals no account', async () => {
+    const lockout = async (tenant: string, email: string) => {
+      const attempt = () =>
+        call(app, 'POST', '/v1/auth/token', { body: { tenant, email, password: 'not the password' } });
+      for (let i = 0; i < 5; i++) expectProblem(await attempt(), 401);
+      const locked = await attempt();
+      expectProblem(locked, 429);
+      return { detail: locked.body.detail, retryAfter: Number(locked.headers.get('retry-after')) };
+    };
+    const real = await createTestUser(app, t, 'member');
+    const outcomes = [
+      await lockout(t.slug, real.email),
+      await lockout(t.slug, 'nobody-here@nowhere.test'),
+      await lockout('no-such-tenant', 'nobody-here@nowhere.test'),
+    ];
+    expect(new Set(outcomes.map((o) => o.detail)).size).toBe(1);
+    for (const o of outcomes) expect(o.retryAfter).toBeGreaterThan(290);
+    // The lockout is per (tenant, email): another member of the tenant still signs in.
+    const other = await createTestUser(app, t, 'member');
+    const ok = await call(app, 'POST', '/v1/auth/token', {
+      body: { tenant: t.slug, email: other.email, password: other.password },
+    });
+    expect(ok.status, ok.text).toBe(200);
+  });
+
   it('when an API token is revoked then it is refused at once with 401', async () => {
     const minted = await mintToken(app, t.apiToken, { scopes: ['read'] });
     expect((await me(minted.token)).status).toBe(200);
@@ -193,7 +218,9 @@ describe.each(databaseKinds())('credentials and tokens on $name', (kind) => {
       }),
     );
     expectProblem(await me(generated.secret), 401);
-    expectProblem(await me(`${t.apiToken.slice(0, -1)}x`), 401); // well-formed but unknown
+    // Well-formed but unknown: the last character changed (to one it is not already).
+    const unknown = `${t.apiToken.slice(0, -1)}${t.apiToken.endsWith('x') ? 'y' : 'x'}`;
+    expectProblem(await me(unknown), 401);
   });
 
   it('when the tenant is suspended then its API token, JWT and logins get 403; reactivated they work again', async () => {

@@ -50,15 +50,19 @@ describe('offline embedder', () => {
     expect(cosine(a, b)).toBeGreaterThan(0.9);
   });
 
-  it('when embedding many chunks then it is fast enough for benchmarks', async () => {
+  // Its speed is measured by `npm run bench` (ingest: chunking + embedding alone), not asserted here.
+  it('when a full batch of 128 long chunks is embedded then each gets a finite vector of the space size', async () => {
     const text =
       'Chunks of ingested documents are embedded offline with hashed word and character features. '.repeat(
         30,
       );
     const batch = Array.from({ length: 128 }, (_, i) => `${text} ${i}`);
-    const started = performance.now();
-    await embedder.embed(batch);
-    expect(performance.now() - started).toBeLessThan(2000);
+    const { vectors } = await embedder.embed(batch);
+    expect(vectors).toHaveLength(128);
+    for (const v of vectors) {
+      expect(v).toHaveLength(embedder.space.dimensions);
+      expect(v.every(Number.isFinite)).toBe(true);
+    }
   });
 
   it('when the signal is already aborted then it rejects', async () => {
