@@ -32,6 +32,7 @@ export function createLocalServer(p: LocalPlatform): LocalServer {
     logger: p.logger,
     concurrency: p.config.INGEST_CONCURRENCY,
     groupSize: p.config.INGEST_GROUP_SIZE,
+    groupWindowMs: p.config.INGEST_GROUP_WINDOW_MS,
     handle: async (job, claimedWith) => {
       const outcome = await ingest(job, claimedWith);
       // A final failure is recorded on the source; the job is finished either way.

@@ -49,6 +49,8 @@ export const configSchema = z.object({
   INGEST_CONCURRENCY: int(1, 32).default(2),
   /** Local worker: jobs claimed as one group, whose chunks share embedding requests (the SQS batch in AWS). */
   INGEST_GROUP_SIZE: int(1, 100).default(16),
+  /** Local worker: how long a partial group waits for more sources (SQS's batching window in AWS). */
+  INGEST_GROUP_WINDOW_MS: int(0, 60_000).default(500),
 
   VECTOR_STORE: z.enum(['pgvector', 'qdrant']).default('pgvector'),
   QDRANT_URL: z.string().url().optional(),

@@ -47,6 +47,17 @@ export async function enqueueIngestJob(
     values (${newId()}, ${tenantId}, ${INGEST_JOB}, ${message}::jsonb, ${maxAttempts})`);
 }
 
+/** How many jobs are due now, and how long the oldest of them has been due (what a claim would take). */
+export async function dueJobs(tx: Queryable): Promise<{ count: number; oldestWaitMs: number }> {
+  const [row] = await tx.query<{ count: number; oldest_wait_ms: number | null }>(sql`
+    select count(*)::int as count,
+           (extract(epoch from now() - min(case when status = 'queued' then run_at else locked_until end)) * 1000)::float8
+             as oldest_wait_ms
+    from jobs
+    where (status = 'queued' and run_at <= now()) or (status = 'running' and locked_until < now())`);
+  return { count: row?.count ?? 0, oldestWaitMs: row?.oldest_wait_ms ?? 0 };
+}
+
 /**
  * Claims due jobs for one worker (platform scope): queued jobs whose time has come, and running jobs
  * whose lease expired because their worker died. SKIP LOCKED lets several workers claim concurrently.

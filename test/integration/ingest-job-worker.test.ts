@@ -138,6 +138,60 @@ describe.each(databaseKinds())('local job worker on $name', (kind) => {
     expect(requests.map((r) => r.length)).toEqual([4, 2]);
   });
 
+  it('when sources arrive one by one within the group window then they are claimed as one group once it is full', async () => {
+    const requests: string[][] = [];
+    const embedder: Embedder = {
+      ...h.platform.embedder,
+      embed: (texts, options) => {
+        requests.push([...texts]);
+        return h.platform.embedder.embed(texts, options);
+      },
+    };
+    const ingest = ingestJobHandler({ ...h.ingestDeps, embedder });
+    // A window far longer than the uploads take: the group goes out because it is full, not on a timer.
+    const windowed = worker({
+      groupSize: 5,
+      groupWindowMs: 20_000,
+      concurrency: 1,
+      handle: async (job, claimedWith) => void (await ingest(job, claimedWith)),
+    });
+    const ids: string[] = [];
+    for (let n = 0; n < 5; n++) {
+      const res = await call(h.api, 'POST', '/v1/sources', {
+        token: tenant.apiToken,
+        body: {
+          title: `trickle ${n}`,
+          type: 'text',
+          content: `Trickled note ${n}: the boiler holds ${n} bar.`,
+        },
+      });
+      ids.push(res.body.id);
+      windowed.wake(); // as the local queue does after each enqueue
+    }
+    await windowed.idle();
+    for (const id of ids) expect((await getSourceJson(h, tenant.apiToken, id)).status).toBe('COMPLETED');
+    // Without the window the first upload would have been claimed alone the moment it arrived.
+    expect(requests.map((r) => r.length)).toEqual([5]);
+  });
+
+  it('when a partial group has waited the whole window then it is claimed anyway', async () => {
+    const windowed = worker({
+      groupSize: 10,
+      groupWindowMs: 300,
+      concurrency: 1,
+      handle: async (job, claimedWith) => void (await ingestJobHandler(h.ingestDeps)(job, claimedWith)),
+    });
+    const started = Date.now();
+    const res = await call(h.api, 'POST', '/v1/sources', {
+      token: tenant.apiToken,
+      body: { title: 'alone', type: 'text', content: 'A lone note: the pump is primed weekly.' },
+    });
+    windowed.wake();
+    await windowed.idle();
+    expect((await getSourceJson(h, tenant.apiToken, res.body.id)).status).toBe('COMPLETED');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250); // it did wait for company first
+  });
+
   it('when a job keeps failing then it is retried after a backoff and is dead after max attempts', async () => {
     const id = await enqueue(3);
     const calls: { at: number; attempt: number }[] = [];

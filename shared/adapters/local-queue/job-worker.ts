@@ -3,6 +3,7 @@ import type { Logger } from '../../ports/logger.ts';
 import {
   claimJobs,
   completeJob,
+  dueJobs,
   extendJobLease,
   failJob,
   type Job,
@@ -22,6 +23,11 @@ export interface JobWorkerOptions {
   readonly concurrency?: number;
   /** Jobs claimed together as one group (default 1). */
   readonly groupSize?: number;
+  /**
+   * How long a partial group may wait for more jobs, as SQS's batching window does (default 0: claim at
+   * once). Sources uploaded one after another then land in one group and share embedding requests.
+   */
+  readonly groupWindowMs?: number;
   readonly pollMs?: number;
   readonly leaseSeconds?: number;
   readonly backoffSeconds?: (attempt: number) => number;
@@ -47,6 +53,8 @@ const defaultBackoff = (attempt: number) => Math.min(300, 2 ** attempt) + Math.r
 export function createJobWorker(options: JobWorkerOptions): JobWorker {
   const concurrency = options.concurrency ?? 2;
   const groupSize = options.groupSize ?? 1;
+  const groupWindowMs = groupSize > 1 ? (options.groupWindowMs ?? 0) : 0;
+  let windowTimer: NodeJS.Timeout | undefined;
   const pollMs = options.pollMs ?? 1000;
   // Short leases (renewed every third of one) so a crashed worker's job is picked up within seconds.
   const leaseSeconds = options.leaseSeconds ?? 30;
@@ -89,17 +97,42 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
     }
   }
 
+  /** Nothing was claimable: resolve the idle waiters that this pump may answer (see idle()). */
+  function settleIdleWaiters(pumpNumber: number): void {
+    if (running.size > 0) return;
+    const due = idleWaiters.filter((w) => w.registeredAfter < pumpNumber);
+    idleWaiters = idleWaiters.filter((w) => w.registeredAfter >= pumpNumber);
+    for (const w of due) w.resolve();
+  }
+
+  /** With a group window: whether to wait for more jobs (and wake when the oldest due one has waited enough). */
+  async function waitForFullerGroup(): Promise<'empty' | 'wait' | 'claim'> {
+    if (groupWindowMs === 0) return 'claim';
+    const due = await options.db.withSystem((tx) => dueJobs(tx));
+    if (due.count === 0) return 'empty';
+    if (due.count >= groupSize || due.oldestWaitMs >= groupWindowMs) return 'claim';
+    windowTimer ??= setTimeout(
+      () => {
+        windowTimer = undefined;
+        wake();
+      },
+      Math.max(1, groupWindowMs - due.oldestWaitMs),
+    );
+    return 'wait';
+  }
+
   async function pump(): Promise<void> {
     const pumpNumber = ++pumpsStarted;
     while (!stopping) {
       if (groupsRunning >= concurrency) return;
-      const jobs = await options.db.withSystem((tx) => claimJobs(tx, { limit: groupSize, leaseSeconds }));
+      const ready = await waitForFullerGroup();
+      if (ready === 'wait') return;
+      const jobs =
+        ready === 'empty'
+          ? []
+          : await options.db.withSystem((tx) => claimJobs(tx, { limit: groupSize, leaseSeconds }));
       if (jobs.length === 0) {
-        if (running.size === 0) {
-          const due = idleWaiters.filter((w) => w.registeredAfter < pumpNumber);
-          idleWaiters = idleWaiters.filter((w) => w.registeredAfter >= pumpNumber);
-          for (const w of due) w.resolve();
-        }
+        settleIdleWaiters(pumpNumber);
         return;
       }
       groupsRunning++;
@@ -148,6 +181,8 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
     async stop(graceMs = 10_000) {
       stopping = true;
       if (timer) clearInterval(timer);
+      clearTimeout(windowTimer);
+      windowTimer = undefined;
       const all = Promise.allSettled([...running.values()]);
       const timedOut = await Promise.race([
         all.then(() => false),
