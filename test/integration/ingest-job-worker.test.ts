@@ -78,6 +78,21 @@ describe.each(databaseKinds())('local job worker on $name', (kind) => {
     return created;
   }
 
+  /** The ingest job handler with an embedder that records every request's texts. */
+  function recordingIngest() {
+    const requests: string[][] = [];
+    const embedder: Embedder = {
+      ...h.platform.embedder,
+      embed: (texts, options) => {
+        requests.push([...texts]);
+        return h.platform.embedder.embed(texts, options);
+      },
+    };
+    const ingest = ingestJobHandler({ ...h.ingestDeps, embedder });
+    const handle = async (job: Job, claimedWith: readonly Job[]) => void (await ingest(job, claimedWith));
+    return { requests, handle };
+  }
+
   it('when a worker died holding a job then another worker claims it again once the lease is over', async () => {
     const post = (n: number) =>
       call(h.api, 'POST', '/v1/sources', {
@@ -106,14 +121,7 @@ describe.each(databaseKinds())('local job worker on $name', (kind) => {
   });
 
   it('when sources are queued before the worker runs then a claimed group shares its embedding requests', async () => {
-    const requests: string[][] = [];
-    const embedder: Embedder = {
-      ...h.platform.embedder,
-      embed: (texts, options) => {
-        requests.push([...texts]);
-        return h.platform.embedder.embed(texts, options);
-      },
-    };
+    const { requests, handle } = recordingIngest();
     const ids: string[] = [];
     for (let n = 0; n < 6; n++) {
       const res = await call(h.api, 'POST', '/v1/sources', {
@@ -126,12 +134,7 @@ describe.each(databaseKinds())('local job worker on $name', (kind) => {
       });
       ids.push(res.body.id);
     }
-    const ingest = ingestJobHandler({ ...h.ingestDeps, embedder });
-    const grouped = worker({
-      groupSize: 4,
-      concurrency: 1,
-      handle: async (job, claimedWith) => void (await ingest(job, claimedWith)),
-    });
+    const grouped = worker({ groupSize: 4, concurrency: 1, handle });
     await grouped.idle();
     for (const id of ids) expect((await getSourceJson(h, tenant.apiToken, id)).status).toBe('COMPLETED');
     // Six one-chunk sources claimed 4 + 2: two requests, where one source at a time would have made six.
@@ -139,21 +142,13 @@ describe.each(databaseKinds())('local job worker on $name', (kind) => {
   });
 
   it('when sources arrive one by one within the group window then they are claimed as one group once it is full', async () => {
-    const requests: string[][] = [];
-    const embedder: Embedder = {
-      ...h.platform.embedder,
-      embed: (texts, options) => {
-        requests.push([...texts]);
-        return h.platform.embedder.embed(texts, options);
-      },
-    };
-    const ingest = ingestJobHandler({ ...h.ingestDeps, embedder });
+    const { requests, handle } = recordingIngest();
     // A window far longer than the uploads take: the group goes out because it is full, not on a timer.
     const windowed = worker({
       groupSize: 5,
       groupWindowMs: 20_000,
       concurrency: 1,
-      handle: async (job, claimedWith) => void (await ingest(job, claimedWith)),
+      handle,
     });
     const ids: string[] = [];
     for (let n = 0; n < 5; n++) {
@@ -179,7 +174,7 @@ describe.each(databaseKinds())('local job worker on $name', (kind) => {
       groupSize: 10,
       groupWindowMs: 300,
       concurrency: 1,
-      handle: async (job, claimedWith) => void (await ingestJobHandler(h.ingestDeps)(job, claimedWith)),
+      handle: recordingIngest().handle,
     });
     const started = Date.now();
     const res = await call(h.api, 'POST', '/v1/sources', {
