@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createLocalServer } from '#cli/server/local-server.ts';
 import { createSource } from '#shared/usecases/sources.ts';
 import { FAKE_OPENAI_API_KEY, startFakeOpenAi } from '#test/fakes/openai-server.ts';
@@ -5,34 +8,10 @@ import { markdownDocument, seededRandom, TOPICS } from './lib/corpus.ts';
 import { createBenchTenant, startEmbeddedPlatform } from './lib/embedded.ts';
 import { listen } from './lib/http.ts';
 import { type Bench, type Figure, figure } from './lib/report.ts';
-import { type LatencySummary, summarize } from './lib/stats.ts';
+import type { LatencySummary } from './lib/stats.ts';
+import type { StreamClientSpec, StreamTimings } from './lib/stream-client.ts';
 
-interface StreamTiming {
-  readonly firstByte: number;
-  readonly done: number;
-}
-
-/** Times one streamed POST: first body byte, and the end of the stream (which must carry `done`). */
-async function timeStream(url: string, init: RequestInit, doneMarker: string): Promise<StreamTiming> {
-  const start = performance.now();
-  const res = await fetch(url, init);
-  if (!res.ok || !res.body) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let firstByte: number | undefined;
-  let text = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    firstByte ??= performance.now() - start;
-    text += decoder.decode(value, { stream: true });
-  }
-  const total = performance.now() - start;
-  if (!text.includes(doneMarker) || text.includes('event: error')) {
-    throw new Error(`the stream from ${url} did not finish cleanly: ${text.slice(-300)}`);
-  }
-  return { firstByte: firstByte ?? total, done: total };
-}
+const run = promisify(execFile);
 
 export const chatBench: Bench = {
   name: 'chat',
@@ -75,48 +54,26 @@ export const chatBench: Bench = {
         base_url: fake.url,
         credentials: { api_key: FAKE_OPENAI_API_KEY },
       });
-      const question = 'How does the satellite thruster change the orbit apogee?';
-
-      // A fresh chat per question: with history the platform would first ask the model to rewrite it.
-      const platformStream = async () => {
-        const chat = await post('/v1/chats', { bot_id: bot.id });
-        return timeStream(
-          `${server.url}/v1/chats/${chat.id}/messages`,
-          { method: 'POST', headers, body: JSON.stringify({ content: question, stream: true }) },
-          'event: done',
-        );
+      const spec: StreamClientSpec = {
+        platform: { url: server.url, token: tenant.token, botId: bot.id },
+        provider: { url: fake.url, apiKey: FAKE_OPENAI_API_KEY },
+        question: 'How does the satellite thruster change the orbit apogee?',
+        warmup: 5,
+        sequential,
+        rounds,
+        concurrency,
       };
-      const providerStream = () =>
-        timeStream(
-          `${fake.url}/chat/completions`,
-          {
-            method: 'POST',
-            headers: { authorization: `Bearer ${FAKE_OPENAI_API_KEY}`, 'content-type': 'application/json' },
-            body: JSON.stringify({
-              model: 'gpt-4o-mini',
-              stream: true,
-              stream_options: { include_usage: true },
-              messages: [{ role: 'user', content: question }],
-            }),
-          },
-          'data: [DONE]',
-        );
-
-      const measure = async (fn: () => Promise<StreamTiming>) => {
-        for (let i = 0; i < 5; i++) await fn(); // warm-up
-        const one: StreamTiming[] = [];
-        for (let i = 0; i < sequential; i++) one.push(await fn());
-        const many: StreamTiming[] = [];
-        for (let r = 0; r < rounds; r++)
-          many.push(...(await Promise.all(Array.from({ length: concurrency }, fn))));
-        const pick = (xs: StreamTiming[], key: keyof StreamTiming) => summarize(xs.map((x) => x[key]));
-        return {
-          one: { firstByte: pick(one, 'firstByte'), done: pick(one, 'done') },
-          many: { firstByte: pick(many, 'firstByte'), done: pick(many, 'done') },
-        };
+      // The client runs in its own process, as a real one would: in this process it could read a response
+      // only when the server's event loop let go (after the answer was saved), which hid the first byte.
+      const { stdout } = await run(
+        process.execPath,
+        ['--import', 'tsx', join(ctx.repoRoot, 'bench', 'lib', 'stream-client.ts'), JSON.stringify(spec)],
+        { cwd: ctx.repoRoot, maxBuffer: 16 * 1024 * 1024 },
+      );
+      const { platform, provider } = JSON.parse(stdout) as {
+        platform: StreamTimings;
+        provider: StreamTimings;
       };
-      const platform = await measure(platformStream);
-      const provider = await measure(providerStream);
 
       const figures: Figure[] = [];
       for (const [label, key] of [
@@ -152,8 +109,8 @@ export const chatBench: Bench = {
         figures,
         notes: [
           `POST /v1/chats/{id}/messages with stream: true on the local server (createLocalServer on @hono/node-server, PGlite, offline embedder, 20 ingested markdown sources), bot provider openai → the zero-latency fake OpenAI server (test/fakes) on loopback; a fresh chat per question so no query rewrite runs. ${sequential} sequential questions, then ${rounds} round(s) of ${concurrency} at once; 5 warm-up questions.`,
-          "First byte = the `meta` event. By design (shared/usecases/chat/stream-answer.ts) it is written only after the provider's first event, so that a refused key or a rate limit is still an ordinary HTTP error: it includes token auth, quota, bot + credential decryption, query embedding, hybrid retrieval, context assembly AND one provider round trip through the OpenAI SDK. Platform overhead = platform first byte − the fake's own first byte. With a zero-latency fake the whole answer follows in the same write, so `done` ≈ first byte (+ saving the message and usage).",
-          'Baseline: the same streamed completion asked of the fake provider directly (its own time to first byte / [DONE]). Client, platform and fake share one Node process and event loop, as in `npm start`; with 50 streams the figures are queueing on that loop and on the single PGlite connection.',
+          "First byte = the `meta` event. By design (shared/usecases/chat/stream-answer.ts) it is written only after the provider's first event, so that a refused key or a rate limit is still an ordinary HTTP error: it includes token auth, quota, bot + credential decryption, query embedding, hybrid retrieval, context assembly AND one provider round trip through the OpenAI SDK. Platform overhead = platform first byte − the fake's own first byte. With a zero-latency fake the whole answer follows at once, so `done` = first byte + saving the message and usage.",
+          'Baseline: the same streamed completion asked of the fake provider directly (its own time to first byte / [DONE]), from the same client. The client is a separate Node process (bench/lib/stream-client.ts), as a real one would be; platform and fake share one process and event loop, as in `npm start`; with 50 streams the figures are queueing on that loop and on the single PGlite connection.',
         ],
         details: { platform, provider },
       };
