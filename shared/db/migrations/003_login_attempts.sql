@@ -7,6 +7,9 @@ create table login_attempts (
   failures integer not null default 0,
   last_failed_at timestamptz not null default now()
 );
+-- Failures idle for a day are pruned on every new failure: the index keeps that cheap however many
+-- made-up emails are tried.
+create index login_attempts_last_failed_idx on login_attempts (last_failed_at);
 alter table login_attempts enable row level security;
 
 alter table users drop column failed_logins;
