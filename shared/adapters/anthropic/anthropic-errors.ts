@@ -1,5 +1,9 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from '@anthropic-ai/sdk';
 import { ProviderError } from '#shared/domain/errors.ts';
+import { redactKey, retryAfterSecondsOf } from '../provider-errors.ts';
+
+/** Anthropic keys (`sk-ant-…`) and other key-like tokens a message might quote. */
+const ANTHROPIC_KEY_SHAPE = /\b(?:sk-ant|sk|key)[-_][\w*-]{6,}/g;
 
 /**
  * Turns an `@anthropic-ai/sdk` error into a ProviderError a tenant admin can act on. Anthropic's
@@ -65,27 +69,11 @@ export function anthropicError(error: unknown, apiKey: string): unknown {
       details,
     });
   }
-  const quoted = redact(error.apiMessage ?? '', apiKey);
+  const quoted = redactKey(error.apiMessage ?? '', apiKey, ANTHROPIC_KEY_SHAPE);
   const what = status === undefined ? 'reported an error in the stream' : `rejected the request (${status})`;
   return new ProviderError(`Anthropic ${what}${quoted ? `: ${quoted}` : '.'}`, {
     status: 502,
     cause: error,
     details,
   });
-}
-
-/** Seconds from `retry-after` (seconds or an HTTP date). */
-function retryAfterSecondsOf(headers: Headers | undefined): number | undefined {
-  const value = headers?.get('retry-after');
-  if (!value) return undefined;
-  const seconds = Number.parseFloat(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
-}
-
-function redact(message: string, apiKey: string): string {
-  let text = apiKey.length >= 4 ? message.split(apiKey).join('[redacted]') : message;
-  text = text.replace(/\b(?:sk-ant|sk|key)[-_][\w*-]{6,}/g, '[redacted]');
-  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
 }

@@ -1,5 +1,9 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import { ProviderError } from '#shared/domain/errors.ts';
+import { redactKey, retryAfterSecondsOf } from '../provider-errors.ts';
+
+/** OpenAI keys (`sk-…`, `sess-…`) and other key-like tokens a message might quote. */
+const OPENAI_KEY_SHAPE = /\b(?:sk|key|sess)[-_][\w*-]{6,}/g;
 
 export type OpenAiProvider = 'openai' | 'openai-compatible';
 
@@ -47,7 +51,7 @@ export function openAiError(error: unknown, provider: OpenAiProvider, apiKey: st
     );
   }
   if (status === 429) {
-    const retryAfterSeconds = retryAfterSecondsOf(error.headers);
+    const retryAfterSeconds = retryAfterSecondsOf(error.headers, 'retry-after-ms');
     return new ProviderError(`${label} rate limit reached for the bot's API key (429).`, {
       status: 429,
       ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
@@ -69,7 +73,7 @@ export function openAiError(error: unknown, provider: OpenAiProvider, apiKey: st
       details,
     });
   }
-  const quoted = redact(providerMessage(error), apiKey);
+  const quoted = redactKey(providerMessage(error), apiKey, OPENAI_KEY_SHAPE);
   const what = status === undefined ? 'reported an error in the stream' : `rejected the request (${status})`;
   return new ProviderError(`${label} ${what}${quoted ? `: ${quoted}` : '.'}`, {
     status: 502,
@@ -78,26 +82,7 @@ export function openAiError(error: unknown, provider: OpenAiProvider, apiKey: st
   });
 }
 
-/** Seconds from `retry-after-ms` (OpenAI's finer hint) or `retry-after` (seconds or an HTTP date). */
-export function retryAfterSecondsOf(headers: Headers | undefined): number | undefined {
-  const ms = Number.parseFloat(headers?.get('retry-after-ms') ?? '');
-  if (Number.isFinite(ms) && ms >= 0) return Math.ceil(ms / 1000);
-  const value = headers?.get('retry-after');
-  if (!value) return undefined;
-  const seconds = Number.parseFloat(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
-}
-
 function providerMessage(error: APIError): string {
   const body = error.error as { message?: unknown } | undefined;
   return typeof body?.message === 'string' ? body.message : '';
-}
-
-/** Strips the key and anything shaped like one, and keeps the message short enough for a problem detail. */
-function redact(message: string, apiKey: string): string {
-  let text = apiKey.length >= 4 ? message.split(apiKey).join('[redacted]') : message;
-  text = text.replace(/\b(?:sk|key|sess)[-_][\w*-]{6,}/g, '[redacted]');
-  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
 }
