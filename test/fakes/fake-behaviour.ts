@@ -1,3 +1,5 @@
+import { seededRandom } from '#test/fixtures/seeded-random.ts';
+
 /** What the fake provider servers do with a request, and the script that decides it per request. */
 
 /** What the fake does with one request. Zero added latency unless asked. */
@@ -72,21 +74,9 @@ export function createBehaviourScript<E extends string>(initial: FakeBehaviour):
       const index = queue.findIndex((b) => b.on === undefined || b.on === endpoint);
       const chosen = index >= 0 ? queue.splice(index, 1)[0]! : standing;
       if (chosen.kind !== 'fail-ratio') return chosen;
-      const random = generators.get(chosen) ?? mulberry32(chosen.seed ?? 1);
+      const random = generators.get(chosen) ?? seededRandom(chosen.seed ?? 1);
       generators.set(chosen, random);
       return random() < chosen.ratio ? (chosen.failure ?? { kind: 'server-error' }) : { kind: 'ok' };
     },
-  };
-}
-
-/** A small seedable PRNG (mulberry32): the same seed gives the same failures on every run. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

@@ -12,7 +12,7 @@ import {
   startIngestHarness,
 } from '#test/fixtures/ingest.ts';
 import { call } from '#test/fixtures/platform.ts';
-import { seededRandom } from '#test/fixtures/rag/mixed-corpus.ts';
+import { seededRandom } from '#test/fixtures/seeded-random.ts';
 import { createTestTenant, type TestTenant } from '#test/fixtures/tenants.ts';
 
 // embedInBatches backs off 0.5 s × 2^n between retries; the faults here would make that minutes. The

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#shared/domain/errors.ts';
 import { type Chunk, chunkText } from '#shared/rag/chunker.ts';
 import { countTokens } from '#shared/rag/tokenizer.ts';
-import { generateMixedCorpus, type Random, seededRandom } from '#test/fixtures/rag/mixed-corpus.ts';
+import { generateMixedCorpus } from '#test/fixtures/rag/mixed-corpus.ts';
+import { type Random, seededRandom } from '#test/fixtures/seeded-random.ts';
 
 const overlapStartsAfter = /[\s\u3002\uff01\uff1f\uff0c\u3001\uff1b\uff1a]/u;
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createPreTokenScanner } from '#shared/rag/pre-token-scanner.ts';
 import { createPreTokenPattern } from '#shared/rag/tokenizer.ts';
-import { generateMixedCorpus, seededRandom } from '#test/fixtures/rag/mixed-corpus.ts';
+import { generateMixedCorpus } from '#test/fixtures/rag/mixed-corpus.ts';
+import { seededRandom } from '#test/fixtures/seeded-random.ts';
 
 const alphabet = [
   ...'aZk09 7  \t\n\r\v\f\'"sStTlLvVrReEdDmM.,!?;:-_()[]{}<>|/\\#*@$%^&=+~`',
