@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lambdaContext } from '#test/fixtures/apigw-events.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import {
   CapturedResponseStream,
   functionUrlEvent,
   installAwsLambdaGlobal,
-  lambdaContext,
   type StreamingHandler,
 } from '#test/fixtures/lambda-stream.ts';
 import { call } from '#test/fixtures/platform.ts';
@@ -36,7 +36,7 @@ describe.each(databaseKinds())('chat through the Lambda streaming handler on $na
   async function invoke(chatId: string, body: unknown, token = h.tenant.apiToken) {
     const stream = new CapturedResponseStream();
     const event = functionUrlEvent('POST', `/v1/chats/${chatId}/messages`, { token, body });
-    await handler(event, stream, lambdaContext());
+    await handler(event, stream, lambdaContext('minirag-chat-stream'));
     return stream;
   }
 
