@@ -35,7 +35,11 @@ export async function login(
 ): Promise<{ accessToken: string; expiresAt: Date }> {
   const now = deps.now?.() ?? new Date();
   const attemptKey = loginAttemptKey(input.tenant, input.email);
-  const previous = await deps.db.withSystem((tx) => findLoginFailures(tx, attemptKey));
+  // One system transaction for both platform-level reads: the failure count and the tenant.
+  const { previous, tenant } = await deps.db.withSystem(async (tx) => ({
+    previous: await findLoginFailures(tx, attemptKey),
+    tenant: await findTenantBySlug(tx, input.tenant),
+  }));
   if (previous && previous.failures >= MAX_FAILED_LOGINS) {
     const waited = (now.getTime() - previous.lastFailedAt.getTime()) / 1000;
     if (waited < LOCKOUT_SECONDS) {
@@ -44,7 +48,6 @@ export async function login(
       });
     }
   }
-  const tenant = await deps.db.withSystem((tx) => findTenantBySlug(tx, input.tenant));
   const tenantId = tenant ? asTenantId(tenant.id) : null;
   const user = tenantId
     ? await deps.db.withTenant(tenantId, (tx) => findUserCredentials(tx, tenantId, input.email.toLowerCase()))
