@@ -58,6 +58,25 @@ function lambdaRun(template: CfnTemplate, logicalId: string, seconds: number): n
   return PRICES.lambdaRequestMillion / 1e6 + seconds * gb * price;
 }
 
+const MINUTES_PER_UNIT: Record<string, number> = {
+  minute: 1,
+  minutes: 1,
+  hour: 60,
+  hours: 60,
+  day: 1440,
+  days: 1440,
+};
+
+/** The outbox sweep's schedule (`rate(N unit)`), in minutes. */
+function sweepIntervalMinutes(template: CfnTemplate): number | undefined {
+  for (const rule of resourcesOf(template, 'AWS::Events::Rule')) {
+    const match = /^rate\((\d+) (\w+)\)$/.exec(String(rule.Properties?.ScheduleExpression ?? ''));
+    const unit = match ? MINUTES_PER_UNIT[match[2]!] : undefined;
+    if (match && unit) return Number(match[1]) * unit;
+  }
+  return undefined;
+}
+
 /** How the functions reach PostgreSQL, which decides what a database call costs. */
 function databaseAccess(template: CfnTemplate): CostEstimate['databaseAccess'] {
   const cluster = resourcesOf(template, 'AWS::RDS::DBCluster')[0];
@@ -89,12 +108,14 @@ export function estimateCost(template: CfnTemplate, functions: FunctionIds): Cos
   add('Interface VPC endpoint (per AZ)', endpointAzs, PRICES.interfaceEndpointAzHour * HOURS_PER_MONTH, '');
 
   let databaseAwakeHourly = 0;
+  let autoPauseSeconds: number | undefined;
   for (const cluster of resourcesOf(template, 'AWS::RDS::DBCluster')) {
     const scaling = cluster.Properties?.ServerlessV2ScalingConfiguration as
       | { MinCapacity?: number; SecondsUntilAutoPause?: number }
       | undefined;
     const minAcu = Number(scaling?.MinCapacity ?? 0.5);
     const pauses = minAcu === 0;
+    if (pauses) autoPauseSeconds = Number(scaling?.SecondsUntilAutoPause ?? 300);
     // A paused cluster resumes at 0.5 ACU, the smallest capacity that serves queries.
     databaseAwakeHourly = (pauses ? 0.5 : minAcu) * PRICES.auroraAcuHour;
     add(
@@ -132,13 +153,20 @@ export function estimateCost(template: CfnTemplate, functions: FunctionIds): Cos
   const dbCall = access === 'data-api' ? PRICES.dataApiMillion / 1e6 : 0;
   const auroraIo = access === 'external' ? 0 : PRICES.auroraIoMillion / 1e6;
   const perDbCall = dbCall + auroraIo;
-  const sweepRun = lambdaRun(template, functions.ingest, WORKLOAD.sweep.lambdaSeconds);
-  add(
-    'Outbox sweep (ingest, every 5 min)',
-    1,
-    WORKLOAD.sweep.runsPerMonth * (sweepRun + WORKLOAD.sweep.databaseCalls * perDbCall),
-    access === 'data-api' ? 'Data API calls; it does not wake a paused cluster unless jobs wait' : '',
-  );
+  const sweepMinutes = sweepIntervalMinutes(template);
+  if (sweepMinutes !== undefined) {
+    const runs = (HOURS_PER_MONTH * 60) / sweepMinutes;
+    const sweepRun = lambdaRun(template, functions.ingest, WORKLOAD.sweep.lambdaSeconds);
+    // Each run reads the database, which resumes a paused cluster for at least its auto-pause delay.
+    const wakeHours =
+      autoPauseSeconds === undefined ? 0 : Math.min(sweepMinutes * 60, autoPauseSeconds) / 3600;
+    add(
+      `Outbox sweep (every ${sweepMinutes} min)`,
+      1,
+      runs * (sweepRun + WORKLOAD.sweep.databaseCalls * perDbCall + wakeHours * databaseAwakeHourly),
+      wakeHours > 0 ? 'each run wakes the paused database for its auto-pause delay' : '',
+    );
+  }
 
   const hasBucket = resourcesOf(template, 'AWS::S3::Bucket').length > 0;
   const part = (item: string, cost: number) => ({ item, cost: round(cost * 1000) });
