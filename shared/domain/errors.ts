@@ -87,3 +87,17 @@ export class ProviderError extends DomainError {
     this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
+
+/**
+ * Infrastructure the platform depends on is briefly unavailable (a paused database resuming, an outage): the
+ * request was not carried out and may be sent again after `retryAfterSeconds`. Maps to 503 with Retry-After.
+ */
+export class ServiceUnavailableError extends DomainError {
+  readonly status = 503;
+  readonly type = 'service-unavailable';
+  readonly retryAfterSeconds: number | undefined;
+  constructor(message: string, options?: { retryAfterSeconds?: number; cause?: unknown }) {
+    super(message, options);
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
+}
