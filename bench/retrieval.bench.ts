@@ -8,7 +8,7 @@ import { embeddingSpaceName } from '#shared/ports/vector-store.ts';
 import { countTokens } from '#shared/rag/tokenizer.ts';
 import { replaceSourceChunks } from '#shared/repositories/chunks.ts';
 import { insertSource, setSourceStatus } from '#shared/repositories/sources.ts';
-import { retrieveContext } from '#shared/usecases/chat/retrieve-context.ts';
+import { retrieveContext } from '#shared/usecases/answering/retrieve-context.ts';
 import { seededRandom } from '#test/fixtures/seeded-random.ts';
 import { passage, queryFor, TOPICS } from './lib/corpus.ts';
 import { createBenchTenant, startEmbeddedPlatform } from './lib/embedded.ts';

@@ -7,11 +7,10 @@ import type { Embedder } from '../ports/embedder.ts';
 import type { IngestMessage } from '../ports/ingest-queue.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { VectorStore } from '../ports/vector-store.ts';
-import { chunkText } from '../rag/chunker.ts';
-import { embedInBatches } from '../rag/embed-in-batches.ts';
-import type { EmbeddingGroupMember } from '../rag/embedding-group.ts';
+import { chunkText } from '../rag/chunking/index.ts';
+import { type EmbeddingGroupMember, embedInBatches } from '../rag/embedding/index.ts';
 import { extractText } from '../rag/extract/index.ts';
-import { fetchUrl } from '../rag/fetch-url.ts';
+import { fetchUrl } from '../rag/fetch/index.ts';
 import { normalizeText } from '../rag/normalize-text.ts';
 import { replaceSourceChunks } from '../repositories/chunks.ts';
 import {

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { citationJson } from '#shared/adapters/hono/answer-json.ts';
-import { tenantAuth } from '#shared/adapters/hono/auth.ts';
-import { createRouter, deleteByIdRoute } from '#shared/adapters/hono/router.ts';
+import { citationJson } from '#shared/http/answer-json.ts';
+import { tenantAuth } from '#shared/http/auth.ts';
+import { createRouter, deleteByIdRoute } from '#shared/http/router.ts';
 import {
   IdParam,
   iso,
@@ -12,7 +12,7 @@ import {
   security,
   standardErrors,
   text,
-} from '#shared/adapters/hono/schemas.ts';
+} from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
 import type { Chat, Message } from '#shared/repositories/chats.ts';
 import { createChat, getChatWithMessages, listTenantChats, removeChat } from '#shared/usecases/chats.ts';

@@ -1,9 +1,9 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { AppEnv } from '#shared/adapters/hono/env.ts';
-import { describeIssues } from '#shared/adapters/hono/router.ts';
-import { text } from '#shared/adapters/hono/schemas.ts';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '#shared/domain/errors.ts';
+import type { AppEnv } from '#shared/http/env.ts';
+import { describeIssues } from '#shared/http/router.ts';
+import { text } from '#shared/http/schemas.ts';
 import { detectSourceType } from '#shared/rag/extract/index.ts';
 import type { NewSourceInput } from '#shared/usecases/sources.ts';
 

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { tenantAuth } from '#shared/adapters/hono/auth.ts';
-import { createRouter } from '#shared/adapters/hono/router.ts';
-import { json, security, standardErrors } from '#shared/adapters/hono/schemas.ts';
+import { tenantAuth } from '#shared/http/auth.ts';
+import { createRouter } from '#shared/http/router.ts';
+import { json, security, standardErrors } from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
 import { tenantUsage } from '#shared/usecases/usage.ts';
 

@@ -3,7 +3,7 @@ import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { PayloadTooLargeError, ValidationError } from '../domain/errors.ts';
+import { PayloadTooLargeError, ValidationError } from '../../domain/errors.ts';
 
 export interface PinnedAddress {
   readonly address: string;

@@ -1,4 +1,4 @@
-import type { AuthContext } from '../../domain/auth-context.ts';
+import type { AuthContext } from '../domain/auth-context.ts';
 
 /** Hono context variables shared by the api and chat-stream apps. */
 export interface AppVariables {

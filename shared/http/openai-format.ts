@@ -1,4 +1,4 @@
-import type { PreparedAnswer } from '../../usecases/chat/answer-question.ts';
+import type { PreparedAnswer } from '../usecases/answering/answer-question.ts';
 import { citationJson, type collectAnswer } from './answer-json.ts';
 import type { SseFrame } from './sse.ts';
 

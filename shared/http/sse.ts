@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { DomainError } from '../../domain/errors.ts';
-import type { Logger } from '../../ports/logger.ts';
+import { DomainError } from '../domain/errors.ts';
+import type { Logger } from '../ports/logger.ts';
 import { PROBLEM_BASE } from './problem.ts';
 
 export interface SseFrame {

@@ -1,8 +1,8 @@
+import { countTokens } from '../tokenizer.ts';
 import { isWhitespaceCode } from './boundary-strength.ts';
 import { countPreToken, countPreTokenAt } from './pre-token-counts.ts';
 import { createPreTokenScanner } from './pre-token-scanner.ts';
 import { cutCorrection, hasCutInside, type PreTokens } from './pre-token-table.ts';
-import { countTokens } from './tokenizer.ts';
 
 /** A run of pre-tokens with its surrounding whitespace trimmed, and its exact token count. */
 export interface MeasuredSpan {

@@ -1,4 +1,4 @@
-import { ValidationError } from '../domain/errors.ts';
+import { ValidationError } from '../../domain/errors.ts';
 import { chooseOverlapStart } from './chunk-overlap.ts';
 import { pieceBreaks } from './piece-breaks.ts';
 import { scanPreTokens } from './pre-tokens.ts';

@@ -1,5 +1,5 @@
-import type { Citation } from '../../repositories/chats.ts';
-import type { AnswerEvent } from '../../usecases/chat/answer-question.ts';
+import type { Citation } from '../repositories/chats.ts';
+import type { AnswerEvent } from '../usecases/answering/answer-question.ts';
 
 export const citationJson = (c: Citation) => ({
   n: c.n,

@@ -1,4 +1,4 @@
-import { createPreTokenPattern } from './tokenizer.ts';
+import { createPreTokenPattern } from '../tokenizer.ts';
 
 /**
  * Finds where the cl100k_base pre-token starting at `at` ends, exactly as the encoding's regex

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ValidationError } from '../../domain/errors.ts';
-import type { Platform } from '../../platform.ts';
-import { type AnswerDeps, prepareAnswer } from '../../usecases/chat/answer-question.ts';
+import { ValidationError } from '../domain/errors.ts';
+import type { Platform } from '../platform.ts';
+import { type AnswerDeps, prepareAnswer } from '../usecases/answering/answer-question.ts';
 import { answerEventJson, citationJson, collectAnswer } from './answer-json.ts';
 import { tenantAuth } from './auth.ts';
 import { openAiChunks, openAiCompletion } from './openai-format.ts';

@@ -1,4 +1,4 @@
-import type { Embedder } from '../ports/embedder.ts';
+import type { Embedder } from '../../ports/embedder.ts';
 import {
   type EmbedInBatchesOptions,
   type EmbedInBatchesResult,

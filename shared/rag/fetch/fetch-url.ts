@@ -1,6 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { PayloadTooLargeError, ValidationError } from '../domain/errors.ts';
+import { PayloadTooLargeError, ValidationError } from '../../domain/errors.ts';
 import { type PinnedAddress, requestOnce } from './pinned-request.ts';
 import { nonPublicAddressReason } from './public-address.ts';
 

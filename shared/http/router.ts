@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import type { AuthContext } from '../../domain/auth-context.ts';
+import type { AuthContext } from '../domain/auth-context.ts';
 import type { AppEnv } from './env.ts';
 import { problemResponse } from './problem.ts';
 import { IdParam, security, standardErrors } from './schemas.ts';

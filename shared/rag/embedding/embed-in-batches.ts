@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { ProviderError } from '../domain/errors.ts';
-import type { Embedder } from '../ports/embedder.ts';
+import { ProviderError } from '../../domain/errors.ts';
+import type { Embedder } from '../../ports/embedder.ts';
 
 /** Waits `ms` milliseconds, or rejects when `signal` aborts. Injected by tests. */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
-import { type AuthenticateDeps, authenticate } from '../../auth/authenticate.ts';
-import { ForbiddenError } from '../../domain/errors.ts';
+import { type AuthenticateDeps, authenticate } from '../auth/authenticate.ts';
+import { ForbiddenError } from '../domain/errors.ts';
 import type { AppEnv } from './env.ts';
 
 function bearerOf(header: string | undefined): string | undefined {

@@ -1,4 +1,4 @@
-import { countTokens } from './tokenizer.ts';
+import { countTokens } from '../tokenizer.ts';
 
 /**
  * Token counts of short pre-tokens, remembered. Words repeat (" the", " of", ".\n"), so nearly

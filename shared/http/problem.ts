@@ -1,13 +1,8 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import {
-  DomainError,
-  ProviderError,
-  QuotaExceededError,
-  ServiceUnavailableError,
-} from '../../domain/errors.ts';
-import type { Logger } from '../../ports/logger.ts';
+import { DomainError, ProviderError, QuotaExceededError, ServiceUnavailableError } from '../domain/errors.ts';
+import type { Logger } from '../ports/logger.ts';
 
 /** An RFC 9457 problem document. */
 export interface Problem {

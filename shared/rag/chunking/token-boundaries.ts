@@ -1,4 +1,4 @@
-import { countTokens, encode, tokenByteLength } from './tokenizer.ts';
+import { countTokens, encode, tokenByteLength } from '../tokenizer.ts';
 
 /** A slice of a longer string, `start`/`end` in UTF-16 offsets, with its own token count. */
 export interface TokenSpan {
