@@ -1,6 +1,6 @@
+import { assignments, sql } from '../db/sql.ts';
 import type { TenantId } from '../domain/ids.ts';
 import type { Queryable } from '../ports/database.ts';
-import { assignments, sql } from '../ports/sql.ts';
 import { afterCursor, type Page, type PageRequest, toPage } from './pagination.ts';
 
 export type BotProvider = 'openai' | 'anthropic' | 'openai-compatible';

@@ -1,5 +1,5 @@
+import { assignments, sql } from '../db/sql.ts';
 import type { Queryable } from '../ports/database.ts';
-import { assignments, sql } from '../ports/sql.ts';
 import { afterCursor, type Page, type PageRequest, toPage } from './pagination.ts';
 
 export type TenantStatus = 'active' | 'suspended';

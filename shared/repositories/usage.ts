@@ -1,6 +1,6 @@
+import { type SqlFragment, sql } from '../db/sql.ts';
 import { newId, type TenantId } from '../domain/ids.ts';
 import type { Queryable } from '../ports/database.ts';
-import { type SqlFragment, sql } from '../ports/sql.ts';
 
 export type UsageKind = 'embed' | 'rewrite' | 'chat';
 

@@ -1,7 +1,7 @@
+import { assignments, sql } from '../db/sql.ts';
 import type { Role } from '../domain/auth-context.ts';
 import type { TenantId } from '../domain/ids.ts';
 import type { Queryable } from '../ports/database.ts';
-import { assignments, sql } from '../ports/sql.ts';
 import { afterCursor, type Page, type PageRequest, toPage } from './pagination.ts';
 
 export interface User {

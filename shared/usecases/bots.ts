@@ -1,10 +1,10 @@
 import { requireScope } from '../auth/authorize.ts';
+import { parseEnvelope } from '../crypto/envelope.ts';
 import type { AuthContext } from '../domain/auth-context.ts';
 import { NotFoundError, ValidationError } from '../domain/errors.ts';
 import { newId, type TenantId } from '../domain/ids.ts';
 import type { Database } from '../ports/database.ts';
 import type { EncryptionContext, KeyVault } from '../ports/key-vault.ts';
-import { parseEnvelope } from '../ports/key-vault.ts';
 import {
   type BotFields,
   type BotProfile,
