@@ -12,10 +12,9 @@ import type { VectorStore } from '../../ports/vector-store.ts';
 import { countTokens } from '../../rag/tokenizer.ts';
 import { type BotProfile, findBot, findBotCredentials } from '../../repositories/bots.ts';
 import { type Citation, findChat, listMessages } from '../../repositories/chats.ts';
-import { openBotCredentials } from '../bots.ts';
+import { openBotCredentials, type ProviderCredentials } from '../bots.ts';
 import type { AnswerEvent } from './answer-events.ts';
 import { assembleContext } from './assemble-context.ts';
-import { chatModelForBot, type ProviderEndpoints } from './bot-model.ts';
 import { assertWithinQuota } from './quota.ts';
 import { retrieveContext } from './retrieve-context.ts';
 import { rewriteQuery } from './rewrite-query.ts';
@@ -23,14 +22,20 @@ import { type PendingUsage, streamAnswer } from './stream-answer.ts';
 
 export type { AnswerEvent };
 
+/**
+ * The ChatModel for one bot and one call. A bot without a provider answers extractively; the decrypted
+ * credentials live only inside the model built here. Throws a ProviderError (400) when no key applies.
+ */
+export type ChatModelFor = (bot: BotProfile, credentials: ProviderCredentials | null) => ChatModel;
+
 export interface AnswerDeps {
   readonly db: Database;
   readonly embedder: Embedder;
   readonly vectorStore: VectorStore;
   readonly vault: KeyVault;
   readonly logger: Logger;
-  readonly providerKeys: { openai?: string | undefined; anthropic?: string | undefined };
-  readonly endpoints?: ProviderEndpoints;
+  /** Builds the model for one bot and one call; the composition root binds the platform's keys into it. */
+  readonly chatModelFor: ChatModelFor;
   /** Tokens of retrieved context given to the model. */
   readonly contextBudgetTokens?: number;
   readonly now?: () => Date;
@@ -85,7 +90,7 @@ export async function prepareAnswer(
   });
   // Outside the transaction: the key service call must not hold a database connection.
   const credentials = await openBotCredentials(sealed, tenantId, bot.id, deps.vault);
-  const model: ChatModel = chatModelForBot(bot, credentials, deps.providerKeys, deps.endpoints);
+  const model: ChatModel = deps.chatModelFor(bot, credentials);
 
   const rewrite = await rewriteQuery(question, history, model, deps.logger, signal);
   const retrieval = await retrieveContext(
