@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { ProviderError } from '../domain/errors.ts';
+import { CredentialError } from '../domain/errors.ts';
 import type { EncryptionContext, Envelope } from '../ports/key-vault.ts';
 
 /**
@@ -25,7 +25,7 @@ export const envelopeSchema = z.object({
 export function parseEnvelope(value: unknown): Envelope {
   const result = envelopeSchema.safeParse(value);
   if (!result.success) {
-    throw new ProviderError("The bot's stored credentials are unreadable; set them again", { status: 500 });
+    throw new CredentialError("The bot's stored credentials are unreadable; set them again");
   }
   return result.data;
 }
@@ -60,15 +60,17 @@ export function contextRecord(ctx: EncryptionContext): Record<string, string> {
 function assertContext(ctx: EncryptionContext): void {
   // An empty id would bind every such record to the same context: refuse rather than weaken the binding.
   if (!ctx.tenantId || !ctx.botProfileId || ctx.purpose !== 'bot-credentials') {
-    throw new ProviderError('Invalid encryption context for bot credentials', { status: 500 });
+    throw new CredentialError('Invalid encryption context for bot credentials');
   }
 }
 
 /** Failures of the local crypto: never say which check failed or echo any input. */
 export const unreadableCredentials = (cause?: unknown) =>
-  new ProviderError(
+  new CredentialError(
     "The bot's credentials could not be decrypted: they were altered or belong to another bot",
-    { status: 500, cause },
+    {
+      cause,
+    },
   );
 
 /** The three parts of an AES-GCM result, as raw bytes. */

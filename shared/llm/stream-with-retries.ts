@@ -23,8 +23,9 @@ const MAX_RATE_LIMIT_WAIT_SECONDS = 1;
 
 /**
  * Runs `attempt` (one provider request, its errors already mapped to ProviderError) and retries it on a
- * 502 or a short 429 as long as no delta has been yielded. Each attempt gets its own AbortSignal, which
- * fires when the caller aborts, the idle timeout elapses or the consumer stops iterating.
+ * retryable failure (a 429 only when it asks for a short wait) as long as no delta has been yielded.
+ * Each attempt gets its own AbortSignal, which fires when the caller aborts, the idle timeout elapses or
+ * the consumer stops iterating.
  */
 export async function* streamWithRetries(
   policy: ChatAttemptPolicy,
@@ -84,11 +85,11 @@ export async function collectCompletion(events: AsyncIterable<ChatEvent>): Promi
 }
 
 function retryDelayMs(error: ProviderError, retries: number): number | undefined {
+  if (!error.retryable) return undefined;
   if (error.status === 429) {
     const wait = error.retryAfterSeconds;
     return wait !== undefined && wait <= MAX_RATE_LIMIT_WAIT_SECONDS ? wait * 1000 : undefined;
   }
-  if (error.status !== 502) return undefined;
   // Exponential backoff with jitter, capped low: a person is waiting for the first word.
   return Math.min(250 * 2 ** retries, 2000) * (0.75 + Math.random() * 0.25);
 }

@@ -11,7 +11,7 @@ import {
   unreadableCredentials,
   zero,
 } from '#shared/crypto/envelope.ts';
-import { ProviderError } from '#shared/domain/errors.ts';
+import { CredentialError, ProviderError } from '#shared/domain/errors.ts';
 import type { EncryptionContext, Envelope, KeyVault } from '#shared/ports/key-vault.ts';
 
 export interface MasterKey {
@@ -87,9 +87,8 @@ export function createLocalKeyVault(options: LocalKeyVaultOptions): KeyVault {
   const unwrap = (env: Envelope, ctx: EncryptionContext): Buffer => {
     const masterKey = keys.get(env.keyId);
     if (!masterKey) {
-      throw new ProviderError(
+      throw new CredentialError(
         `The bot's credentials were encrypted under a master key this server does not have (${env.keyId})`,
-        { status: 500 },
       );
     }
     const blob = Buffer.from(env.encryptedDataKey, 'base64');
