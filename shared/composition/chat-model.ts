@@ -1,11 +1,10 @@
 import { createAnthropicChatModel } from '../adapters/anthropic/chat-model.ts';
 import { createExtractiveAnswerer } from '../adapters/extractive/chat-model.ts';
 import { createOpenAiChatModel } from '../adapters/openai/chat-model.ts';
+import type { BotProfile, ProviderCredentials } from '../domain/bot.ts';
 import { ProviderError } from '../domain/errors.ts';
 import type { ChatModel } from '../ports/chat-model.ts';
-import type { BotProfile } from '../repositories/bots.ts';
 import type { ChatModelFor } from '../usecases/answering/answer-question.ts';
-import type { ProviderCredentials } from '../usecases/bots.ts';
 
 /** Provider base URLs the operator may override (tests point them at local fakes). */
 export interface ProviderEndpoints {

@@ -1,3 +1,5 @@
+import type { MessageRole } from '../domain/chat.ts';
+
 /** One numbered passage of retrieved context; `n` is the number its citation marker `[n]` uses. */
 export interface ContextPassage {
   readonly n: number;
@@ -7,7 +9,7 @@ export interface ContextPassage {
 }
 
 export interface ChatTurn {
-  readonly role: 'user' | 'assistant';
+  readonly role: MessageRole;
   readonly content: string;
 }
 

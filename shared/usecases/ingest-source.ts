@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { DomainError, IngestRetryableError, UnusableSourceError } from '../domain/errors.ts';
 import { asTenantId, type TenantId } from '../domain/ids.ts';
 import { pointId } from '../domain/point-id.ts';
+import type { Source } from '../domain/source.ts';
 import type { Database } from '../ports/database.ts';
 import type { Embedder } from '../ports/embedder.ts';
 import type { IngestMessage } from '../ports/ingest-queue.ts';
@@ -13,13 +14,7 @@ import { extractText } from '../rag/extract/index.ts';
 import { fetchUrl } from '../rag/fetch/index.ts';
 import { normalizeText } from '../rag/normalize-text.ts';
 import { replaceSourceChunks } from '../repositories/chunks.ts';
-import {
-  findSource,
-  findSourceByHash,
-  loadSourceContent,
-  type Source,
-  setSourceStatus,
-} from '../repositories/sources.ts';
+import { findSource, findSourceByHash, loadSourceContent, setSourceStatus } from '../repositories/sources.ts';
 import { recordUsage } from '../repositories/usage.ts';
 
 export interface IngestDeps {

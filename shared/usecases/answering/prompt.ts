@@ -1,5 +1,5 @@
+import type { BotProfile } from '../../domain/bot.ts';
 import type { ChatRequest, ChatTurn, ContextPassage } from '../../ports/chat-model.ts';
-import type { BotProfile } from '../../repositories/bots.ts';
 
 /** What the platform adds to every bot's own system prompt. */
 export const PLATFORM_INSTRUCTIONS =
