@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDataApiDatabase } from '#shared/adapters/rds-data/database.ts';
 import { DatabaseStatementError } from '#shared/adapters/rds-data/resume.ts';
 import { DEFAULT_MIGRATIONS_DIR, migrate } from '#shared/db/migrate.ts';
+import { sql } from '#shared/db/sql.ts';
 import { ServiceUnavailableError } from '#shared/domain/errors.ts';
 import { asTenantId, newId } from '#shared/domain/ids.ts';
 import type { Database } from '#shared/ports/database.ts';
-import { sql } from '#shared/ports/sql.ts';
 import * as tenants from '#shared/repositories/tenants.ts';
 import { type FakeDataApi, startFakeDataApi } from '#test/fakes/rds-data-server.ts';
 

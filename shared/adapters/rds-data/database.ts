@@ -6,9 +6,10 @@ import {
   RollbackTransactionCommand,
   type SqlParameter,
 } from '@aws-sdk/client-rds-data';
+import { scopeStatement } from '../../db/scope-statement.ts';
+import { compile, type SqlFragment, sql } from '../../db/sql.ts';
 import type { TenantId } from '../../domain/ids.ts';
-import { type Database, type Queryable, type SystemQueryable, scopeStatement } from '../../ports/database.ts';
-import { compile, type SqlFragment, sql } from '../../ports/sql.ts';
+import type { Database, Queryable, SystemQueryable } from '../../ports/database.ts';
 import { decodeRecords } from './records.ts';
 import { callWithResume } from './resume.ts';
 import { splitStatements } from './split-statements.ts';
