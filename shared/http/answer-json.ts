@@ -1,4 +1,4 @@
-import type { Citation } from '../repositories/chats.ts';
+import type { Citation } from '../domain/chat.ts';
 import type { AnswerEvent } from '../usecases/answering/answer-question.ts';
 
 export const citationJson = (c: Citation) => ({

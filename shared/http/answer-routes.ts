@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { chatModelFactory, type ProviderEndpoints } from '../composition/chat-model.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
 import { type AnswerDeps, prepareAnswer } from '../usecases/answering/answer-question.ts';
@@ -46,18 +47,20 @@ const CompletionBody = z
   .passthrough()
   .openapi('ChatCompletionRequest');
 
-export function answerDeps(p: Platform, endpoints?: AnswerDeps['endpoints']): AnswerDeps {
+export function answerDeps(p: Platform, endpoints?: ProviderEndpoints): AnswerDeps {
   return {
     db: p.db,
     embedder: p.embedder,
     vectorStore: p.vectorStore,
     vault: p.vault,
     logger: p.logger,
-    providerKeys: p.providerKeys,
-    endpoints: endpoints ?? {
-      openaiBaseUrl: p.config.OPENAI_BASE_URL,
-      anthropicBaseUrl: p.config.ANTHROPIC_BASE_URL,
-    },
+    chatModelFor: chatModelFactory(
+      p.providerKeys,
+      endpoints ?? {
+        openaiBaseUrl: p.config.OPENAI_BASE_URL,
+        anthropicBaseUrl: p.config.ANTHROPIC_BASE_URL,
+      },
+    ),
   };
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createOpenAiEmbedder } from '#shared/adapters/openai/embedder.ts';
-import { sql } from '#shared/ports/sql.ts';
+import { sql } from '#shared/db/sql.ts';
 import { countTokens } from '#shared/rag/tokenizer.ts';
 import type { ScriptedBehaviour } from '#test/fakes/fake-behaviour.ts';
 import { FAKE_OPENAI_API_KEY, type FakeOpenAi, startFakeOpenAi } from '#test/fakes/openai-server.ts';

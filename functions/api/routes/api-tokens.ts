@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { ApiToken } from '#shared/domain/api-token.ts';
 import { SCOPES } from '#shared/domain/auth-context.ts';
 import { tenantAuth } from '#shared/http/auth.ts';
 import { createRouter, deleteByIdRoute } from '#shared/http/router.ts';
@@ -13,7 +14,6 @@ import {
   standardErrors,
 } from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
-import type { ApiToken } from '#shared/repositories/api-tokens.ts';
 import { listTenantApiTokens, mintApiToken, revokeTenantApiToken } from '#shared/usecases/api-tokens.ts';
 
 const ApiTokenSchema = z

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { USAGE_GROUPINGS, USAGE_KINDS } from '#shared/domain/usage.ts';
 import { tenantAuth } from '#shared/http/auth.ts';
 import { createRouter } from '#shared/http/router.ts';
 import { json, security, standardErrors } from '#shared/http/schemas.ts';
@@ -20,11 +21,11 @@ const UsageSchema = z
   .object({
     from: z.string(),
     to: z.string(),
-    group_by: z.enum(['day', 'bot', 'model']),
+    group_by: z.enum(USAGE_GROUPINGS),
     data: z.array(
       z.object({
         key: z.string().nullable(),
-        kind: z.enum(['embed', 'rewrite', 'chat']),
+        kind: z.enum(USAGE_KINDS),
         input_tokens: z.number(),
         output_tokens: z.number(),
         cost_usd: z.number(),

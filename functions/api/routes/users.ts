@@ -1,4 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { ROLES } from '#shared/domain/auth-context.ts';
+import type { User } from '#shared/domain/user.ts';
 import { tenantAuth } from '#shared/http/auth.ts';
 import { createRouter, deleteByIdRoute } from '#shared/http/router.ts';
 import {
@@ -13,10 +15,9 @@ import {
   text,
 } from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
-import type { User } from '#shared/repositories/users.ts';
 import { changeUser, createUser, listTenantUsers, removeUser } from '#shared/usecases/users.ts';
 
-const Role = z.enum(['owner', 'admin', 'member']);
+const Role = z.enum(ROLES);
 const UserSchema = z
   .object({
     id: z.string(),

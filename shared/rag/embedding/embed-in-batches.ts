@@ -48,12 +48,11 @@ const retryableNetworkCodes = new Set([
 ]);
 
 /**
- * Whether another attempt may succeed: the provider's rate limit (429) or a server-side
- * failure (5xx), or the network failing or timing out on the way. A 4xx such as a bad key
- * (400/401) fails the same way every time.
+ * Whether another attempt may succeed: a provider error that says so (a rate limit, an outage), or the
+ * network failing or timing out on the way. A bad key fails the same way every time.
  */
 export function isRetryable(error: unknown): boolean {
-  if (error instanceof ProviderError) return error.status === 429 || error.status >= 500;
+  if (error instanceof ProviderError) return error.retryable;
   if (!(error instanceof Error)) return false;
   if (error.name === 'TimeoutError' || error.name === 'ConnectTimeoutError') return true;
   const code = (error as { code?: unknown }).code;

@@ -1,4 +1,4 @@
-import type { Citation } from '../../repositories/chats.ts';
+import type { Citation } from '../../domain/chat.ts';
 
 /** What an answer streams, in order: meta, citations, deltas, usage, done. */
 export type AnswerEvent =

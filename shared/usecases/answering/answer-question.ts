@@ -1,21 +1,23 @@
 import { requireScope } from '../../auth/authorize.ts';
 import { costUsd } from '../../config/prices.ts';
 import type { AuthContext } from '../../domain/auth-context.ts';
+import type { BotProfile, ProviderCredentials } from '../../domain/bot.ts';
+import type { Citation } from '../../domain/chat.ts';
 import { NotFoundError } from '../../domain/errors.ts';
-import { newId } from '../../domain/ids.ts';
-import type { ChatModel, ChatTurn } from '../../ports/chat-model.ts';
+import { newId, type TenantId } from '../../domain/ids.ts';
+import type { ChatModel, ChatRequest, ChatTurn, ContextPassage } from '../../ports/chat-model.ts';
 import type { Database } from '../../ports/database.ts';
 import type { Embedder } from '../../ports/embedder.ts';
 import type { KeyVault } from '../../ports/key-vault.ts';
 import type { Logger } from '../../ports/logger.ts';
 import type { VectorStore } from '../../ports/vector-store.ts';
 import { countTokens } from '../../rag/tokenizer.ts';
-import { type BotProfile, findBot, findBotCredentials } from '../../repositories/bots.ts';
-import { type Citation, findChat, listMessages } from '../../repositories/chats.ts';
+import { findBot, findBotCredentials } from '../../repositories/bots.ts';
+import { findChat, listMessages } from '../../repositories/chats.ts';
 import { openBotCredentials } from '../bots.ts';
 import type { AnswerEvent } from './answer-events.ts';
 import { assembleContext } from './assemble-context.ts';
-import { chatModelForBot, type ProviderEndpoints } from './bot-model.ts';
+import { answerRequest } from './prompt.ts';
 import { assertWithinQuota } from './quota.ts';
 import { retrieveContext } from './retrieve-context.ts';
 import { rewriteQuery } from './rewrite-query.ts';
@@ -23,14 +25,20 @@ import { type PendingUsage, streamAnswer } from './stream-answer.ts';
 
 export type { AnswerEvent };
 
+/**
+ * The ChatModel for one bot and one call. A bot without a provider answers extractively; the decrypted
+ * credentials live only inside the model built here. Throws a ProviderError (400) when no key applies.
+ */
+export type ChatModelFor = (bot: BotProfile, credentials: ProviderCredentials | null) => ChatModel;
+
 export interface AnswerDeps {
   readonly db: Database;
   readonly embedder: Embedder;
   readonly vectorStore: VectorStore;
   readonly vault: KeyVault;
   readonly logger: Logger;
-  readonly providerKeys: { openai?: string | undefined; anthropic?: string | undefined };
-  readonly endpoints?: ProviderEndpoints;
+  /** Builds the model for one bot and one call; the composition root binds the platform's keys into it. */
+  readonly chatModelFor: ChatModelFor;
   /** Tokens of retrieved context given to the model. */
   readonly contextBudgetTokens?: number;
   readonly now?: () => Date;
@@ -48,14 +56,11 @@ export interface PreparedAnswer {
   events(signal?: AbortSignal): AsyncGenerator<AnswerEvent>;
 }
 
-const PLATFORM_INSTRUCTIONS =
-  'Answer the question using only the numbered sources provided. Cite every claim with the source ' +
-  'number in square brackets, like [1] or [2]. If the sources do not contain the answer, say so plainly.';
-
 /**
- * The chat orchestrator, everything that can fail before the first byte: quota → bot and history →
- * query rewrite → hybrid retrieval → context assembly. The returned answer then streams the
- * generation and saves the message and usage (see stream-answer.ts).
+ * The chat orchestrator, everything that can fail before the first byte, in four steps: load (quota,
+ * chat, bot, history, credentials) → retrieve (query rewrite, hybrid retrieval, context assembly) →
+ * prompt → generate. The returned answer then streams the generation and saves the message and usage
+ * (see stream-answer.ts).
  */
 export async function prepareAnswer(
   auth: AuthContext,
@@ -65,9 +70,33 @@ export async function prepareAnswer(
   signal?: AbortSignal,
 ): Promise<PreparedAnswer> {
   requireScope(auth, 'chat');
-  const tenantId = auth.tenantId;
-  const now = deps.now?.() ?? new Date();
+  const conversation = await loadConversation(auth.tenantId, target, deps);
+  const model = deps.chatModelFor(conversation.bot, conversation.credentials);
+  const grounding = await retrieveGrounding(auth.tenantId, question, conversation, model, deps, signal);
+  const request = answerRequest(
+    conversation.bot,
+    conversation.history,
+    question,
+    grounding.query,
+    grounding.passages,
+  );
+  return generate(auth, conversation, question, grounding, model, request, deps, signal);
+}
 
+interface Conversation {
+  readonly bot: BotProfile;
+  readonly chatId: string | null;
+  readonly history: readonly ChatTurn[];
+  readonly credentials: ProviderCredentials | null;
+}
+
+/** Load: the quota check, the chat, its bot and history, and the bot's credentials (decrypted for this call only). */
+async function loadConversation(
+  tenantId: TenantId,
+  target: AnswerTarget,
+  deps: AnswerDeps,
+): Promise<Conversation> {
+  const now = deps.now?.() ?? new Date();
   const { bot, history, chatId, sealed } = await deps.db.withTenant(tenantId, async (tx) => {
     await assertWithinQuota(tx, tenantId, now);
     const chat = 'chatId' in target ? await findChat(tx, tenantId, target.chatId) : null;
@@ -85,9 +114,29 @@ export async function prepareAnswer(
   });
   // Outside the transaction: the key service call must not hold a database connection.
   const credentials = await openBotCredentials(sealed, tenantId, bot.id, deps.vault);
-  const model: ChatModel = chatModelForBot(bot, credentials, deps.providerKeys, deps.endpoints);
+  return { bot, history, chatId, credentials };
+}
 
-  const rewrite = await rewriteQuery(question, history, model, deps.logger, signal);
+interface Grounding {
+  /** The question as retrieval saw it (rewritten from the history when there is one). */
+  readonly query: string;
+  readonly passages: ContextPassage[];
+  readonly citations: Citation[];
+  /** The embedding and rewrite calls made so far, saved with the answer. */
+  readonly usage: PendingUsage[];
+}
+
+/** Retrieve: rewrite the question from the history, retrieve (dense + full text) and assemble numbered passages. */
+async function retrieveGrounding(
+  tenantId: TenantId,
+  question: string,
+  conversation: Conversation,
+  model: ChatModel,
+  deps: AnswerDeps,
+  signal: AbortSignal | undefined,
+): Promise<Grounding> {
+  const { bot } = conversation;
+  const rewrite = await rewriteQuery(question, conversation.history, model, deps.logger, signal);
   const retrieval = await retrieveContext(
     tenantId,
     rewrite.query,
@@ -116,37 +165,36 @@ export async function prepareAnswer(
       costUsd: costUsd(model.provider, model.model, rewrite.inputTokens, rewrite.outputTokens),
     });
   }
+  return { query: rewrite.query, passages: context.passages, citations: context.citations, usage };
+}
 
-  const rendered = context.passages.map((p) => `[${p.n}] ${p.title}\n${p.content}`).join('\n\n');
+/** Generate: the answer, streamed when the caller pulls its events (see stream-answer.ts). */
+function generate(
+  auth: AuthContext,
+  conversation: Conversation,
+  question: string,
+  grounding: Grounding,
+  model: ChatModel,
+  request: ChatRequest,
+  deps: AnswerDeps,
+  signal: AbortSignal | undefined,
+): PreparedAnswer {
   const messageId = newId();
   return {
     messageId,
-    citations: context.citations,
+    citations: grounding.citations,
     events: (streamSignal) =>
       streamAnswer({
         auth,
-        bot,
-        chatId,
+        bot: conversation.bot,
+        chatId: conversation.chatId,
         messageId,
         question,
-        query: rewrite.query,
-        citations: context.citations,
-        usage,
+        query: grounding.query,
+        citations: grounding.citations,
+        usage: grounding.usage,
         model,
-        request: {
-          system: [bot.systemPrompt, PLATFORM_INSTRUCTIONS].filter(Boolean).join('\n\n'),
-          messages: [
-            ...history.slice(-10),
-            {
-              role: 'user',
-              content: `Sources:\n${rendered || '(no sources found)'}\n\nQuestion: ${question}`,
-            },
-          ],
-          question: rewrite.query,
-          passages: context.passages,
-          ...(bot.temperature !== null ? { temperature: bot.temperature } : {}),
-          ...(bot.maxOutputTokens !== null ? { maxOutputTokens: bot.maxOutputTokens } : {}),
-        },
+        request,
         estimateTokens: countTokens,
         deps,
         signal: streamSignal ?? signal,

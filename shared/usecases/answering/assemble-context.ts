@@ -1,6 +1,6 @@
+import type { Citation } from '../../domain/chat.ts';
 import type { ContextPassage } from '../../ports/chat-model.ts';
 import { countTokens } from '../../rag/tokenizer.ts';
-import type { Citation } from '../../repositories/chats.ts';
 import type { RetrievedChunk } from './retrieve-context.ts';
 
 export interface AssembledContext {

@@ -1,9 +1,6 @@
 import type { ChatModel, ChatTurn } from '../../ports/chat-model.ts';
 import type { Logger } from '../../ports/logger.ts';
-
-const REWRITE_SYSTEM =
-  'Rewrite the last user message as one standalone search question that can be understood without the ' +
-  'conversation. Keep names, numbers and technical terms. Answer with the question only.';
+import { REWRITE_INSTRUCTIONS } from './prompt.ts';
 
 export interface RewriteResult {
   readonly query: string;
@@ -32,7 +29,7 @@ export async function rewriteQuery(
     .join('\n');
   try {
     const out = await model.complete({
-      system: REWRITE_SYSTEM,
+      system: REWRITE_INSTRUCTIONS,
       messages: [{ role: 'user', content: `${transcript}\nuser: ${question}\n\nStandalone question:` }],
       question,
       passages: [],

@@ -1,12 +1,14 @@
 import { costUsd } from '../../config/prices.ts';
 import type { AuthContext } from '../../domain/auth-context.ts';
+import type { BotProfile } from '../../domain/bot.ts';
+import type { Citation, MessageStatus } from '../../domain/chat.ts';
 import { newId } from '../../domain/ids.ts';
+import type { UsageEvent } from '../../domain/usage.ts';
 import type { ChatModel, ChatRequest } from '../../ports/chat-model.ts';
 import type { Database } from '../../ports/database.ts';
 import type { Logger } from '../../ports/logger.ts';
-import type { BotProfile } from '../../repositories/bots.ts';
-import { type Citation, insertMessage, type MessageStatus } from '../../repositories/chats.ts';
-import { recordUsage, type UsageEvent } from '../../repositories/usage.ts';
+import { insertMessage } from '../../repositories/chats.ts';
+import { recordUsage } from '../../repositories/usage.ts';
 import type { AnswerEvent } from './answer-events.ts';
 import { citedNumbers } from './assemble-context.ts';
 

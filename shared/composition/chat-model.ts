@@ -1,15 +1,29 @@
-import { createAnthropicChatModel } from '../../adapters/anthropic/chat-model.ts';
-import { createExtractiveAnswerer } from '../../adapters/extractive/chat-model.ts';
-import { createOpenAiChatModel } from '../../adapters/openai/chat-model.ts';
-import { ProviderError } from '../../domain/errors.ts';
-import type { ChatModel } from '../../ports/chat-model.ts';
-import type { BotProfile } from '../../repositories/bots.ts';
-import type { ProviderCredentials } from '../bots.ts';
+import { createAnthropicChatModel } from '../adapters/anthropic/chat-model.ts';
+import { createExtractiveAnswerer } from '../adapters/extractive/chat-model.ts';
+import { createOpenAiChatModel } from '../adapters/openai/chat-model.ts';
+import type { BotProfile, ProviderCredentials } from '../domain/bot.ts';
+import { ProviderError } from '../domain/errors.ts';
+import type { ChatModel } from '../ports/chat-model.ts';
+import type { ChatModelFor } from '../usecases/answering/answer-question.ts';
 
 /** Provider base URLs the operator may override (tests point them at local fakes). */
 export interface ProviderEndpoints {
   readonly openaiBaseUrl?: string | undefined;
   readonly anthropicBaseUrl?: string | undefined;
+}
+
+/** Platform-level provider keys (the operator's own), for bots that store no key of their own. */
+export interface PlatformProviderKeys {
+  readonly openai?: string | undefined;
+  readonly anthropic?: string | undefined;
+}
+
+/** The `chatModelFor` the answering use case is given: the platform's keys and endpoints, bound once. */
+export function chatModelFactory(
+  platformKeys: PlatformProviderKeys,
+  endpoints: ProviderEndpoints = {},
+): ChatModelFor {
+  return (bot, credentials) => chatModelForBot(bot, credentials, platformKeys, endpoints);
 }
 
 /**
@@ -20,7 +34,7 @@ export interface ProviderEndpoints {
 export function chatModelForBot(
   bot: BotProfile,
   credentials: ProviderCredentials | null,
-  platformKeys: { openai?: string | undefined; anthropic?: string | undefined },
+  platformKeys: PlatformProviderKeys,
   endpoints: ProviderEndpoints = {},
 ): ChatModel {
   if (!bot.provider) return createExtractiveAnswerer();
