@@ -36,7 +36,9 @@ export function createLocalServer(p: LocalPlatform): LocalServer {
     handle: async (job, claimedWith) => {
       const outcome = await ingest(job, claimedWith);
       // A final failure is recorded on the source; the job is finished either way.
-      if (outcome === 'failed') p.logger.warn('source failed', { sourceId: job.payload.sourceId });
+      if (outcome === 'failed' || outcome === 'rejected') {
+        p.logger.warn('source failed', { sourceId: job.payload.sourceId, outcome });
+      }
     },
   });
   p.ingestQueue.connect(() => worker.wake());

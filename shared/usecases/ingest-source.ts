@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { DomainError } from '../domain/errors.ts';
+import {
+  DocumentLimitError,
+  DomainError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../domain/errors.ts';
 import { asTenantId, type TenantId } from '../domain/ids.ts';
 import { pointId } from '../domain/point-id.ts';
 import type { Database } from '../ports/database.ts';
@@ -10,7 +15,7 @@ import type { VectorStore } from '../ports/vector-store.ts';
 import { chunkText } from '../rag/chunker.ts';
 import { embedInBatches } from '../rag/embed-in-batches.ts';
 import type { EmbeddingGroupMember } from '../rag/embedding-group.ts';
-import { extractText } from '../rag/extract/index.ts';
+import { type ExtractLimits, extractText } from '../rag/extract/index.ts';
 import { fetchUrl } from '../rag/fetch-url.ts';
 import { normalizeText } from '../rag/normalize-text.ts';
 import { replaceSourceChunks } from '../repositories/chunks.ts';
@@ -30,11 +35,18 @@ export interface IngestDeps {
   readonly logger: Logger;
   readonly chunking: { readonly maxTokens: number; readonly overlapTokens: number };
   readonly maxSourceBytes: number;
+  /** What one document may cost to read (defaults: defaultExtractLimits). */
+  readonly extractLimits?: ExtractLimits;
   /** Only tests loosen the SSRF guard (to fetch from a local server). */
   readonly fetchSource?: typeof fetchUrl;
 }
 
-export type IngestOutcome = 'completed' | 'skipped' | 'failed';
+/**
+ * `rejected`: the document itself cannot be ingested (unreadable, empty, beyond an extraction limit); the
+ * source is FAILED and the message is done, since no redelivery could change that. `failed`: the last
+ * attempt failed for another reason; the source is FAILED and, in AWS, the message goes on to the DLQ.
+ */
+export type IngestOutcome = 'completed' | 'skipped' | 'rejected' | 'failed';
 
 /** Thrown for a failure that another attempt may fix; the queue retries the message. */
 export class IngestRetryableError extends Error {}
@@ -158,8 +170,9 @@ async function handleFailure(
   attempt: { number: number; isLast: boolean },
   deps: IngestDeps,
 ): Promise<IngestOutcome> {
+  const rejected = isDocumentError(error);
   const permanent =
-    error instanceof UserFacingIngestError ||
+    rejected ||
     (error instanceof DomainError && error.status >= 400 && error.status < 500 && error.status !== 429);
   const reason = readableReason(error);
   deps.logger.warn('ingest attempt failed', {
@@ -181,7 +194,17 @@ async function handleFailure(
   await deps.db.withTenant(tenantId, (tx) =>
     setSourceStatus(tx, tenantId, source.id, source.version, { status: 'FAILED', error: reason }),
   );
-  return 'failed';
+  return rejected ? 'rejected' : 'failed';
+}
+
+/** A fault of the document itself: reading it again gives the same answer. */
+function isDocumentError(error: unknown): boolean {
+  return (
+    error instanceof UserFacingIngestError ||
+    error instanceof DocumentLimitError ||
+    error instanceof ValidationError ||
+    error instanceof UnsupportedMediaTypeError
+  );
 }
 
 const INTERNAL_REASON = 'An internal error interrupted the ingestion; it was logged.';
@@ -211,15 +234,17 @@ async function extract(
       : /html/.test(fetched.contentType ?? '')
         ? 'html'
         : 'text';
-    const text = await extractText({ bytes: fetched.bytes, contentType: fetched.contentType, type });
+    const text = await extractText(
+      { bytes: fetched.bytes, contentType: fetched.contentType, type },
+      deps.extractLimits,
+    );
     return { text: normalizeText(text), contentHash };
   }
   const stored = await deps.db.withTenant(tenantId, (tx) => loadSourceContent(tx, tenantId, source.id));
   if (!stored?.content) throw new UserFacingIngestError('The source has no content.');
-  const text = await extractText({
-    bytes: stored.content,
-    contentType: source.contentType ?? undefined,
-    type: source.type,
-  });
+  const text = await extractText(
+    { bytes: stored.content, contentType: source.contentType ?? undefined, type: source.type },
+    deps.extractLimits,
+  );
   return { text: normalizeText(text), contentHash: null };
 }

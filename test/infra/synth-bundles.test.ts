@@ -3,7 +3,10 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EXTRACTION_WORKER_FILE } from '#infra/constructs/ingest.ts';
+import { defaultExtractLimits } from '#shared/rag/extract/index.ts';
 
 const run = promisify(execFile);
 
@@ -45,5 +48,32 @@ describe('cdk synth with the real bundles', () => {
       if (size > 0) bundles.push(size);
     }
     expect(bundles.length).toBeGreaterThanOrEqual(4);
+
+    // The ingest function reads documents in worker threads: their entry is bundled beside its handler,
+    // and it runs on its own (no tsx, no source tree), answering the way read-in-worker.ts expects.
+    const withWorker: string[] = [];
+    for (const dir of assets) {
+      const files = await readdir(join(out, dir)).catch((): string[] => []);
+      if (files.includes(EXTRACTION_WORKER_FILE)) withWorker.push(dir);
+    }
+    expect(withWorker).toHaveLength(1);
+    const workerFile = join(out, withWorker[0]!, EXTRACTION_WORKER_FILE);
+    const worker = new Worker(workerFile);
+    try {
+      const replies: unknown[] = [];
+      const answered = new Promise<void>((resolve, reject) => {
+        worker.on('message', (message) => {
+          replies.push(message);
+          if (replies.length === 2) resolve();
+        });
+        worker.once('error', reject);
+      });
+      const page = new TextEncoder().encode('<html><body><p>Bundled worker.</p></body></html>');
+      worker.postMessage({ id: 1, input: { bytes: page, type: 'html' }, limits: defaultExtractLimits });
+      await answered;
+      expect(replies).toEqual(['ready', { id: 1, ok: true, text: 'Bundled worker.' }]);
+    } finally {
+      await worker.terminate();
+    }
   }, 300_000);
 });
