@@ -3,7 +3,12 @@ import type { Platform } from '../platform.ts';
 import { type EmbeddingGroupMember, embeddingGroupsByTenant } from '../rag/embedding-group.ts';
 import type { ExtractLimits } from '../rag/extract/index.ts';
 import type { Job } from '../repositories/jobs.ts';
-import { type IngestDeps, type IngestOutcome, ingestSource } from '../usecases/ingest-source.ts';
+import {
+  failAbandonedIngest,
+  type IngestDeps,
+  type IngestOutcome,
+  ingestSource,
+} from '../usecases/ingest-source.ts';
 
 /** What the ingest use case needs from a platform: the same in the ingest Lambda and the local worker. */
 export function ingestDepsOf(p: Platform): IngestDeps {
@@ -58,4 +63,9 @@ export function ingestJobHandler(
       members[claimedWith.indexOf(job)],
     );
   };
+}
+
+/** The local job worker's handler for a job whose process died during its last attempt. */
+export function abandonedIngestHandler(deps: IngestDeps): (job: Job, reason: string) => Promise<void> {
+  return (job, reason) => failAbandonedIngest(job.payload, reason, deps);
 }

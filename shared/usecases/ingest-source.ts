@@ -160,6 +160,23 @@ async function ingestOrFail(
   }
 }
 
+/**
+ * Marks a source FAILED with `reason` when its ingestion was abandoned without an answer: the process died
+ * during the last attempt (see the local job worker), so ingestSource never got to record anything.
+ */
+export async function failAbandonedIngest(
+  message: IngestMessage,
+  reason: string,
+  deps: Pick<IngestDeps, 'db'>,
+): Promise<void> {
+  const tenantId = asTenantId(message.tenantId);
+  await deps.db.withTenant(tenantId, async (tx) => {
+    const found = await findSource(tx, tenantId, message.sourceId);
+    if (!found || found.version !== message.version || found.status === 'COMPLETED') return;
+    await setSourceStatus(tx, tenantId, found.id, found.version, { status: 'FAILED', error: reason });
+  });
+}
+
 /** A problem with the source itself (unreadable, empty, duplicate): retrying cannot help. */
 class UserFacingIngestError extends Error {}
 
