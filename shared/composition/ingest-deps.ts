@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import type { Platform } from '../platform.ts';
-import { type EmbeddingGroupMember, embeddingGroupsByTenant } from '../rag/embedding-group.ts';
+import { type EmbeddingGroupMember, embeddingGroupsByTenant } from '../rag/embedding/index.ts';
 import type { ExtractLimits } from '../rag/extract/index.ts';
 import type { Job } from '../repositories/jobs.ts';
 import {
