@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import { createApiApp } from '#functions/api/app.ts';
 import { createChatStreamApp } from '#functions/chat-stream/app.ts';
 import { createJobWorker, type JobWorker } from '#shared/adapters/local-queue/job-worker.ts';
-import { ingestDepsOf, ingestJobHandler } from '#shared/composition/ingest-deps.ts';
+import { abandonedIngestHandler, ingestDepsOf, ingestJobHandler } from '#shared/composition/ingest-deps.ts';
 import type { LocalPlatform } from '#shared/composition/local.ts';
 
 const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
@@ -26,17 +26,21 @@ export interface LocalServer {
  * routes that stream), the web playground at `/`, and the ingest worker on the local job table.
  */
 export function createLocalServer(p: LocalPlatform): LocalServer {
-  const ingest = ingestJobHandler(ingestDepsOf(p));
+  const ingestDeps = ingestDepsOf(p);
+  const ingest = ingestJobHandler(ingestDeps);
   const worker = createJobWorker({
     db: p.db,
     logger: p.logger,
     concurrency: p.config.INGEST_CONCURRENCY,
     groupSize: p.config.INGEST_GROUP_SIZE,
     groupWindowMs: p.config.INGEST_GROUP_WINDOW_MS,
+    abandoned: abandonedIngestHandler(ingestDeps),
     handle: async (job, claimedWith) => {
       const outcome = await ingest(job, claimedWith);
       // A final failure is recorded on the source; the job is finished either way.
-      if (outcome === 'failed') p.logger.warn('source failed', { sourceId: job.payload.sourceId });
+      if (outcome === 'failed' || outcome === 'rejected') {
+        p.logger.warn('source failed', { sourceId: job.payload.sourceId, outcome });
+      }
     },
   });
   p.ingestQueue.connect(() => worker.wake());

@@ -54,7 +54,9 @@ export function createIngestApp(deps: IngestAppDeps) {
       deps,
       embedding,
     );
-    // A final failure is recorded on the source as FAILED; failing the record too lets the DLQ keep it.
+    // A final failure is recorded on the source as FAILED; failing the record too lets the DLQ keep it. A
+    // rejected document (unreadable, beyond an extraction limit) is FAILED too, but its record succeeds:
+    // redelivering it could only spend the same resources on the same answer.
     if (outcome === 'failed') throw new Error(`Ingestion of source ${message.sourceId} failed`);
   }
 

@@ -11,6 +11,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { powertoolsEnvironment } from './observability.ts';
 
+/** Some CommonJS dependencies call require() at run time; an ESM bundle has none unless we make one. */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
+
 /** Where the functions of a VPC-attached deployment run (aurora mode); absent in external mode. */
 export interface FunctionNetwork {
   readonly vpc: ec2.IVpc;
@@ -84,9 +88,7 @@ export class AppFunction extends Construct {
         sourcesContent: false,
         mainFields: ['module', 'main'],
         externalModules: ['@aws-sdk/*'],
-        // Some CommonJS dependencies call require() at run time; an ESM bundle has none unless we make one.
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        banner: ESM_REQUIRE_BANNER,
         commandHooks: props.commandHooks,
       },
     });

@@ -1,7 +1,14 @@
+import type { Config } from '../config/schema.ts';
 import type { Platform } from '../platform.ts';
 import { type EmbeddingGroupMember, embeddingGroupsByTenant } from '../rag/embedding/index.ts';
+import type { ExtractLimits } from '../rag/extract/index.ts';
 import type { Job } from '../repositories/jobs.ts';
-import { type IngestDeps, type IngestOutcome, ingestSource } from '../usecases/ingest-source.ts';
+import {
+  failAbandonedIngest,
+  type IngestDeps,
+  type IngestOutcome,
+  ingestSource,
+} from '../usecases/ingest-source.ts';
 
 /** What the ingest use case needs from a platform: the same in the ingest Lambda and the local worker. */
 export function ingestDepsOf(p: Platform): IngestDeps {
@@ -12,6 +19,23 @@ export function ingestDepsOf(p: Platform): IngestDeps {
     logger: p.logger,
     chunking: { maxTokens: p.config.CHUNK_TOKENS, overlapTokens: p.config.CHUNK_OVERLAP_TOKENS },
     maxSourceBytes: p.config.MAX_UPLOAD_BYTES,
+    extractLimits: extractLimitsOf(p.config),
+  };
+}
+
+const MB = 1024 * 1024;
+
+/** The extraction limits a deployment configured (shared/config/schema.ts documents each). */
+export function extractLimitsOf(config: Config): ExtractLimits {
+  return {
+    timeoutMs: config.EXTRACT_TIMEOUT_SECONDS * 1000,
+    maxHeapMb: config.EXTRACT_MAX_HEAP_MB,
+    maxExpandedBytes: config.EXTRACT_MAX_EXPANDED_MB * MB,
+    maxEntryBytes: config.EXTRACT_MAX_ENTRY_MB * MB,
+    maxCompressionRatio: config.EXTRACT_MAX_COMPRESSION_RATIO,
+    maxPages: config.EXTRACT_MAX_PAGES,
+    maxHtmlDepth: config.EXTRACT_MAX_HTML_DEPTH,
+    maxChars: config.EXTRACT_MAX_CHARS,
   };
 }
 
@@ -39,4 +63,9 @@ export function ingestJobHandler(
       members[claimedWith.indexOf(job)],
     );
   };
+}
+
+/** The local job worker's handler for a job whose process died during its last attempt. */
+export function abandonedIngestHandler(deps: IngestDeps): (job: Job, reason: string) => Promise<void> {
+  return (job, reason) => failAbandonedIngest(job.payload, reason, deps);
 }

@@ -81,6 +81,24 @@ export const configSchema = z.object({
   CHUNK_TOKENS: int(64, 8192).default(512),
   CHUNK_OVERLAP_TOKENS: int(0, 1024).default(64),
   MAX_UPLOAD_BYTES: int(1024, 100 * 1024 * 1024).default(10 * 1024 * 1024),
+  /**
+   * What one document may cost to read (shared/rag/extract/limits.ts). A document beyond any of them is
+   * FAILED at once with the limit in its reason, never retried.
+   */
+  EXTRACT_TIMEOUT_SECONDS: int(1, 900).default(60),
+  /** V8 heap of the worker thread that reads a document. */
+  EXTRACT_MAX_HEAP_MB: int(64, 8192).default(512),
+  /** All compressed parts of a document (zip entries, PDF streams) together, unpacked. */
+  EXTRACT_MAX_EXPANDED_MB: int(1, 4096).default(200),
+  /** One compressed part, unpacked. */
+  EXTRACT_MAX_ENTRY_MB: int(1, 4096).default(50),
+  /** Unpacked/packed size of one part, once it is past 1 MB. */
+  EXTRACT_MAX_COMPRESSION_RATIO: int(2, 100_000).default(100),
+  EXTRACT_MAX_PAGES: int(1, 1_000_000).default(2_000),
+  /** Elements open at once in an HTML page. */
+  EXTRACT_MAX_HTML_DEPTH: int(8, 100_000).default(256),
+  /** Characters of text extracted from one source. */
+  EXTRACT_MAX_CHARS: int(1_000, 1_000_000_000).default(20_000_000),
   MAX_JSON_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
   CORS_ORIGINS: list.default([]),
   /** Lets bots point at http://localhost model servers (local mode only). */

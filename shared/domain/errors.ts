@@ -135,3 +135,14 @@ export class ServiceUnavailableError extends DomainError {
     this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
+
+/**
+ * A document exceeds one of the extraction limits (expanded size, compression ratio, pages, nesting,
+ * extracted characters, time or memory). It is a fact about the document, so another attempt would only
+ * spend the same resources again: the source is FAILED at once with this message.
+ */
+export class DocumentLimitError extends DomainError {
+  readonly status = 422;
+  readonly type = 'document-limit-exceeded';
+  override readonly retryable = false;
+}

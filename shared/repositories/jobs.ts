@@ -54,13 +54,15 @@ export async function dueJobs(tx: Queryable): Promise<{ count: number; oldestWai
            (extract(epoch from now() - min(case when status = 'queued' then run_at else locked_until end)) * 1000)::float8
              as oldest_wait_ms
     from jobs
-    where (status = 'queued' and run_at <= now()) or (status = 'running' and locked_until < now())`);
+    where (status = 'queued' and run_at <= now())
+       or (status = 'running' and locked_until < now() and attempts < max_attempts)`);
   return { count: row?.count ?? 0, oldestWaitMs: row?.oldest_wait_ms ?? 0 };
 }
 
 /**
  * Claims due jobs for one worker (platform scope): queued jobs whose time has come, and running jobs
- * whose lease expired because their worker died. SKIP LOCKED lets several workers claim concurrently.
+ * whose lease expired because their worker died (that run counted as an attempt when it was claimed) and
+ * that have attempts left. SKIP LOCKED lets several workers claim concurrently.
  */
 export async function claimJobs(
   tx: Queryable,
@@ -71,9 +73,26 @@ export async function claimJobs(
       locked_until = now() + make_interval(secs => ${options.leaseSeconds}), updated_at = now()
     where id in (
       select id from jobs
-      where (status = 'queued' and run_at <= now()) or (status = 'running' and locked_until < now())
+      where (status = 'queued' and run_at <= now())
+         or (status = 'running' and locked_until < now() and attempts < max_attempts)
       order by run_at
       limit ${options.limit}
+      for update skip locked)
+    returning id, tenant_id, kind, payload, attempts, max_attempts`);
+  return rows.map(toJob);
+}
+
+/**
+ * Dead-letters running jobs whose worker died during their last attempt (lease expired, no attempts left)
+ * and returns them. Without this a document that kills the process would be claimed again on every
+ * restart, and kill it again.
+ */
+export async function buryAbandonedJobs(tx: Queryable, reason: string): Promise<Job[]> {
+  const rows = await tx.query<JobRow>(sql`
+    update jobs set status = 'dead', last_error = ${reason}, locked_until = null, updated_at = now()
+    where id in (
+      select id from jobs
+      where status = 'running' and locked_until < now() and attempts >= max_attempts
       for update skip locked)
     returning id, tenant_id, kind, payload, attempts, max_attempts`);
   return rows.map(toJob);
@@ -120,12 +139,14 @@ export async function countJobs(tx: Queryable): Promise<Record<string, number>> 
 }
 
 /**
- * Hands every running job back to the queue at once. Only for a database no other worker can be using
- * (PGlite: one process owns the data directory), where "running" at start-up means "its worker died".
+ * Ends the leases of every running job at once, so the worker takes them up now rather than when the leases
+ * run out: claimed again if they have attempts left, dead-lettered if not (the interrupted run counted as
+ * an attempt). Only for a database no other worker can be using (PGlite: one process owns the data
+ * directory), where "running" at start-up means "its worker died".
  */
 export async function requeueAbandonedJobs(tx: Queryable): Promise<number> {
   const rows = await tx.query(sql`
-    update jobs set status = 'queued', locked_until = null, run_at = now(), updated_at = now()
+    update jobs set locked_until = now() - interval '1 second', updated_at = now()
     where status = 'running' returning id`);
   return rows.length;
 }

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { DomainError, IngestRetryableError, UnusableSourceError } from '../domain/errors.ts';
+import {
+  DocumentLimitError,
+  DomainError,
+  IngestRetryableError,
+  UnsupportedMediaTypeError,
+  UnusableSourceError,
+  ValidationError,
+} from '../domain/errors.ts';
 import { asTenantId, type TenantId } from '../domain/ids.ts';
 import { pointId } from '../domain/point-id.ts';
 import type { Source } from '../domain/source.ts';
@@ -10,7 +17,7 @@ import type { Logger } from '../ports/logger.ts';
 import type { VectorStore } from '../ports/vector-store.ts';
 import { chunkText } from '../rag/chunking/index.ts';
 import { type EmbeddingGroupMember, embedInBatches } from '../rag/embedding/index.ts';
-import { extractText } from '../rag/extract/index.ts';
+import { type ExtractLimits, extractText } from '../rag/extract/index.ts';
 import { fetchUrl } from '../rag/fetch/index.ts';
 import { normalizeText } from '../rag/normalize-text.ts';
 import { replaceSourceChunks } from '../repositories/chunks.ts';
@@ -24,11 +31,18 @@ export interface IngestDeps {
   readonly logger: Logger;
   readonly chunking: { readonly maxTokens: number; readonly overlapTokens: number };
   readonly maxSourceBytes: number;
+  /** What one document may cost to read (defaults: defaultExtractLimits). */
+  readonly extractLimits?: ExtractLimits;
   /** Only tests loosen the SSRF guard (to fetch from a local server). */
   readonly fetchSource?: typeof fetchUrl;
 }
 
-export type IngestOutcome = 'completed' | 'skipped' | 'failed';
+/**
+ * `rejected`: the document itself cannot be ingested (unreadable, empty, beyond an extraction limit); the
+ * source is FAILED and the message is done, since no redelivery could change that. `failed`: the last
+ * attempt failed for another reason; the source is FAILED and, in AWS, the message goes on to the DLQ.
+ */
+export type IngestOutcome = 'completed' | 'skipped' | 'rejected' | 'failed';
 
 /**
  * The seed's five steps for one message: extract → normalize → chunk → embed → store. Idempotent:
@@ -139,6 +153,23 @@ async function ingestOrFail(
   }
 }
 
+/**
+ * Marks a source FAILED with `reason` when its ingestion was abandoned without an answer: the process died
+ * during the last attempt (see the local job worker), so ingestSource never got to record anything.
+ */
+export async function failAbandonedIngest(
+  message: IngestMessage,
+  reason: string,
+  deps: Pick<IngestDeps, 'db'>,
+): Promise<void> {
+  const tenantId = asTenantId(message.tenantId);
+  await deps.db.withTenant(tenantId, async (tx) => {
+    const found = await findSource(tx, tenantId, message.sourceId);
+    if (!found || found.version !== message.version || found.status === 'COMPLETED') return;
+    await setSourceStatus(tx, tenantId, found.id, found.version, { status: 'FAILED', error: reason });
+  });
+}
+
 async function handleFailure(
   error: unknown,
   tenantId: TenantId,
@@ -146,6 +177,7 @@ async function handleFailure(
   attempt: { number: number; isLast: boolean },
   deps: IngestDeps,
 ): Promise<IngestOutcome> {
+  const rejected = isDocumentError(error);
   const permanent = error instanceof DomainError && !error.retryable;
   const reason = readableReason(error);
   deps.logger.warn('ingest attempt failed', {
@@ -167,7 +199,17 @@ async function handleFailure(
   await deps.db.withTenant(tenantId, (tx) =>
     setSourceStatus(tx, tenantId, source.id, source.version, { status: 'FAILED', error: reason }),
   );
-  return 'failed';
+  return rejected ? 'rejected' : 'failed';
+}
+
+/** A fault of the document itself: reading it again gives the same answer. */
+function isDocumentError(error: unknown): boolean {
+  return (
+    error instanceof UnusableSourceError ||
+    error instanceof DocumentLimitError ||
+    error instanceof ValidationError ||
+    error instanceof UnsupportedMediaTypeError
+  );
 }
 
 const INTERNAL_REASON = 'An internal error interrupted the ingestion; it was logged.';
@@ -197,15 +239,17 @@ async function extract(
       : /html/.test(fetched.contentType ?? '')
         ? 'html'
         : 'text';
-    const text = await extractText({ bytes: fetched.bytes, contentType: fetched.contentType, type });
+    const text = await extractText(
+      { bytes: fetched.bytes, contentType: fetched.contentType, type },
+      deps.extractLimits,
+    );
     return { text: normalizeText(text), contentHash };
   }
   const stored = await deps.db.withTenant(tenantId, (tx) => loadSourceContent(tx, tenantId, source.id));
   if (!stored?.content) throw new UnusableSourceError('The source has no content.');
-  const text = await extractText({
-    bytes: stored.content,
-    contentType: source.contentType ?? undefined,
-    type: source.type,
-  });
+  const text = await extractText(
+    { bytes: stored.content, contentType: source.contentType ?? undefined, type: source.type },
+    deps.extractLimits,
+  );
   return { text: normalizeText(text), contentHash: null };
 }

@@ -1,6 +1,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import { EXTRACTION_WORKER_FILE } from '#infra/constructs/ingest.ts';
+import { defaultExtractLimits } from '#shared/rag/extract/index.ts';
 import { deployedFunctions, readTemplate, synthesizedAssembly } from '#test/deployed/cloud-assembly.ts';
 
 /**
@@ -23,5 +26,27 @@ describe('cdk synth with the real bundles', () => {
     expect(
       (await readdir(join(migrate.assetDir, 'migrations'))).filter((f) => f.endsWith('.sql')).length,
     ).toBeGreaterThan(0);
+
+    // The ingest function reads documents in worker threads: their entry is bundled beside its handler,
+    // and it runs on its own (no tsx, no source tree), answering the way read-in-worker.ts expects.
+    const ingest = functions.find((f) => f.name === 'ingest')!;
+    expect(await readdir(ingest.assetDir)).toContain(EXTRACTION_WORKER_FILE);
+    const worker = new Worker(join(ingest.assetDir, EXTRACTION_WORKER_FILE));
+    try {
+      const replies: unknown[] = [];
+      const answered = new Promise<void>((resolve, reject) => {
+        worker.on('message', (message) => {
+          replies.push(message);
+          if (replies.length === 2) resolve();
+        });
+        worker.once('error', reject);
+      });
+      const page = new TextEncoder().encode('<html><body><p>Bundled worker.</p></body></html>');
+      worker.postMessage({ id: 1, input: { bytes: page, type: 'html' }, limits: defaultExtractLimits });
+      await answered;
+      expect(replies).toEqual(['ready', { id: 1, ok: true, text: 'Bundled worker.' }]);
+    } finally {
+      await worker.terminate();
+    }
   }, 600_000);
 });

@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createJobWorker, type JobWorker } from '#shared/adapters/local-queue/job-worker.ts';
-import { ingestJobHandler } from '#shared/composition/ingest-deps.ts';
+import { abandonedIngestHandler, ingestJobHandler } from '#shared/composition/ingest-deps.ts';
 import { sql } from '#shared/db/sql.ts';
 import type { Database } from '#shared/ports/database.ts';
 import type { Embedder } from '#shared/ports/embedder.ts';
-import { claimJobs, enqueueIngestJob, type Job } from '#shared/repositories/jobs.ts';
+import { claimJobs, enqueueIngestJob, type Job, requeueAbandonedJobs } from '#shared/repositories/jobs.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { getSourceJson, type IngestHarness, startIngestHarness } from '#test/fixtures/ingest.ts';
 import { call } from '#test/fixtures/platform.ts';
@@ -118,6 +118,39 @@ describe.each(databaseKinds())('local job worker on $name', (kind) => {
     const left = await db().withSystem((tx) => tx.query(sql`select id from jobs`));
     expect(left).toEqual([]);
     await h.worker.stop(1_000);
+  });
+
+  it('when the process died during the last attempt of a job then after a restart it is dead and its source FAILED, not run again', async () => {
+    const res = await call(h.api, 'POST', '/v1/sources', {
+      token: tenant.apiToken,
+      body: { title: 'poison', type: 'text', content: 'A document that killed the worker on every attempt.' },
+    });
+    const sourceId = res.body.id as string;
+    const [job] = await db().withSystem((tx) =>
+      tx.query<{ id: string; max_attempts: number }>(
+        sql`select id, max_attempts from jobs where payload->>'sourceId' = ${sourceId}`,
+      ),
+    );
+    // Every attempt is claimed and then cut off by a crash (a zero-second lease nobody renews).
+    for (let attempt = 1; attempt <= job!.max_attempts; attempt++) {
+      const [claimed] = await db().withSystem((tx) => claimJobs(tx, { limit: 1, leaseSeconds: 0 }));
+      expect(claimed).toMatchObject({ id: job!.id, attempts: attempt });
+    }
+    // The restart, as `minirag serve` does it on PGlite; then the worker runs.
+    await db().withSystem((tx) => requeueAbandonedJobs(tx));
+    const ran: string[] = [];
+    const restarted = worker({
+      abandoned: abandonedIngestHandler(h.ingestDeps),
+      handle: async (claimed: Job) => void ran.push(claimed.id),
+    });
+    await restarted.idle();
+    expect(ran).not.toContain(job!.id);
+    expect(await jobRow(job!.id)).toMatchObject({ status: 'dead', attempts: job!.max_attempts });
+    expect(await getSourceJson(h, tenant.apiToken, sourceId)).toMatchObject({
+      status: 'FAILED',
+      error:
+        'The ingestion was cut off (the process stopped while it ran) on its last attempt, so it is not tried again.',
+    });
   });
 
   it('when sources are queued before the worker runs then a claimed group shares its embedding requests', async () => {

@@ -1,6 +1,7 @@
 import type { Database } from '../../ports/database.ts';
 import type { Logger } from '../../ports/logger.ts';
 import {
+  buryAbandonedJobs,
   claimJobs,
   completeJob,
   dueJobs,
@@ -19,6 +20,11 @@ export interface JobWorkerOptions {
    * embedding requests within it.
    */
   readonly handle: (job: Job, claimedWith: readonly Job[]) => Promise<void>;
+  /**
+   * Called for a job whose worker died during its last attempt (a crash, an out-of-memory kill): it is dead
+   * without running again, and this records why where its owner will see it.
+   */
+  readonly abandoned?: (job: Job, reason: string) => Promise<void>;
   /** Groups running at once. */
   readonly concurrency?: number;
   /** Jobs claimed together as one group (default 1). */
@@ -42,6 +48,9 @@ export interface JobWorker {
   /** Resolves when no job is due or running (tests, the CLI's `ingest --wait`). */
   idle(): Promise<void>;
 }
+
+const ABANDONED =
+  'The ingestion was cut off (the process stopped while it ran) on its last attempt, so it is not tried again.';
 
 const defaultBackoff = (attempt: number) => Math.min(300, 2 ** attempt) + Math.random();
 
@@ -121,8 +130,25 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
     return 'wait';
   }
 
+  /** Dead-letters jobs whose worker died on their last attempt, so they cannot crash-loop the worker. */
+  async function buryAbandoned(): Promise<void> {
+    const buried = await options.db.withSystem((tx) => buryAbandonedJobs(tx, ABANDONED));
+    for (const job of buried) {
+      options.logger.error('job abandoned: its worker stopped during the last attempt', {
+        jobId: job.id,
+        attempts: job.attempts,
+      });
+      await options
+        .abandoned?.(job, ABANDONED)
+        .catch((error: unknown) =>
+          options.logger.error('recording an abandoned job failed', { jobId: job.id, error: String(error) }),
+        );
+    }
+  }
+
   async function pump(): Promise<void> {
     const pumpNumber = ++pumpsStarted;
+    await buryAbandoned();
     while (!stopping) {
       if (groupsRunning >= concurrency) return;
       const ready = await waitForFullerGroup();

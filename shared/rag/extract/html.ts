@@ -1,6 +1,8 @@
 import { Readability } from '@mozilla/readability';
 import { convert, type FormatCallback, type HtmlToTextOptions } from 'html-to-text';
 import { parseHTML } from 'linkedom';
+import { checkHtmlDepth } from './html-depth.ts';
+import type { ExtractLimits } from './limits.ts';
 
 /** Headings become Markdown headings, so the chunker can cut a page at its sections. */
 const markdownHeading: FormatCallback = (element, walk, builder, formatOptions) => {
@@ -46,7 +48,8 @@ function readableArticle(html: string): { title: string; content: string } | und
  * footers) when it finds one, else the whole page converted to text. The page title leads as
  * a heading unless the article already starts with it.
  */
-export function extractHtmlText(html: string): string {
+export function extractHtmlText(html: string, limits: Pick<ExtractLimits, 'maxHtmlDepth'>): string {
+  checkHtmlDepth(html, limits.maxHtmlDepth);
   let article: ReturnType<typeof readableArticle>;
   try {
     article = readableArticle(html);

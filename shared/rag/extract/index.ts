@@ -1,33 +1,22 @@
-import { decodeText } from './decode-text.ts';
-import type { DocumentType } from './document-type.ts';
-import { extractDocxText } from './docx.ts';
-import { extractHtmlText } from './html.ts';
-import { extractPdfText } from './pdf.ts';
+import { defaultExtractLimits, type ExtractLimits } from './limits.ts';
+import type { ExtractInput } from './read-document.ts';
+import { readDocument } from './read-document.ts';
+import { readInWorker } from './read-in-worker.ts';
 
 export { type DocumentType, detectSourceType, mediaTypeOf } from './document-type.ts';
-
-export interface ExtractInput {
-  readonly bytes: Uint8Array;
-  readonly type: DocumentType;
-  /** The declared media type, for its charset parameter. */
-  readonly contentType?: string | undefined;
-  readonly filename?: string | undefined;
-}
+export { defaultExtractLimits, type ExtractLimits } from './limits.ts';
+export type { ExtractInput } from './read-document.ts';
 
 /**
- * The plain text of a document, not yet normalised (see normalizeText). Unreadable input
- * throws ValidationError with a message meant for the person who supplied the file.
+ * The plain text of a document, not yet normalised (see normalizeText). Unreadable input throws
+ * ValidationError, a document beyond `limits` DocumentLimitError, each with a message meant for the person
+ * who supplied the file. PDF, Word and HTML are read in a worker thread with a heap cap and a deadline, so
+ * a hostile document costs that thread, never the process; plain text is only decoded, in place.
  */
-export async function extractText(input: ExtractInput): Promise<string> {
-  switch (input.type) {
-    case 'text':
-    case 'markdown':
-      return decodeText(input.bytes, { contentType: input.contentType });
-    case 'html':
-      return extractHtmlText(decodeText(input.bytes, { contentType: input.contentType, html: true }));
-    case 'pdf':
-      return extractPdfText(input.bytes);
-    case 'docx':
-      return extractDocxText(input.bytes);
-  }
+export async function extractText(
+  input: ExtractInput,
+  limits: ExtractLimits = defaultExtractLimits,
+): Promise<string> {
+  if (input.type === 'text' || input.type === 'markdown') return readDocument(input, limits);
+  return readInWorker(input, limits);
 }
