@@ -2,6 +2,7 @@ import { requireScope } from '../../auth/authorize.ts';
 import { costUsd } from '../../config/prices.ts';
 import type { AuthContext } from '../../domain/auth-context.ts';
 import { NotFoundError } from '../../domain/errors.ts';
+import type { TenantId } from '../../domain/ids.ts';
 import { newId } from '../../domain/ids.ts';
 import type { ChatModel, ChatTurn } from '../../ports/chat-model.ts';
 import type { Database } from '../../ports/database.ts';
@@ -16,7 +17,8 @@ import { openBotCredentials } from '../bots.ts';
 import type { AnswerEvent } from './answer-events.ts';
 import { assembleContext } from './assemble-context.ts';
 import { chatModelForBot, type ProviderEndpoints } from './bot-model.ts';
-import { assertWithinQuota } from './quota.ts';
+import { fitSources, type InputPlan, planInput, questionMessage, renderSources } from './input-plan.ts';
+import { reserveQuota, settleReservation } from './quota.ts';
 import { retrieveContext } from './retrieve-context.ts';
 import { rewriteQuery } from './rewrite-query.ts';
 import { type PendingUsage, streamAnswer } from './stream-answer.ts';
@@ -52,10 +54,13 @@ const PLATFORM_INSTRUCTIONS =
   'Answer the question using only the numbered sources provided. Cite every claim with the source ' +
   'number in square brackets, like [1] or [2]. If the sources do not contain the answer, say so plainly.';
 
+const systemOf = (bot: BotProfile) => [bot.systemPrompt, PLATFORM_INSTRUCTIONS].filter(Boolean).join('\n\n');
+
 /**
- * The chat orchestrator, everything that can fail before the first byte: quota → bot and history →
- * query rewrite → hybrid retrieval → context assembly. The returned answer then streams the
- * generation and saves the message and usage (see stream-answer.ts).
+ * The chat orchestrator, everything that can fail before the first byte: bot and history → input plan
+ * and quota reservation → query rewrite → hybrid retrieval → context assembly. The returned answer then
+ * streams the generation and saves the message and usage, settling the reservation (see
+ * stream-answer.ts); a failure before that releases it.
  */
 export async function prepareAnswer(
   auth: AuthContext,
@@ -68,8 +73,7 @@ export async function prepareAnswer(
   const tenantId = auth.tenantId;
   const now = deps.now?.() ?? new Date();
 
-  const { bot, history, chatId, sealed } = await deps.db.withTenant(tenantId, async (tx) => {
-    await assertWithinQuota(tx, tenantId, now);
+  const { bot, plan, chatId, sealed, reservationId } = await deps.db.withTenant(tenantId, async (tx) => {
     const chat = 'chatId' in target ? await findChat(tx, tenantId, target.chatId) : null;
     if ('chatId' in target && !chat) throw new NotFoundError('Chat');
     const botId = chat?.botId ?? ('botId' in target ? target.botId : '');
@@ -80,11 +84,53 @@ export async function prepareAnswer(
           .filter((m) => m.status !== 'failed')
           .map((m) => ({ role: m.role, content: m.content }))
       : [...('history' in target ? target.history : [])];
+    const plan = planInput({
+      system: systemOf(found),
+      question,
+      history: turns,
+      maxInputTokens: found.maxInputTokens,
+      contextBudgetTokens: deps.contextBudgetTokens ?? 4000,
+      maxOutputTokens: found.maxOutputTokens,
+      usesModel: found.provider !== null,
+    });
     const sealed = found.provider ? await findBotCredentials(tx, tenantId, found.id) : null;
-    return { bot: found, history: turns, chatId: chat?.id ?? null, sealed };
+    // Last in this transaction: the per-tenant quota lock is held until it commits.
+    const reservationId = await reserveQuota(tx, tenantId, plan.reservedTokens, now);
+    return { bot: found, plan, chatId: chat?.id ?? null, sealed, reservationId };
   });
+  try {
+    return await prepareGeneration(
+      auth,
+      { bot, plan, chatId, sealed, reservationId },
+      question,
+      deps,
+      signal,
+    );
+  } catch (error) {
+    if (reservationId)
+      await deps.db.withTenant(tenantId, (tx) => settleReservation(tx, tenantId, reservationId));
+    throw error;
+  }
+}
+
+async function prepareGeneration(
+  auth: AuthContext,
+  admitted: {
+    bot: BotProfile;
+    plan: InputPlan;
+    chatId: string | null;
+    sealed: Awaited<ReturnType<typeof findBotCredentials>>;
+    reservationId: string | null;
+  },
+  question: string,
+  deps: AnswerDeps,
+  signal?: AbortSignal,
+): Promise<PreparedAnswer> {
+  const { bot, plan, chatId, reservationId } = admitted;
+  const tenantId: TenantId = auth.tenantId;
+  const history = plan.history;
   // Outside the transaction: the key service call must not hold a database connection.
-  const credentials = await openBotCredentials(sealed, tenantId, bot.id, deps.vault);
+  const credentials = await openBotCredentials(admitted.sealed, tenantId, bot.id, deps.vault);
   const model: ChatModel = chatModelForBot(bot, credentials, deps.providerKeys, deps.endpoints);
 
   const rewrite = await rewriteQuery(question, history, model, deps.logger, signal);
@@ -94,7 +140,8 @@ export async function prepareAnswer(
     { topK: bot.retrieval.topK, tags: bot.retrieval.tags, scoreThreshold: bot.retrieval.scoreThreshold },
     deps,
   );
-  const context = assembleContext(retrieval.chunks, deps.contextBudgetTokens ?? 4000);
+  const assembled = assembleContext(retrieval.chunks, plan.sourceTokens);
+  const context = fitSources(assembled.passages, assembled.citations, plan.sourceTokens);
 
   const usage: PendingUsage[] = [];
   const space = deps.embedder.space;
@@ -117,7 +164,7 @@ export async function prepareAnswer(
     });
   }
 
-  const rendered = context.passages.map((p) => `[${p.n}] ${p.title}\n${p.content}`).join('\n\n');
+  const rendered = renderSources(context.passages);
   const messageId = newId();
   return {
     messageId,
@@ -132,16 +179,11 @@ export async function prepareAnswer(
         query: rewrite.query,
         citations: context.citations,
         usage,
+        reservationId,
         model,
         request: {
-          system: [bot.systemPrompt, PLATFORM_INSTRUCTIONS].filter(Boolean).join('\n\n'),
-          messages: [
-            ...history.slice(-10),
-            {
-              role: 'user',
-              content: `Sources:\n${rendered || '(no sources found)'}\n\nQuestion: ${question}`,
-            },
-          ],
+          system: systemOf(bot),
+          messages: [...history, { role: 'user', content: questionMessage(rendered, question) }],
           question: rewrite.query,
           passages: context.passages,
           ...(bot.temperature !== null ? { temperature: bot.temperature } : {}),

@@ -5,6 +5,21 @@ const REWRITE_SYSTEM =
   'Rewrite the last user message as one standalone search question that can be understood without the ' +
   'conversation. Keep names, numbers and technical terms. Answer with the question only.';
 
+/** The rewrite's answer is one question: this many tokens at most. */
+export const REWRITE_MAX_OUTPUT_TOKENS = 100;
+
+/** What the rewrite sends: the instructions and one message with the recent history and the question. */
+export function rewritePrompt(
+  question: string,
+  history: readonly ChatTurn[],
+): { system: string; content: string } {
+  const transcript = history
+    .slice(-6)
+    .map((t) => `${t.role}: ${t.content.slice(0, 1000)}`)
+    .join('\n');
+  return { system: REWRITE_SYSTEM, content: `${transcript}\nuser: ${question}\n\nStandalone question:` };
+}
+
 export interface RewriteResult {
   readonly query: string;
   readonly inputTokens: number;
@@ -26,18 +41,15 @@ export async function rewriteQuery(
 ): Promise<RewriteResult> {
   const raw = { query: question, inputTokens: 0, outputTokens: 0, rewritten: false };
   if (history.length === 0 || model.provider === 'extractive') return raw;
-  const transcript = history
-    .slice(-6)
-    .map((t) => `${t.role}: ${t.content.slice(0, 1000)}`)
-    .join('\n');
+  const prompt = rewritePrompt(question, history);
   try {
     const out = await model.complete({
-      system: REWRITE_SYSTEM,
-      messages: [{ role: 'user', content: `${transcript}\nuser: ${question}\n\nStandalone question:` }],
+      system: prompt.system,
+      messages: [{ role: 'user', content: prompt.content }],
       question,
       passages: [],
       temperature: 0,
-      maxOutputTokens: 100,
+      maxOutputTokens: REWRITE_MAX_OUTPUT_TOKENS,
       ...(signal ? { signal } : {}),
     });
     const query = out.text.trim().replace(/^"|"$/g, '');

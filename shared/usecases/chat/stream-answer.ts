@@ -9,6 +9,7 @@ import { type Citation, insertMessage, type MessageStatus } from '../../reposito
 import { recordUsage, type UsageEvent } from '../../repositories/usage.ts';
 import type { AnswerEvent } from './answer-events.ts';
 import { citedNumbers } from './assemble-context.ts';
+import { settleReservation } from './quota.ts';
 
 export type PendingUsage = UsageEvent & { costUsd: number };
 
@@ -21,6 +22,8 @@ export interface StreamAnswerInput {
   readonly query: string;
   readonly citations: Citation[];
   readonly usage: PendingUsage[];
+  /** Given back in the transaction that records the real usage (see reserveQuota). */
+  readonly reservationId: string | null;
   readonly model: ChatModel;
   readonly request: ChatRequest;
   readonly estimateTokens: (text: string) => number;
@@ -91,8 +94,9 @@ export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<An
  * that really happened are recorded.
  */
 async function saveRefused(input: StreamAnswerInput): Promise<void> {
-  if (input.usage.length === 0) return;
+  if (input.usage.length === 0 && !input.reservationId) return;
   await input.deps.db.withTenant(input.auth.tenantId, async (tx) => {
+    await settleReservation(tx, input.auth.tenantId, input.reservationId);
     for (const event of input.usage) {
       await recordUsage(tx, input.auth.tenantId, { ...event, botId: input.bot.id, chatId: input.chatId });
     }
@@ -144,6 +148,7 @@ async function save(
     ]) {
       await recordUsage(tx, auth.tenantId, { ...event, botId: input.bot.id, chatId: input.chatId });
     }
+    await settleReservation(tx, auth.tenantId, input.reservationId);
   });
   input.deps.logger.info('answer saved', {
     tenantId: auth.tenantId,
