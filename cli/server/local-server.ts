@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import { createApiApp } from '#functions/api/app.ts';
 import { createChatStreamApp } from '#functions/chat-stream/app.ts';
-import { bodyLimits } from '#shared/adapters/hono/body-limits.ts';
 import { createJobWorker, type JobWorker } from '#shared/adapters/local-queue/job-worker.ts';
 import { ingestDepsOf, ingestJobHandler } from '#shared/composition/ingest-deps.ts';
 import type { LocalPlatform } from '#shared/composition/local.ts';
+import { bodyLimits } from '#shared/http/body-limits.ts';
 
 const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 const TYPES: Record<string, string> = {

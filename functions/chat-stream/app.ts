@@ -1,9 +1,9 @@
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
-import { answerRoutes } from '#shared/adapters/hono/answer-routes.ts';
-import { bodyLimits } from '#shared/adapters/hono/body-limits.ts';
-import { errorToResponse, problemResponse } from '#shared/adapters/hono/problem.ts';
-import { createRouter } from '#shared/adapters/hono/router.ts';
+import { answerRoutes } from '#shared/http/answer-routes.ts';
+import { bodyLimits } from '#shared/http/body-limits.ts';
+import { errorToResponse, problemResponse } from '#shared/http/problem.ts';
+import { createRouter } from '#shared/http/router.ts';
 import type { Platform } from '#shared/platform.ts';
 
 /**

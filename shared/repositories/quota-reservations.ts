@@ -1,6 +1,6 @@
+import { sql } from '../db/sql.ts';
 import type { TenantId } from '../domain/ids.ts';
 import type { Queryable } from '../ports/database.ts';
-import { sql } from '../ports/sql.ts';
 
 /**
  * Serialises quota admission for one tenant until the transaction ends: the next request's check waits

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from '#shared/db/sql.ts';
 import { asTenantId } from '#shared/domain/ids.ts';
-import { sql } from '#shared/ports/sql.ts';
 import { countTokens } from '#shared/rag/tokenizer.ts';
 import { recordUsage, tokensThisMonth } from '#shared/repositories/usage.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';

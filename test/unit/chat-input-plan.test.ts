@@ -6,8 +6,8 @@ import {
   DEFAULT_OUTPUT_RESERVATION_TOKENS,
   fitSources,
   planInput,
-  renderSources,
-} from '#shared/usecases/chat/input-plan.ts';
+} from '#shared/usecases/answering/input-plan.ts';
+import { renderSources } from '#shared/usecases/answering/prompt.ts';
 
 const words = (n: number, tag: string) => `${tag} ${'solar sail '.repeat(n)}`.trim();
 const base = {
