@@ -7,6 +7,7 @@ import { createChatStreamApp } from '#functions/chat-stream/app.ts';
 import { createJobWorker, type JobWorker } from '#shared/adapters/local-queue/job-worker.ts';
 import { abandonedIngestHandler, ingestDepsOf, ingestJobHandler } from '#shared/composition/ingest-deps.ts';
 import type { LocalPlatform } from '#shared/composition/local.ts';
+import { bodyLimits } from '#shared/http/body-limits.ts';
 
 const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 const TYPES: Record<string, string> = {
@@ -48,6 +49,8 @@ export function createLocalServer(p: LocalPlatform): LocalServer {
   const api = createApiApp(p);
   const chatStream = createChatStreamApp(p);
   const app = new Hono();
+  // Before the hand-off, so no route of this server (the chat-stream ones included) reads past the limit.
+  app.use('*', bodyLimits(p.config));
   app.post('/v1/chats/:id/messages', (c) => chatStream.fetch(c.req.raw));
   app.post('/v1/chat/completions', (c) => chatStream.fetch(c.req.raw));
   app.get('/', (c) => serveWeb(c.req.raw, 'index.html'));

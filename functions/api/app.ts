@@ -1,7 +1,7 @@
 import { Scalar } from '@scalar/hono-api-reference';
-import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { answerRoutes } from '#shared/http/answer-routes.ts';
+import { bodyLimits } from '#shared/http/body-limits.ts';
 import type { AppEnv } from '#shared/http/env.ts';
 import { errorToResponse, problemResponse } from '#shared/http/problem.ts';
 import { createRouter } from '#shared/http/router.ts';
@@ -22,21 +22,7 @@ export function createApiApp(p: Platform) {
   const app = createRouter();
 
   app.use('*', requestId());
-  app.use('*', async (c, next) => {
-    const limit = c.req.path.startsWith('/v1/sources')
-      ? p.config.MAX_UPLOAD_BYTES
-      : p.config.MAX_JSON_BODY_BYTES;
-    return bodyLimit({
-      maxSize: limit,
-      onError: (c) =>
-        problemResponse(
-          c,
-          413,
-          'payload-too-large',
-          `The request body is larger than the limit of ${limit} bytes.`,
-        ),
-    })(c, next);
-  });
+  app.use('*', bodyLimits(p.config));
 
   app.get('/healthz', (c) => c.json({ status: 'ok', version: API_VERSION }));
 

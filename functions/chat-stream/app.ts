@@ -1,6 +1,7 @@
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { answerRoutes } from '#shared/http/answer-routes.ts';
+import { bodyLimits } from '#shared/http/body-limits.ts';
 import { errorToResponse, problemResponse } from '#shared/http/problem.ts';
 import { createRouter } from '#shared/http/router.ts';
 import type { Platform } from '#shared/platform.ts';
@@ -23,6 +24,7 @@ export function createChatStreamApp(p: Platform) {
       }),
     );
   }
+  app.use('*', bodyLimits(p.config));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.route('/v1', answerRoutes(p, { streaming: true }));
   app.notFound((c) => problemResponse(c, 404, 'not-found', `No route for ${c.req.method} ${c.req.path}.`));

@@ -19,6 +19,8 @@ export interface BotProfile {
   readonly baseUrl: string | null;
   readonly temperature: number | null;
   readonly maxOutputTokens: number | null;
+  /** The most input tokens one request may send the model; null: the platform default. */
+  readonly maxInputTokens: number | null;
   readonly systemPrompt: string | null;
   readonly retrieval: RetrievalSettings;
   /** Only the last four characters of the stored key, for display. */

@@ -22,8 +22,16 @@ const CitationSchema = z
   })
   .openapi('Citation');
 
+/** The longest question, or message of an OpenAI-style conversation, in characters. */
+const MAX_MESSAGE_CHARS = 20_000;
+/**
+ * Messages an OpenAI-style request may carry: clients resend the whole conversation, but only its last
+ * turns reach the model, so more is only memory and parsing spent.
+ */
+const MAX_COMPLETION_MESSAGES = 100;
+
 const AskBody = z
-  .object({ content: text(20_000).min(1), stream: z.boolean().default(false) })
+  .object({ content: text(MAX_MESSAGE_CHARS).min(1), stream: z.boolean().default(false) })
   .openapi('AskQuestion');
 
 const AnswerSchema = z
@@ -39,8 +47,14 @@ const CompletionBody = z
   .object({
     model: z.uuid({ message: 'must be the id of one of your bots' }),
     messages: z
-      .array(z.object({ role: z.enum(['system', 'user', 'assistant', 'developer']), content: text(50_000) }))
-      .min(1),
+      .array(
+        z.object({
+          role: z.enum(['system', 'user', 'assistant', 'developer']),
+          content: text(MAX_MESSAGE_CHARS),
+        }),
+      )
+      .min(1)
+      .max(MAX_COMPLETION_MESSAGES),
     stream: z.boolean().default(false),
     stream_options: z.object({ include_usage: z.boolean().optional() }).optional(),
   })

@@ -18,6 +18,7 @@ interface BotRow {
   base_url: string | null;
   temperature: number | null;
   max_output_tokens: number | null;
+  max_input_tokens: number | null;
   system_prompt: string | null;
   retrieval: Partial<RetrievalSettings>;
   credentials_last4: string | null;
@@ -35,6 +36,7 @@ const toBot = (r: BotRow): BotProfile => ({
   baseUrl: r.base_url,
   temperature: r.temperature,
   maxOutputTokens: r.max_output_tokens,
+  maxInputTokens: r.max_input_tokens,
   systemPrompt: r.system_prompt,
   retrieval: { ...DEFAULT_RETRIEVAL, ...r.retrieval },
   credentialsLast4: r.credentials_last4,
@@ -44,7 +46,8 @@ const toBot = (r: BotRow): BotProfile => ({
 });
 
 // The encrypted envelope is read only by `findBotCredentials`, at the moment of a provider call.
-const COLUMNS = sql`id, tenant_id, name, provider, model, base_url, temperature, max_output_tokens, system_prompt,
+const COLUMNS = sql`id, tenant_id, name, provider, model, base_url, temperature, max_output_tokens, max_input_tokens,
+  system_prompt,
   retrieval, credentials_last4, credentials is not null as has_credentials, created_at, updated_at`;
 
 export interface BotFields {
@@ -54,6 +57,7 @@ export interface BotFields {
   baseUrl?: string | null | undefined;
   temperature?: number | null | undefined;
   maxOutputTokens?: number | null | undefined;
+  maxInputTokens?: number | null | undefined;
   systemPrompt?: string | null | undefined;
   retrieval?: RetrievalSettings | undefined;
   /** The encrypted envelope (null clears it) and the last four characters of the plaintext key. */
@@ -68,9 +72,10 @@ export async function insertBot(
 ): Promise<BotProfile> {
   const [row] = await tx.query<BotRow>(sql`
     insert into bot_profiles (id, tenant_id, name, provider, model, base_url, temperature, max_output_tokens,
-                              system_prompt, retrieval, credentials, credentials_last4)
+                              max_input_tokens, system_prompt, retrieval, credentials, credentials_last4)
     values (${id}, ${tenantId}, ${f.name}, ${f.provider ?? null}, ${f.model ?? null}, ${f.baseUrl ?? null},
-            ${f.temperature ?? null}, ${f.maxOutputTokens ?? null}, ${f.systemPrompt ?? null},
+            ${f.temperature ?? null}, ${f.maxOutputTokens ?? null}, ${f.maxInputTokens ?? null},
+            ${f.systemPrompt ?? null},
             ${f.retrieval ?? DEFAULT_RETRIEVAL}::jsonb, ${f.credentials?.envelope ?? null}::jsonb,
             ${f.credentials?.last4 ?? null})
     returning ${COLUMNS}`);
@@ -90,6 +95,7 @@ export async function updateBot(
     [sql`base_url`, f.baseUrl],
     [sql`temperature`, f.temperature],
     [sql`max_output_tokens`, f.maxOutputTokens],
+    [sql`max_input_tokens`, f.maxInputTokens],
     [sql`system_prompt`, f.systemPrompt],
     [sql`retrieval`, f.retrieval === undefined ? undefined : sql`${f.retrieval}::jsonb`],
     [

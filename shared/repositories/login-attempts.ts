@@ -10,28 +10,40 @@ export function loginAttemptKey(tenantSlug: string, email: string): string {
   return createHash('sha256').update(`${tenantSlug.toLowerCase()}\n${email.toLowerCase()}`).digest('hex');
 }
 
-export interface LoginFailures {
-  readonly failures: number;
-  readonly lastFailedAt: Date;
-}
-
-export async function findLoginFailures(tx: SystemQueryable, key: string): Promise<LoginFailures | null> {
-  const [row] = await tx.query<{ failures: number; last_failed_at: Date }>(
-    sql`select failures, last_failed_at from login_attempts where key = ${key}`,
-  );
-  return row ? { failures: row.failures, lastFailedAt: row.last_failed_at } : null;
-}
+export type LoginCharge =
+  | { readonly charged: true }
+  | { readonly charged: false; readonly lockedUntil: Date };
 
 /**
- * One more failure. Counts reset only on a successful sign-in, so after a lockout each further wrong try
- * locks again at once. Entries idle for a day are dropped (a guessing run that slow is harmless), which
- * keeps the table small however many made-up emails are tried.
+ * Counts this attempt as a failure BEFORE the password is checked, unless the pair is locked out
+ * (`maxFailures` failures, the last less than `lockoutSeconds` before `now`). One upsert decides and
+ * counts, and the database serialises upserts of one key, so concurrent attempts cannot all read the
+ * same count: at most `maxFailures` password checks run per lockout period, however many arrive at
+ * once. A correct password then clears the count (clearLoginFailures). After a lockout ends each further
+ * wrong try locks again at once: counts reset only on success. Entries idle for a day are dropped (a
+ * guessing run that slow is harmless), which keeps the table small however many made-up emails are tried.
  */
-export async function recordLoginFailure(tx: SystemQueryable, key: string): Promise<void> {
-  await tx.query(sql`delete from login_attempts where last_failed_at < now() - interval '1 day'`);
-  await tx.query(sql`
-    insert into login_attempts (key, failures, last_failed_at) values (${key}, 1, now())
-    on conflict (key) do update set failures = login_attempts.failures + 1, last_failed_at = now()`);
+export async function chargeLoginAttempt(
+  tx: SystemQueryable,
+  key: string,
+  now: Date,
+  limits: { readonly maxFailures: number; readonly lockoutSeconds: number },
+): Promise<LoginCharge> {
+  await tx.query(
+    sql`delete from login_attempts where last_failed_at < ${now}::timestamptz - interval '1 day'`,
+  );
+  const lockedSince = new Date(now.getTime() - limits.lockoutSeconds * 1000);
+  const [charged] = await tx.query<{ failures: number }>(sql`
+    insert into login_attempts as a (key, failures, last_failed_at) values (${key}, 1, ${now})
+    on conflict (key) do update set failures = a.failures + 1, last_failed_at = ${now}
+      where a.failures < ${limits.maxFailures} or a.last_failed_at <= ${lockedSince}
+    returning failures`);
+  if (charged) return { charged: true };
+  const [row] = await tx.query<{ last_failed_at: Date }>(
+    sql`select last_failed_at from login_attempts where key = ${key}`,
+  );
+  const last = row?.last_failed_at ?? now;
+  return { charged: false, lockedUntil: new Date(last.getTime() + limits.lockoutSeconds * 1000) };
 }
 
 export async function clearLoginFailures(tx: SystemQueryable, key: string): Promise<void> {

@@ -16,6 +16,7 @@ export interface BotInput {
   baseUrl?: string | null | undefined;
   temperature?: number | null | undefined;
   maxOutputTokens?: number | null | undefined;
+  maxInputTokens?: number | null | undefined;
   systemPrompt?: string | null | undefined;
   retrieval?: Partial<RetrievalSettings> | undefined;
   credentials?: ProviderCredentials | null | undefined;

@@ -3,12 +3,7 @@ import { DUMMY_PASSWORD_HASH, verifyPassword } from '../auth/password.ts';
 import { ForbiddenError, QuotaExceededError, UnauthorizedError } from '../domain/errors.ts';
 import { asTenantId } from '../domain/ids.ts';
 import type { Database } from '../ports/database.ts';
-import {
-  clearLoginFailures,
-  findLoginFailures,
-  loginAttemptKey,
-  recordLoginFailure,
-} from '../repositories/login-attempts.ts';
+import { chargeLoginAttempt, clearLoginFailures, loginAttemptKey } from '../repositories/login-attempts.ts';
 import { findTenantBySlug } from '../repositories/tenants.ts';
 import { findUserCredentials } from '../repositories/users.ts';
 
@@ -35,18 +30,19 @@ export async function login(
 ): Promise<{ accessToken: string; expiresAt: Date }> {
   const now = deps.now?.() ?? new Date();
   const attemptKey = loginAttemptKey(input.tenant, input.email);
-  // One system transaction for both platform-level reads: the failure count and the tenant.
-  const { previous, tenant } = await deps.db.withSystem(async (tx) => ({
-    previous: await findLoginFailures(tx, attemptKey),
+  // One system transaction: the attempt is counted (or refused) before the password check, and the
+  // tenant is read.
+  const { charge, tenant } = await deps.db.withSystem(async (tx) => ({
+    charge: await chargeLoginAttempt(tx, attemptKey, now, {
+      maxFailures: MAX_FAILED_LOGINS,
+      lockoutSeconds: LOCKOUT_SECONDS,
+    }),
     tenant: await findTenantBySlug(tx, input.tenant),
   }));
-  if (previous && previous.failures >= MAX_FAILED_LOGINS) {
-    const waited = (now.getTime() - previous.lastFailedAt.getTime()) / 1000;
-    if (waited < LOCKOUT_SECONDS) {
-      throw new QuotaExceededError('Too many failed sign-in attempts for this account. Try again later.', {
-        retryAfterSeconds: Math.ceil(LOCKOUT_SECONDS - waited),
-      });
-    }
+  if (!charge.charged) {
+    throw new QuotaExceededError('Too many failed sign-in attempts for this account. Try again later.', {
+      retryAfterSeconds: Math.max(1, Math.ceil((charge.lockedUntil.getTime() - now.getTime()) / 1000)),
+    });
   }
   const tenantId = tenant ? asTenantId(tenant.id) : null;
   const user = tenantId
@@ -54,11 +50,9 @@ export async function login(
     : null;
   // Always one scrypt check, against a dummy hash when there is no account: the same time either way.
   const ok = await verifyPassword(input.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-  if (!tenant || !tenantId || !user?.passwordHash || !ok) {
-    await deps.db.withSystem((tx) => recordLoginFailure(tx, attemptKey));
-    throw new UnauthorizedError(BAD_LOGIN);
-  }
-  if (previous) await deps.db.withSystem((tx) => clearLoginFailures(tx, attemptKey));
+  // A failure was already counted above.
+  if (!tenant || !tenantId || !user?.passwordHash || !ok) throw new UnauthorizedError(BAD_LOGIN);
+  await deps.db.withSystem((tx) => clearLoginFailures(tx, attemptKey));
   if (tenant.status === 'suspended')
     throw new ForbiddenError('This tenant is suspended. Contact the platform administrator.');
   const { token, expiresAt } = await signAccessToken(

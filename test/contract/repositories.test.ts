@@ -111,13 +111,21 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('repository contract on $
     const key = loginAttempts.loginAttemptKey('Acme', 'Owner@X.test');
     expect(key).toBe(loginAttempts.loginAttemptKey('acme', 'owner@x.test'));
     expect(key).not.toContain('owner');
-    await db.withSystem((tx) => loginAttempts.recordLoginFailure(tx, key));
-    await db.withSystem((tx) => loginAttempts.recordLoginFailure(tx, key));
-    const failures = await db.withSystem((tx) => loginAttempts.findLoginFailures(tx, key));
-    expect(failures?.failures).toBe(2);
-    expect(failures?.lastFailedAt).toBeInstanceOf(Date);
+    // Each attempt is charged before the password check; at the limit the pair is locked out until the
+    // last failure is lockoutSeconds old, then charged again; a success clears the count.
+    const limits = { maxFailures: 2, lockoutSeconds: 300 };
+    const at = new Date('2026-03-01T12:00:00.000Z');
+    const later = (s: number) => new Date(at.getTime() + s * 1000);
+    const charge = (when: Date) =>
+      db.withSystem((tx) => loginAttempts.chargeLoginAttempt(tx, key, when, limits));
+    expect(await charge(at)).toEqual({ charged: true });
+    expect(await charge(later(1))).toEqual({ charged: true });
+    expect(await charge(later(2))).toEqual({ charged: false, lockedUntil: later(301) });
+    expect(await charge(later(300))).toEqual({ charged: false, lockedUntil: later(301) });
+    expect(await charge(later(301))).toEqual({ charged: true });
+    expect(await charge(later(302))).toEqual({ charged: false, lockedUntil: later(601) });
     await db.withSystem((tx) => loginAttempts.clearLoginFailures(tx, key));
-    expect(await db.withSystem((tx) => loginAttempts.findLoginFailures(tx, key))).toBeNull();
+    expect(await charge(later(303))).toEqual({ charged: true });
 
     const count = await db.withTenant(t, (tx) => users.countOwners(tx, t));
     expect(count).toBe(1);

@@ -161,6 +161,22 @@ describe.each(databaseKinds())('credentials and tokens on $name', (kind) => {
     expectProblem(await attempt(user.password), 429);
   });
 
+  it('when 30 guesses arrive at once, the right one among them, then at most 5 reach the password check', async () => {
+    const user = await createTestUser(app, t, 'member');
+    const guesses = Array.from({ length: 30 }, (_, i) => (i === 29 ? user.password : `wrong guess ${i}`));
+    const statuses = await Promise.all(
+      guesses.map(async (password) => {
+        const res = await call(app, 'POST', '/v1/auth/token', {
+          body: { tenant: t.slug, email: user.email, password },
+        });
+        return res.status;
+      }),
+    );
+    const checked = statuses.filter((s) => s === 401 || s === 200).length;
+    expect(checked, JSON.stringify(statuses)).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s === 429).length).toBe(30 - checked);
+  });
+
   it('when an unknown email or tenant fails 5 times then it is locked out the same way, so a lockout reveals no account', async () => {
     const lockout = async (tenant: string, email: string) => {
       const attempt = () =>

@@ -130,6 +130,7 @@ function fullBot(name: string) {
     base_url: 'https://models.example.com/v1',
     temperature: 0.2,
     max_output_tokens: 512,
+    max_input_tokens: 8000,
     system_prompt: 'Answer from the sources.',
     retrieval: { top_k: 5, score_threshold: 0.3, tags: ['docs'] },
     credentials: { api_key: 'sk-compat-0123456789', organization: 'org-1' },

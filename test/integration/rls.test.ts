@@ -133,6 +133,11 @@ describe.each(databaseKinds())('row-level security on the Database port ($name)'
         values (${randomUUID()}, ${b.id}, 'chat', 'p', 'm')`,
       ],
       [
+        'quota_reservations',
+        sql`insert into quota_reservations (id, tenant_id, tokens, expires_at)
+        values (${randomUUID()}, ${b.id}, 1, now() + interval '1 minute')`,
+      ],
+      [
         'jobs',
         sql`insert into jobs (id, tenant_id, kind, payload) values (${randomUUID()}, ${b.id}, 'ingest', '{}'::jsonb)`,
       ],

@@ -41,6 +41,7 @@ const BotSchema = z
     base_url: z.string().nullable(),
     temperature: z.number().nullable(),
     max_output_tokens: z.number().nullable(),
+    max_input_tokens: z.number().nullable(),
     system_prompt: z.string().nullable(),
     retrieval: z.object({
       top_k: z.number(),
@@ -61,6 +62,7 @@ export const botJson = (b: BotProfile) => ({
   base_url: b.baseUrl,
   temperature: b.temperature,
   max_output_tokens: b.maxOutputTokens,
+  max_input_tokens: b.maxInputTokens,
   system_prompt: b.systemPrompt,
   retrieval: { top_k: b.retrieval.topK, score_threshold: b.retrieval.scoreThreshold, tags: b.retrieval.tags },
   // Write-only: a read shows whether a key is set and its last four characters, never the key.
@@ -80,6 +82,18 @@ const BotFieldsSchema = z.object({
     .optional(),
   temperature: z.number().min(0).max(2).nullable().optional(),
   max_output_tokens: z.number().int().min(1).max(32_000).nullable().optional(),
+  max_input_tokens: z
+    .number()
+    .int()
+    .min(500)
+    .max(1_000_000)
+    .nullable()
+    .optional()
+    .openapi({
+      description:
+        'The most input tokens (instructions, history, sources, question) one question may send the model; ' +
+        'older history and lower-ranked sources are left out to fit. Default 16,000.',
+    }),
   system_prompt: text(20_000).nullable().optional(),
   retrieval: Retrieval.optional(),
   credentials: z
@@ -102,6 +116,7 @@ function toInput(body: z.infer<typeof BotFieldsSchema>): BotInput {
     baseUrl: body.base_url,
     temperature: body.temperature,
     maxOutputTokens: body.max_output_tokens,
+    maxInputTokens: body.max_input_tokens,
     systemPrompt: body.system_prompt,
     retrieval: body.retrieval && {
       topK: body.retrieval.top_k,

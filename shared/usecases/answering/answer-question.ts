@@ -17,8 +17,9 @@ import { findChat, listMessages } from '../../repositories/chats.ts';
 import { openBotCredentials } from '../bots.ts';
 import type { AnswerEvent } from './answer-events.ts';
 import { assembleContext } from './assemble-context.ts';
-import { answerRequest } from './prompt.ts';
-import { assertWithinQuota } from './quota.ts';
+import { fitSources, type InputPlan, planInput } from './input-plan.ts';
+import { answerRequest, botInstructions } from './prompt.ts';
+import { reserveQuota, settleReservation } from './quota.ts';
 import { retrieveContext } from './retrieve-context.ts';
 import { rewriteQuery } from './rewrite-query.ts';
 import { type PendingUsage, streamAnswer } from './stream-answer.ts';
@@ -57,10 +58,11 @@ export interface PreparedAnswer {
 }
 
 /**
- * The chat orchestrator, everything that can fail before the first byte, in four steps: load (quota,
- * chat, bot, history, credentials) → retrieve (query rewrite, hybrid retrieval, context assembly) →
- * prompt → generate. The returned answer then streams the generation and saves the message and usage
- * (see stream-answer.ts).
+ * The chat orchestrator, everything that can fail before the first byte, in four steps: load (chat,
+ * bot, history, the input plan and the quota reservation, credentials) → retrieve (query rewrite, hybrid
+ * retrieval, context assembly) → prompt → generate. The returned answer then streams the generation and
+ * saves the message and usage, settling the reservation (see stream-answer.ts); a failure before that
+ * gives the reservation back.
  */
 export async function prepareAnswer(
   auth: AuthContext,
@@ -70,35 +72,61 @@ export async function prepareAnswer(
   signal?: AbortSignal,
 ): Promise<PreparedAnswer> {
   requireScope(auth, 'chat');
-  const conversation = await loadConversation(auth.tenantId, target, deps);
-  const model = deps.chatModelFor(conversation.bot, conversation.credentials);
-  const grounding = await retrieveGrounding(auth.tenantId, question, conversation, model, deps, signal);
-  const request = answerRequest(
-    conversation.bot,
-    conversation.history,
-    question,
-    grounding.query,
-    grounding.passages,
-  );
-  return generate(auth, conversation, question, grounding, model, request, deps, signal);
+  const conversation = await loadConversation(auth.tenantId, target, question, deps);
+  return releasingOnFailure(auth.tenantId, conversation.reservationId, deps, async () => {
+    const model = deps.chatModelFor(conversation.bot, conversation.credentials);
+    const grounding = await retrieveGrounding(auth.tenantId, question, conversation, model, deps, signal);
+    const request = answerRequest(
+      conversation.bot,
+      conversation.history,
+      question,
+      grounding.query,
+      grounding.passages,
+    );
+    return generate(auth, conversation, question, grounding, model, request, deps, signal);
+  });
+}
+
+/** Runs the steps after admission; if one fails, the request's quota reservation is given back. */
+async function releasingOnFailure<T>(
+  tenantId: TenantId,
+  reservationId: string | null,
+  deps: AnswerDeps,
+  step: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (reservationId) {
+      await deps.db.withTenant(tenantId, (tx) => settleReservation(tx, tenantId, reservationId));
+    }
+    throw error;
+  }
 }
 
 interface Conversation {
   readonly bot: BotProfile;
   readonly chatId: string | null;
+  /** The newest turns that fit the bot's input limit. */
   readonly history: readonly ChatTurn[];
+  readonly plan: InputPlan;
+  /** Settled when the answer's usage is saved (null: the tenant has no limits). */
+  readonly reservationId: string | null;
   readonly credentials: ProviderCredentials | null;
 }
 
-/** Load: the quota check, the chat, its bot and history, and the bot's credentials (decrypted for this call only). */
+/**
+ * Load: the chat, its bot and history, the input plan and the quota reservation (429 before any provider
+ * call), and the bot's credentials (decrypted for this call only).
+ */
 async function loadConversation(
   tenantId: TenantId,
   target: AnswerTarget,
+  question: string,
   deps: AnswerDeps,
 ): Promise<Conversation> {
   const now = deps.now?.() ?? new Date();
-  const { bot, history, chatId, sealed } = await deps.db.withTenant(tenantId, async (tx) => {
-    await assertWithinQuota(tx, tenantId, now);
+  const { bot, plan, chatId, sealed, reservationId } = await deps.db.withTenant(tenantId, async (tx) => {
     const chat = 'chatId' in target ? await findChat(tx, tenantId, target.chatId) : null;
     if ('chatId' in target && !chat) throw new NotFoundError('Chat');
     const botId = chat?.botId ?? ('botId' in target ? target.botId : '');
@@ -109,12 +137,25 @@ async function loadConversation(
           .filter((m) => m.status !== 'failed')
           .map((m) => ({ role: m.role, content: m.content }))
       : [...('history' in target ? target.history : [])];
+    const plan = planInput({
+      system: botInstructions(found),
+      question,
+      history: turns,
+      maxInputTokens: found.maxInputTokens,
+      contextBudgetTokens: deps.contextBudgetTokens ?? 4000,
+      maxOutputTokens: found.maxOutputTokens,
+      usesModel: found.provider !== null,
+    });
     const sealed = found.provider ? await findBotCredentials(tx, tenantId, found.id) : null;
-    return { bot: found, history: turns, chatId: chat?.id ?? null, sealed };
+    // Last in this transaction: the per-tenant quota lock is held until it commits.
+    const reservationId = await reserveQuota(tx, tenantId, plan.reservedTokens, now);
+    return { bot: found, plan, chatId: chat?.id ?? null, sealed, reservationId };
   });
   // Outside the transaction: the key service call must not hold a database connection.
-  const credentials = await openBotCredentials(sealed, tenantId, bot.id, deps.vault);
-  return { bot, history, chatId, credentials };
+  const credentials = await releasingOnFailure(tenantId, reservationId, deps, () =>
+    openBotCredentials(sealed, tenantId, bot.id, deps.vault),
+  );
+  return { bot, chatId, history: plan.history, plan, reservationId, credentials };
 }
 
 interface Grounding {
@@ -126,7 +167,10 @@ interface Grounding {
   readonly usage: PendingUsage[];
 }
 
-/** Retrieve: rewrite the question from the history, retrieve (dense + full text) and assemble numbered passages. */
+/**
+ * Retrieve: rewrite the question from the history, retrieve (dense + full text) and assemble numbered
+ * passages within the plan's room for sources.
+ */
 async function retrieveGrounding(
   tenantId: TenantId,
   question: string,
@@ -135,7 +179,7 @@ async function retrieveGrounding(
   deps: AnswerDeps,
   signal: AbortSignal | undefined,
 ): Promise<Grounding> {
-  const { bot } = conversation;
+  const { bot, plan } = conversation;
   const rewrite = await rewriteQuery(question, conversation.history, model, deps.logger, signal);
   const retrieval = await retrieveContext(
     tenantId,
@@ -143,7 +187,8 @@ async function retrieveGrounding(
     { topK: bot.retrieval.topK, tags: bot.retrieval.tags, scoreThreshold: bot.retrieval.scoreThreshold },
     deps,
   );
-  const context = assembleContext(retrieval.chunks, deps.contextBudgetTokens ?? 4000);
+  const assembled = assembleContext(retrieval.chunks, plan.sourceTokens);
+  const context = fitSources(assembled.passages, assembled.citations, plan.sourceTokens);
 
   const usage: PendingUsage[] = [];
   const space = deps.embedder.space;
@@ -193,6 +238,7 @@ function generate(
         query: grounding.query,
         citations: grounding.citations,
         usage: grounding.usage,
+        reservationId: conversation.reservationId,
         model,
         request,
         estimateTokens: countTokens,

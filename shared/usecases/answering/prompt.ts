@@ -11,13 +11,22 @@ export const REWRITE_INSTRUCTIONS =
   'Rewrite the last user message as one standalone search question that can be understood without the ' +
   'conversation. Keep names, numbers and technical terms. Answer with the question only.';
 
-/** Earlier turns of the conversation the model sees with the question. */
-const HISTORY_TURNS = 10;
+/** Earlier turns of the conversation the model sees with the question, at most. */
+export const HISTORY_TURNS = 10;
+
+/** The bot's own system prompt plus the platform's instructions. */
+export function botInstructions(bot: Pick<BotProfile, 'systemPrompt'>): string {
+  return [bot.systemPrompt, PLATFORM_INSTRUCTIONS].filter(Boolean).join('\n\n');
+}
+
+/** The sources as the model reads them: `[n] title` and the passage, one block per source. */
+export function renderSources(passages: readonly ContextPassage[]): string {
+  return passages.map((p) => `[${p.n}] ${p.title}\n${p.content}`).join('\n\n');
+}
 
 /** The question as the model sees it: the numbered passages first, then the question itself. */
 export function groundedQuestion(question: string, passages: readonly ContextPassage[]): string {
-  const rendered = passages.map((p) => `[${p.n}] ${p.title}\n${p.content}`).join('\n\n');
-  return `Sources:\n${rendered || '(no sources found)'}\n\nQuestion: ${question}`;
+  return `Sources:\n${renderSources(passages) || '(no sources found)'}\n\nQuestion: ${question}`;
 }
 
 /**
@@ -33,7 +42,7 @@ export function answerRequest(
   passages: readonly ContextPassage[],
 ): ChatRequest {
   return {
-    system: [bot.systemPrompt, PLATFORM_INSTRUCTIONS].filter(Boolean).join('\n\n'),
+    system: botInstructions(bot),
     messages: [
       ...history.slice(-HISTORY_TURNS),
       { role: 'user', content: groundedQuestion(question, passages) },

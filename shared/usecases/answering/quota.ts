@@ -1,15 +1,41 @@
 import { QuotaExceededError } from '../../domain/errors.ts';
-import type { TenantId } from '../../domain/ids.ts';
+import { newId, type TenantId } from '../../domain/ids.ts';
 import type { Queryable } from '../../ports/database.ts';
+import {
+  deleteReservation,
+  insertReservation,
+  lockTenantQuota,
+  openReservations,
+} from '../../repositories/quota-reservations.ts';
 import { findTenantById } from '../../repositories/tenants.ts';
 import { chatRequestsLastMinute, tokensThisMonth } from '../../repositories/usage.ts';
 
-/** Refuses (429) before any provider is called when the tenant's budget or rate limit is used up. */
-export async function assertWithinQuota(tx: Queryable, tenantId: TenantId, now: Date): Promise<void> {
+/**
+ * How long a reservation counts if its request never settles (the process died mid-answer): longer than
+ * any answer streams (a Lambda runs at most 15 minutes).
+ */
+export const RESERVATION_TTL_SECONDS = 15 * 60;
+
+/**
+ * Admits a chat request (reserving `tokens`, an upper estimate of what it will bill) or refuses it with
+ * 429 before any provider is called. Requests in progress count with their reservations, and the check
+ * and the reservation happen under a per-tenant lock, so concurrent requests cannot all pass on the same
+ * count: the budget is overrun by at most the last admitted request's reservation, and no more than
+ * `requests_per_minute` requests are admitted per minute. Returns the reservation to settle or release,
+ * or null for a tenant without limits.
+ */
+export async function reserveQuota(
+  tx: Queryable,
+  tenantId: TenantId,
+  tokens: number,
+  now: Date,
+): Promise<string | null> {
   const tenant = await findTenantById(tx, tenantId);
-  if (!tenant) return;
+  if (!tenant || (tenant.requestsPerMinute === null && tenant.monthlyTokenBudget === null)) return null;
+  await lockTenantQuota(tx, tenantId);
+  const open = await openReservations(tx, tenantId);
   if (tenant.requestsPerMinute !== null) {
-    const recent = await chatRequestsLastMinute(tx, tenantId);
+    const recent = (await chatRequestsLastMinute(tx, tenantId)) + open.requests;
     if (recent >= tenant.requestsPerMinute) {
       throw new QuotaExceededError(
         `This tenant's limit of ${tenant.requestsPerMinute} chat requests per minute is reached. Try again shortly.`,
@@ -18,13 +44,22 @@ export async function assertWithinQuota(tx: Queryable, tenantId: TenantId, now: 
     }
   }
   if (tenant.monthlyTokenBudget !== null) {
-    const used = await tokensThisMonth(tx, tenantId, now);
+    const used = (await tokensThisMonth(tx, tenantId, now)) + open.tokens;
     if (used >= tenant.monthlyTokenBudget) {
       const nextMonth = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+      const inProgress = open.requests > 0 ? ', counting the requests in progress' : '';
       throw new QuotaExceededError(
-        `This tenant's monthly budget of ${tenant.monthlyTokenBudget} tokens is used up (${used} used).`,
+        `This tenant's monthly budget of ${tenant.monthlyTokenBudget} tokens is used up (${used} used${inProgress}).`,
         { retryAfterSeconds: Math.ceil((nextMonth - now.getTime()) / 1000) },
       );
     }
   }
+  const id = newId();
+  await insertReservation(tx, tenantId, { id, tokens, ttlSeconds: RESERVATION_TTL_SECONDS });
+  return id;
+}
+
+/** Gives a reservation back: in the transaction that records the request's real usage, or on failure. */
+export async function settleReservation(tx: Queryable, tenantId: TenantId, id: string | null): Promise<void> {
+  if (id) await deleteReservation(tx, tenantId, id);
 }

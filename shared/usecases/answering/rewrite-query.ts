@@ -2,6 +2,24 @@ import type { ChatModel, ChatTurn } from '../../ports/chat-model.ts';
 import type { Logger } from '../../ports/logger.ts';
 import { REWRITE_INSTRUCTIONS } from './prompt.ts';
 
+/** The rewrite's answer is one question: this many tokens at most. */
+export const REWRITE_MAX_OUTPUT_TOKENS = 100;
+
+/** What the rewrite sends: the instructions and one message with the recent history and the question. */
+export function rewritePrompt(
+  question: string,
+  history: readonly ChatTurn[],
+): { system: string; content: string } {
+  const transcript = history
+    .slice(-6)
+    .map((t) => `${t.role}: ${t.content.slice(0, 1000)}`)
+    .join('\n');
+  return {
+    system: REWRITE_INSTRUCTIONS,
+    content: `${transcript}\nuser: ${question}\n\nStandalone question:`,
+  };
+}
+
 export interface RewriteResult {
   readonly query: string;
   readonly inputTokens: number;
@@ -23,18 +41,15 @@ export async function rewriteQuery(
 ): Promise<RewriteResult> {
   const raw = { query: question, inputTokens: 0, outputTokens: 0, rewritten: false };
   if (history.length === 0 || model.provider === 'extractive') return raw;
-  const transcript = history
-    .slice(-6)
-    .map((t) => `${t.role}: ${t.content.slice(0, 1000)}`)
-    .join('\n');
+  const prompt = rewritePrompt(question, history);
   try {
     const out = await model.complete({
-      system: REWRITE_INSTRUCTIONS,
-      messages: [{ role: 'user', content: `${transcript}\nuser: ${question}\n\nStandalone question:` }],
+      system: prompt.system,
+      messages: [{ role: 'user', content: prompt.content }],
       question,
       passages: [],
       temperature: 0,
-      maxOutputTokens: 100,
+      maxOutputTokens: REWRITE_MAX_OUTPUT_TOKENS,
       ...(signal ? { signal } : {}),
     });
     const query = out.text.trim().replace(/^"|"$/g, '');

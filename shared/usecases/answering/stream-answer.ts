@@ -11,6 +11,7 @@ import { insertMessage } from '../../repositories/chats.ts';
 import { recordUsage } from '../../repositories/usage.ts';
 import type { AnswerEvent } from './answer-events.ts';
 import { citedNumbers } from './assemble-context.ts';
+import { settleReservation } from './quota.ts';
 
 export type PendingUsage = UsageEvent & { costUsd: number };
 
@@ -23,6 +24,8 @@ export interface StreamAnswerInput {
   readonly query: string;
   readonly citations: Citation[];
   readonly usage: PendingUsage[];
+  /** Given back in the transaction that records the real usage (see reserveQuota). */
+  readonly reservationId: string | null;
   readonly model: ChatModel;
   readonly request: ChatRequest;
   readonly estimateTokens: (text: string) => number;
@@ -93,8 +96,9 @@ export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<An
  * that really happened are recorded.
  */
 async function saveRefused(input: StreamAnswerInput): Promise<void> {
-  if (input.usage.length === 0) return;
+  if (input.usage.length === 0 && !input.reservationId) return;
   await input.deps.db.withTenant(input.auth.tenantId, async (tx) => {
+    await settleReservation(tx, input.auth.tenantId, input.reservationId);
     for (const event of input.usage) {
       await recordUsage(tx, input.auth.tenantId, { ...event, botId: input.bot.id, chatId: input.chatId });
     }
@@ -146,6 +150,7 @@ async function save(
     ]) {
       await recordUsage(tx, auth.tenantId, { ...event, botId: input.bot.id, chatId: input.chatId });
     }
+    await settleReservation(tx, auth.tenantId, input.reservationId);
   });
   input.deps.logger.info('answer saved', {
     tenantId: auth.tenantId,
