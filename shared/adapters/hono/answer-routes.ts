@@ -69,6 +69,10 @@ export function answerDeps(p: Platform, endpoints?: AnswerDeps['endpoints']): An
 export function answerRoutes(p: Platform, options: { streaming: boolean }) {
   const app = createRouter();
   const deps = answerDeps(p);
+  const timing = {
+    firstEventGraceMs: p.config.CHAT_FIRST_EVENT_GRACE_MS,
+    keepAliveMs: p.config.SSE_KEEPALIVE_MS,
+  };
   // Scoped paths, not '*': this sub-app is mounted at /v1 beside the other resources.
   const auth = tenantAuth({ db: p.db, ...p.secrets });
   app.use('/chats/*', auth);
@@ -107,15 +111,20 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
         controller.signal,
       );
       if (body.stream && options.streaming) {
-        const events = await primed(answer.events(controller.signal));
+        const { items } = await primed(answer.events(controller.signal), timing.firstEventGraceMs);
         return sseResponse(
           c,
           async function* () {
-            for await (const event of events) {
-              yield { event: event.type, data: JSON.stringify(answerEventJson(event)) };
+            // `meta` is known before the provider answers: it goes out at once, also when the grace
+            // period ran out before the provider's first event.
+            yield { event: 'meta', data: JSON.stringify(answerEventJson(answer.meta)) };
+            for await (const event of items) {
+              if (event.type !== 'meta')
+                yield { event: event.type, data: JSON.stringify(answerEventJson(event)) };
             }
           },
           p.logger,
+          timing,
           controller,
         );
       }
@@ -173,8 +182,14 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
       );
       if (body.stream && options.streaming) {
         const includeUsage = body.stream_options?.include_usage ?? false;
-        const frames = await primed(openAiChunks(answer, body.model, includeUsage, controller.signal));
-        return sseResponse(c, () => frames, p.logger, controller);
+        const { items } = await primed(answer.events(controller.signal), timing.firstEventGraceMs);
+        return sseResponse(
+          c,
+          () => openAiChunks(answer, items, body.model, includeUsage),
+          p.logger,
+          timing,
+          controller,
+        );
       }
       return c.json(
         openAiCompletion(answer.messageId, body.model, await collectAnswer(answer.events())),

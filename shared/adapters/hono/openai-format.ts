@@ -1,4 +1,4 @@
-import type { PreparedAnswer } from '../../usecases/chat/answer-question.ts';
+import type { AnswerEvent, PreparedAnswer } from '../../usecases/chat/answer-question.ts';
 import { citationJson, type collectAnswer } from './answer-json.ts';
 import type { SseFrame } from './sse.ts';
 
@@ -38,9 +38,9 @@ export function openAiCompletion(
  */
 export async function* openAiChunks(
   answer: PreparedAnswer,
+  answerEvents: AsyncIterable<AnswerEvent>,
   model: string,
   includeUsage: boolean,
-  signal: AbortSignal,
 ): AsyncGenerator<SseFrame> {
   const base = {
     id: `chatcmpl-${answer.messageId}`,
@@ -59,13 +59,12 @@ export async function* openAiChunks(
       ...extra,
     }),
   });
-  const events = answer.events(signal)[Symbol.asyncIterator]();
+  const events = answerEvents[Symbol.asyncIterator]();
   try {
-    // The first event (`meta`) means the provider has answered: only then does the first chunk go out.
-    let next = await events.next();
+    // The route has already waited (briefly) for the provider: the role chunk goes out at once.
     yield chunk({ role: 'assistant', content: '' }, null, { citations: answer.citations.map(citationJson) });
     let usage: SseFrame | undefined;
-    for (; !next.done; next = await events.next()) {
+    for (let next = await events.next(); !next.done; next = await events.next()) {
       const event = next.value;
       if (event.type === 'delta') yield chunk({ content: event.text }, null);
       if (event.type === 'usage' && includeUsage) {

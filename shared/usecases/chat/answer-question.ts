@@ -43,6 +43,8 @@ export type AnswerTarget =
 
 export interface PreparedAnswer {
   readonly messageId: string;
+  /** The stream's first event, known before the provider answers. */
+  readonly meta: Extract<AnswerEvent, { type: 'meta' }>;
   readonly citations: Citation[];
   /** The answer as it is generated. Throws a ProviderError (after saving the partial answer) if the stream breaks. */
   events(signal?: AbortSignal): AsyncGenerator<AnswerEvent>;
@@ -121,6 +123,7 @@ export async function prepareAnswer(
   const messageId = newId();
   return {
     messageId,
+    meta: { type: 'meta', messageId, chatId, botId: bot.id, query: rewrite.query },
     citations: context.citations,
     events: (streamSignal) =>
       streamAnswer({
