@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { answerRoutes } from '#shared/adapters/hono/answer-routes.ts';
 import type { AppEnv } from '#shared/adapters/hono/env.ts';
+import { modelRoutes } from '#shared/adapters/hono/model-routes.ts';
 import { errorToResponse, problemResponse } from '#shared/adapters/hono/problem.ts';
 import { createRouter } from '#shared/adapters/hono/router.ts';
 import type { Platform } from '#shared/platform.ts';
@@ -50,6 +51,7 @@ export function createApiApp(p: Platform) {
   app.route('/v1/usage', usageRoutes(p));
   // API Gateway buffers responses: here the answer routes always reply with JSON.
   app.route('/v1', answerRoutes(p, { streaming: false }));
+  app.route('/v1', modelRoutes(p));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

@@ -140,6 +140,11 @@ const doc = await openApiDocument();
 /** Every operation that takes a request body. */
 const writeOps = operations(doc, (path, method) => Boolean(doc.paths[path]?.[method]?.requestBody));
 const idOps = operations(doc, (path) => path.includes('{id}'));
+/**
+ * OpenAI clients name models like 'gpt-4o': GET /v1/models/{id} answers any id it does not know with
+ * OpenAI's 404 (model not found), as the OpenAI API does, instead of a 400 about the UUID.
+ */
+const MODEL_ROUTE = '/v1/models/{id}';
 const listOps = operations(doc, (path, method) =>
   Boolean(
     method === 'get' && doc.paths[path]?.get?.parameters?.some((p: { name: string }) => p.name === 'cursor'),
@@ -283,7 +288,7 @@ describe.each(databaseKinds())('bad input on $name', (kind) => {
     });
   });
 
-  it.each(idOps.map((op) => [keyOf(op), op] as const))(
+  it.each(idOps.filter((op) => op.path !== MODEL_ROUTE).map((op) => [keyOf(op), op] as const))(
     'when %s gets an id that is not a UUID then 400 naming id',
     async (_, op) => {
       const route = WRITE_ROUTES[keyOf(op)];
@@ -297,6 +302,13 @@ describe.each(databaseKinds())('bad input on $name', (kind) => {
       }
     },
   );
+
+  it(`when GET ${MODEL_ROUTE} gets an id that is not a UUID then 404 model not found`, async () => {
+    for (const id of ['gpt-4o', '1', "x'%20or%201=1--", '%00', `${ctx.botId}x`]) {
+      const res = await call(app, 'GET', MODEL_ROUTE.replace('{id}', id), { token: ctx.t.apiToken });
+      expectProblem(res, 404, 'Model not found');
+    }
+  });
 
   it.each(listOps.map((op) => op.path))(
     'when %s gets a bad cursor or limit then 400, never 500',

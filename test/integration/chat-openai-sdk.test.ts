@@ -39,6 +39,19 @@ describe.each(databaseKinds())('OpenAI-compatible endpoint with the official SDK
 
   const lastStreamed = () => h.openai.requests.filter((r) => r.body?.stream === true).at(-1)!;
 
+  it("when the SDK lists models then it finds the tenant's bots and can retrieve one", async () => {
+    const models = [];
+    for await (const model of client.models.list()) models.push(model);
+    expect(models.map((m) => m.id)).toContain(botId);
+    expect(models.every((m) => m.object === 'model' && m.owned_by === 'minirag')).toBe(true);
+    const one = await client.models.retrieve(botId);
+    expect(one).toMatchObject({ id: botId, object: 'model' });
+    expect(one.created).toBeGreaterThan(1_700_000_000);
+    const missing = await client.models.retrieve('gpt-4o').catch((error: unknown) => error);
+    expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((missing as InstanceType<typeof OpenAI.NotFoundError>).message).toContain('Model not found');
+  });
+
   it('when the SDK asks without streaming then it gets a chat.completion with citations and usage', async () => {
     const completion = await client.chat.completions.create({
       model: botId,
