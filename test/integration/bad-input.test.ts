@@ -118,6 +118,15 @@ const WRITE_ROUTES: Record<string, WriteRoute> = {
       stream_options: { include_usage: true },
     }),
   },
+  'POST /v1/responses': {
+    as: 'owner',
+    body: ({ chatBotId }) => ({
+      model: chatBotId,
+      // Text input: `input` is text or messages, so an array turned into a string would still be valid.
+      input: 'How many days of leave?',
+      stream: false,
+    }),
+  },
 };
 /** The body limit the app applies to a path (uploads may be larger). */
 const limitFor = (path: string) => (path.startsWith('/v1/sources') ? 200_000 : MAX_JSON_BODY_BYTES);

@@ -1,4 +1,5 @@
 import { createOpenAI } from '@ai-sdk/openai';
+import { ChatOpenAI } from '@langchain/openai';
 import { generateText, streamText } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedRequest } from '#test/fakes/scripted-provider-server.ts';
@@ -52,4 +53,51 @@ describe.each(databaseKinds())('the Vercel AI SDK (ai + @ai-sdk/openai) against 
     expect(text).toBe(ANSWER);
     expect(await result.sources).toEqual([solarSource()]);
   });
+
+  it('when generateText asks through provider(botId), the Responses API, then the text, source and usage arrive', async () => {
+    const result = await generateText({ model: provider(botId), prompt: QUESTION, maxRetries: 0 });
+    expect(result.text).toBe(ANSWER);
+    expect(result.sources).toEqual([solarSource()]);
+    expect(result.usage.inputTokens).toBeGreaterThan(0);
+    expect(result.usage.outputTokens).toBeGreaterThan(0);
+  });
+
+  it('when streamText streams through provider(botId), the Responses API, then the same text and source arrive', async () => {
+    const result = streamText({
+      model: provider(botId),
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: QUESTION },
+      ],
+      maxRetries: 0,
+    });
+    let text = '';
+    for await (const delta of result.textStream) text += delta;
+    expect(text).toBe(ANSWER);
+    expect(await result.sources).toEqual([solarSource()]);
+    expect((await result.usage).outputTokens).toBeGreaterThan(0);
+  });
+
+  it.each([false, true])(
+    "when LangChain's ChatOpenAI (Responses API, streaming %s) asks then the citation arrives as an annotation",
+    async (streaming) => {
+      const chat = new ChatOpenAI({
+        model: botId,
+        apiKey: h.tenant.apiToken,
+        useResponsesApi: true,
+        streaming,
+        maxRetries: 0,
+        configuration: {
+          baseURL: 'https://chat.minirag.test/v1',
+          fetch: (url: RequestInfo | URL, init?: RequestInit) =>
+            Promise.resolve(h.stream.request(String(url), init)),
+        },
+      });
+      const message = await chat.invoke(QUESTION);
+      expect(message.text).toBe(ANSWER);
+      const blocks = message.content as { type: string; annotations?: Record<string, unknown>[] }[];
+      const annotations = blocks.flatMap((b) => b.annotations ?? []);
+      expect(JSON.stringify(annotations)).toContain(`minirag://sources/${h.solarSourceId}`);
+    },
+  );
 });

@@ -93,6 +93,12 @@ const REFERENCES: {
     path: () => '/v1/chat/completions',
     body: (bot) => ({ model: bot, messages: [{ role: 'user', content: 'hello' }] }),
   },
+  {
+    name: "POST /v1/responses with B's bot as model",
+    method: 'POST',
+    path: () => '/v1/responses',
+    body: (bot) => ({ model: bot, input: 'hello' }),
+  },
 ];
 
 /** Platform-admin routes: a tenant credential gets 403 on them, whoever's id it names. */
