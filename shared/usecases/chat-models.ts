@@ -1,9 +1,10 @@
 import { hasScope } from '../auth/authorize.ts';
 import type { AuthContext } from '../domain/auth-context.ts';
+import type { BotProfile } from '../domain/bot.ts';
 import { ForbiddenError, NotFoundError } from '../domain/errors.ts';
 import { isUuid } from '../domain/ids.ts';
 import type { Database } from '../ports/database.ts';
-import { type BotProfile, findBot, listBots } from '../repositories/bots.ts';
+import { findBot, listBots } from '../repositories/bots.ts';
 
 /**
  * A tenant's bots seen as the models of the OpenAI-compatible API (`model` = bot id), so tools that
