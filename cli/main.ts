@@ -14,7 +14,10 @@ const program = new Command()
   .name('minirag')
   .description('MiniRAG: multi-tenant retrieval-augmented generation, locally or on AWS')
   .version('0.1.0')
-  .option('--api-url <url>', 'the MiniRAG API (default: MINIRAG_API_URL or http://localhost:8787)')
+  .option(
+    '--api-url <url>',
+    'the MiniRAG API (default: MINIRAG_API_URL, the local server running on MINIRAG_DATA_DIR, or http://localhost:8787)',
+  )
   .option('--chat-url <url>', 'where streamed answers are asked (default: MINIRAG_CHAT_URL or the API URL)')
   .option(
     '--token <token>',

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { ApiClient } from './api-client.ts';
 import { ApiError, UsageError } from './api-error.ts';
 import { loadSavedCredential, type SavedCredential, saveCredential } from './config-file.ts';
+import { readLocalServerUrl } from './local-server-file.ts';
 import type { CreatedTenantJson } from './types.ts';
 
 export const DEFAULT_API_URL = 'http://localhost:8787';
@@ -25,7 +26,11 @@ export interface Connection {
 type Env = NodeJS.ProcessEnv;
 
 export async function resolveConnection(options: GlobalOptions, env: Env = process.env): Promise<Connection> {
-  const apiUrl = options.apiUrl ?? env.MINIRAG_API_URL ?? DEFAULT_API_URL;
+  const apiUrl =
+    options.apiUrl ??
+    env.MINIRAG_API_URL ??
+    (await readLocalServerUrl(env.MINIRAG_DATA_DIR || '.minirag')) ??
+    DEFAULT_API_URL;
   try {
     new URL(apiUrl);
   } catch {

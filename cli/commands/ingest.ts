@@ -53,7 +53,7 @@ export function registerIngest(program: Command): void {
           timeoutMs: Number(options.timeout) * 1000,
         });
         if (!ok) process.exitCode = 1;
-        else if (options.wait) out(dim('Next: minirag chat'));
+        else if (options.wait) out(dim('Next: npx minirag chat'));
       }),
     );
 }

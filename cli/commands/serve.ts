@@ -5,6 +5,8 @@ import { buildLocalPlatform } from '#shared/composition/local.ts';
 import { SECRETS_FILE } from '#shared/config/key-file.ts';
 import { loadConfig } from '#shared/config/load.ts';
 import { requeueAbandonedJobs } from '#shared/repositories/jobs.ts';
+import { DEFAULT_API_URL } from '../client/connection.ts';
+import { removeLocalServerFile, writeLocalServerFile } from '../client/local-server-file.ts';
 import { createLocalServer } from '../server/local-server.ts';
 
 /** `minirag serve` (what `npm start` runs): API + streaming chat + playground + ingest worker, one process. */
@@ -26,6 +28,9 @@ export function registerServe(program: Command): void {
       worker.start();
       const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '127.0.0.1' }, (info) => {
         const url = `http://localhost:${info.port}`;
+        // The CLI beside this server reads the URL from here; elsewhere the printed flag says it.
+        void writeLocalServerFile(config.MINIRAG_DATA_DIR, url).catch(() => {});
+        const cli = url === DEFAULT_API_URL ? 'npx minirag' : `npx minirag --api-url ${url}`;
         const adminSource = config.ADMIN_TOKEN
           ? 'the ADMIN_TOKEN environment variable'
           : resolve(join(config.MINIRAG_DATA_DIR, SECRETS_FILE));
@@ -39,7 +44,7 @@ export function registerServe(program: Command): void {
             `  admin token:  in ${adminSource} (adminToken)`,
             '',
             'Next, in another terminal:',
-            '  npx minirag ingest ./docs && npx minirag chat',
+            `  ${cli} ingest ./docs && ${cli} chat`,
             '',
           ].join('\n'),
         );
@@ -51,6 +56,7 @@ export function registerServe(program: Command): void {
         closing = true;
         process.stdout.write(`\n${signal}: finishing in-flight ingest jobs…\n`);
         server.close();
+        await removeLocalServerFile(config.MINIRAG_DATA_DIR);
         // Running jobs get 10 s to finish; unfinished ones go back to the queue and resume on next start.
         await worker.stop(10_000);
         await platform.db.close();

@@ -53,6 +53,7 @@ export function createLocalServer(p: LocalPlatform): LocalServer {
   app.use('*', bodyLimits(p.config));
   app.post('/v1/chats/:id/messages', (c) => chatStream.fetch(c.req.raw));
   app.post('/v1/chat/completions', (c) => chatStream.fetch(c.req.raw));
+  app.post('/v1/responses', (c) => chatStream.fetch(c.req.raw));
   app.get('/', (c) => serveWeb(c.req.raw, 'index.html'));
   app.get('/ui/*', (c) => serveWeb(c.req.raw, c.req.path.slice('/ui/'.length)));
   app.all('*', (c) => api.fetch(c.req.raw));

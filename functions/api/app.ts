@@ -3,6 +3,7 @@ import { requestId } from 'hono/request-id';
 import { answerRoutes } from '#shared/http/answer-routes.ts';
 import { bodyLimits } from '#shared/http/body-limits.ts';
 import type { AppEnv } from '#shared/http/env.ts';
+import { modelRoutes } from '#shared/http/model-routes.ts';
 import { errorToResponse, problemResponse } from '#shared/http/problem.ts';
 import { createRouter } from '#shared/http/router.ts';
 import type { Platform } from '#shared/platform.ts';
@@ -36,6 +37,7 @@ export function createApiApp(p: Platform) {
   app.route('/v1/usage', usageRoutes(p));
   // API Gateway buffers responses: here the answer routes always reply with JSON.
   app.route('/v1', answerRoutes(p, { streaming: false }));
+  app.route('/v1', modelRoutes(p));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

@@ -2,6 +2,7 @@ import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { answerRoutes } from '#shared/http/answer-routes.ts';
 import { bodyLimits } from '#shared/http/body-limits.ts';
+import { modelRoutes } from '#shared/http/model-routes.ts';
 import { errorToResponse, problemResponse } from '#shared/http/problem.ts';
 import { createRouter } from '#shared/http/router.ts';
 import type { Platform } from '#shared/platform.ts';
@@ -19,7 +20,7 @@ export function createChatStreamApp(p: Platform) {
       cors({
         origin: p.config.CORS_ORIGINS,
         allowHeaders: ['authorization', 'content-type'],
-        allowMethods: ['POST', 'OPTIONS'],
+        allowMethods: ['GET', 'POST', 'OPTIONS'],
         maxAge: 600,
       }),
     );
@@ -27,6 +28,8 @@ export function createChatStreamApp(p: Platform) {
   app.use('*', bodyLimits(p.config));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.route('/v1', answerRoutes(p, { streaming: true }));
+  // Clients given the function URL as their OpenAI base URL list models there too.
+  app.route('/v1', modelRoutes(p));
   app.notFound((c) => problemResponse(c, 404, 'not-found', `No route for ${c.req.method} ${c.req.path}.`));
   app.onError((error, c) => errorToResponse(error, c, p.logger));
   return app;

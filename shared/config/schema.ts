@@ -101,6 +101,14 @@ export const configSchema = z.object({
   EXTRACT_MAX_CHARS: int(1_000, 1_000_000_000).default(20_000_000),
   MAX_JSON_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
   CORS_ORIGINS: list.default([]),
+  /**
+   * How long a streamed answer waits for the provider's first event before it starts the response anyway:
+   * a failure within this time is still a plain HTTP error, a slower provider no longer leaves the client
+   * with nothing at all (proxies and browsers give up on a silent request).
+   */
+  CHAT_FIRST_EVENT_GRACE_MS: int(0, 30_000).default(1500),
+  /** Keep-alive comments on a quiet SSE stream, at most this far apart. */
+  SSE_KEEPALIVE_MS: int(50, 60_000).default(10_000),
   /** Lets bots point at http://localhost model servers (local mode only). */
   ALLOW_LOCAL_PROVIDER_URLS: bool.default(false),
 });

@@ -6,6 +6,7 @@ import { type AnswerDeps, prepareAnswer } from '../usecases/answering/answer-que
 import { answerEventJson, citationJson, collectAnswer } from './answer-json.ts';
 import { tenantAuth } from './auth.ts';
 import { openAiChunks, openAiCompletion } from './openai-format.ts';
+import { openAiResponse, openAiResponseEvents } from './openai-responses.ts';
 import { createRouter } from './router.ts';
 import { IdParam, jsonBody, security, standardErrors, text } from './schemas.ts';
 import { primed, sseResponse } from './sse.ts';
@@ -61,6 +62,51 @@ const CompletionBody = z
   .passthrough()
   .openapi('ChatCompletionRequest');
 
+/** A Responses API input message: content as text or as text parts. */
+const InputMessage = z
+  .object({
+    type: z.literal('message').optional(),
+    role: z.enum(['system', 'user', 'assistant', 'developer']),
+    content: z.union([
+      text(50_000),
+      z.array(z.object({ type: z.enum(['input_text', 'output_text']), text: text(50_000) }).passthrough()),
+    ]),
+  })
+  .passthrough();
+
+const ResponsesBody = z
+  .object({
+    model: z.uuid({ message: 'must be the id of one of your bots' }),
+    input: z.union([text(50_000).min(1), z.array(InputMessage).min(1)]),
+    stream: z.boolean().default(false),
+  })
+  .passthrough()
+  .openapi('ResponsesRequest');
+
+type Turn = { role: 'system' | 'user' | 'assistant' | 'developer'; content: string };
+
+/**
+ * The question (the last turn, from the user) and the conversation before it. System and developer
+ * turns are left out: the bot's own system prompt governs its answers.
+ */
+function questionAndHistory(messages: readonly Turn[]) {
+  const turns = messages.filter((m) => m.role === 'user' || m.role === 'assistant');
+  const last = turns[turns.length - 1];
+  if (last?.role !== 'user') throw new ValidationError('The last message must come from the user.');
+  const history = turns
+    .slice(0, -1)
+    .map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content }));
+  return { question: last.content, history };
+}
+
+const inputTurns = (input: z.infer<typeof ResponsesBody>['input']): Turn[] =>
+  typeof input === 'string'
+    ? [{ role: 'user', content: input }]
+    : input.map((m) => ({
+        role: m.role,
+        content: typeof m.content === 'string' ? m.content : m.content.map((part) => part.text).join(''),
+      }));
+
 export function answerDeps(p: Platform, endpoints?: ProviderEndpoints): AnswerDeps {
   return {
     db: p.db,
@@ -86,10 +132,15 @@ export function answerDeps(p: Platform, endpoints?: ProviderEndpoints): AnswerDe
 export function answerRoutes(p: Platform, options: { streaming: boolean }) {
   const app = createRouter();
   const deps = answerDeps(p);
+  const timing = {
+    firstEventGraceMs: p.config.CHAT_FIRST_EVENT_GRACE_MS,
+    keepAliveMs: p.config.SSE_KEEPALIVE_MS,
+  };
   // Scoped paths, not '*': this sub-app is mounted at /v1 beside the other resources.
   const auth = tenantAuth({ db: p.db, ...p.secrets });
   app.use('/chats/*', auth);
   app.use('/chat/*', auth);
+  app.use('/responses', auth);
 
   app.openapi(
     createRoute({
@@ -124,15 +175,20 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
         controller.signal,
       );
       if (body.stream && options.streaming) {
-        const events = await primed(answer.events(controller.signal));
+        const { items } = await primed(answer.events(controller.signal), timing.firstEventGraceMs);
         return sseResponse(
           c,
           async function* () {
-            for await (const event of events) {
-              yield { event: event.type, data: JSON.stringify(answerEventJson(event)) };
+            // `meta` is known before the provider answers: it goes out at once, also when the grace
+            // period ran out before the provider's first event.
+            yield { event: 'meta', data: JSON.stringify(answerEventJson(answer.meta)) };
+            for await (const event of items) {
+              if (event.type !== 'meta')
+                yield { event: event.type, data: JSON.stringify(answerEventJson(event)) };
             }
           },
           p.logger,
+          timing,
           controller,
         );
       }
@@ -174,29 +230,73 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const turns = body.messages.filter((m) => m.role === 'user' || m.role === 'assistant');
-      const last = turns[turns.length - 1];
-      if (last?.role !== 'user') throw new ValidationError('The last message must come from the user.');
-      const history = turns
-        .slice(0, -1)
-        .map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content }));
+      const { question, history } = questionAndHistory(body.messages);
       const controller = new AbortController();
       const answer = await prepareAnswer(
         c.get('auth'),
         { botId: body.model, history },
-        last.content,
+        question,
         deps,
         controller.signal,
       );
       if (body.stream && options.streaming) {
         const includeUsage = body.stream_options?.include_usage ?? false;
-        const frames = await primed(openAiChunks(answer, body.model, includeUsage, controller.signal));
-        return sseResponse(c, () => frames, p.logger, controller);
+        const { items } = await primed(answer.events(controller.signal), timing.firstEventGraceMs);
+        return sseResponse(
+          c,
+          () => openAiChunks(answer, items, body.model, includeUsage),
+          p.logger,
+          timing,
+          controller,
+        );
       }
       return c.json(
         openAiCompletion(answer.messageId, body.model, await collectAnswer(answer.events())),
         200,
       );
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/responses',
+      summary:
+        'OpenAI Responses API (subset): `model` is a bot id, `input` text or messages; citations as url_citation annotations',
+      security,
+      request: { body: jsonBody(ResponsesBody) },
+      responses: {
+        200: {
+          description: 'An OpenAI response object, or Responses stream events when stream is true',
+          content: {
+            'application/json': { schema: z.record(z.string(), z.unknown()) },
+            'text/event-stream': { schema: z.string() },
+          },
+        },
+        ...standardErrors,
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const { question, history } = questionAndHistory(inputTurns(body.input));
+      const controller = new AbortController();
+      const answer = await prepareAnswer(
+        c.get('auth'),
+        { botId: body.model, history },
+        question,
+        deps,
+        controller.signal,
+      );
+      if (body.stream && options.streaming) {
+        const { items } = await primed(answer.events(controller.signal), timing.firstEventGraceMs);
+        return sseResponse(
+          c,
+          () => openAiResponseEvents(answer, items, body.model),
+          p.logger,
+          timing,
+          controller,
+        );
+      }
+      return c.json(openAiResponse(body.model, await collectAnswer(answer.events())), 200);
     },
   );
   return app;

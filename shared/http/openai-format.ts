@@ -1,8 +1,40 @@
-import type { PreparedAnswer } from '../usecases/answering/answer-question.ts';
+import type { Citation } from '../domain/chat.ts';
+import type { AnswerEvent, PreparedAnswer } from '../usecases/answering/answer-question.ts';
+import { citationMarkers } from '../usecases/answering/assemble-context.ts';
 import { citationJson, type collectAnswer } from './answer-json.ts';
 import type { SseFrame } from './sse.ts';
 
 const created = () => Math.floor(Date.now() / 1000);
+
+/** Where a citation points: the source, with its first chunk as the fragment (no API origin is known here). */
+export const citationUrl = (c: Citation) =>
+  `minirag://sources/${c.sourceId}${c.chunkIds[0] ? `#${c.chunkIds[0]}` : ''}`;
+
+/** A cited passage as a span of the answer text: its first `[n]` marker. */
+export interface CitedSpan {
+  readonly url: string;
+  readonly title: string;
+  readonly start_index: number;
+  readonly end_index: number;
+}
+
+/** The citations an answer uses, in order of first use, with the span of their first marker. */
+export function citedSpans(text: string, citations: readonly Citation[]): CitedSpan[] {
+  const byNumber = new Map(citations.map((c) => [c.n, c]));
+  return citationMarkers(text, Math.max(0, ...byNumber.keys())).flatMap((marker) => {
+    const c = byNumber.get(marker.n);
+    return c
+      ? [{ url: citationUrl(c), title: c.title, start_index: marker.start, end_index: marker.end }]
+      : [];
+  });
+}
+
+/**
+ * OpenAI's chat `url_citation` annotations: the field standard clients already surface (the AI SDK
+ * turns them into `sources`), where our own `citations` field is dropped.
+ */
+const chatAnnotations = (text: string, citations: readonly Citation[]) =>
+  citedSpans(text, citations).map((span) => ({ type: 'url_citation', url_citation: span }));
 
 /** A non-streamed answer as OpenAI's `chat.completion` object, plus our `citations`. */
 export function openAiCompletion(
@@ -18,7 +50,12 @@ export function openAiCompletion(
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: result.text, refusal: null },
+        message: {
+          role: 'assistant',
+          content: result.text,
+          refusal: null,
+          annotations: chatAnnotations(result.text, result.citations),
+        },
         finish_reason: 'stop',
         logprobs: null,
       },
@@ -34,13 +71,15 @@ export function openAiCompletion(
 
 /**
  * The answer as OpenAI `chat.completion.chunk` frames ending with `[DONE]`, so the official SDKs can
- * stream from MiniRAG unchanged. Citations ride on the first chunk in an extra field SDKs ignore.
+ * stream from MiniRAG unchanged. Which passages an answer cites is known only at its end: the finishing
+ * chunk carries them, as `delta.annotations` and in our `citations` field, the same ones a
+ * non-streamed answer carries.
  */
 export async function* openAiChunks(
   answer: PreparedAnswer,
+  answerEvents: AsyncIterable<AnswerEvent>,
   model: string,
   includeUsage: boolean,
-  signal: AbortSignal,
 ): AsyncGenerator<SseFrame> {
   const base = {
     id: `chatcmpl-${answer.messageId}`,
@@ -59,15 +98,18 @@ export async function* openAiChunks(
       ...extra,
     }),
   });
-  const events = answer.events(signal)[Symbol.asyncIterator]();
+  const events = answerEvents[Symbol.asyncIterator]();
   try {
-    // The first event (`meta`) means the provider has answered: only then does the first chunk go out.
-    let next = await events.next();
-    yield chunk({ role: 'assistant', content: '' }, null, { citations: answer.citations.map(citationJson) });
+    // The route has already waited (briefly) for the provider: the role chunk goes out at once.
+    yield chunk({ role: 'assistant', content: '' }, null);
     let usage: SseFrame | undefined;
-    for (; !next.done; next = await events.next()) {
+    let text = '';
+    for (let next = await events.next(); !next.done; next = await events.next()) {
       const event = next.value;
-      if (event.type === 'delta') yield chunk({ content: event.text }, null);
+      if (event.type === 'delta') {
+        text += event.text;
+        yield chunk({ content: event.text }, null);
+      }
       if (event.type === 'usage' && includeUsage) {
         // OpenAI sends usage in a last chunk with no choices, after the finish_reason chunk.
         usage = {
@@ -82,7 +124,12 @@ export async function* openAiChunks(
           }),
         };
       }
-      if (event.type === 'done') yield chunk({}, 'stop');
+      if (event.type === 'done') {
+        const cited = answer.citations.filter((c) => event.cited.includes(c.n));
+        yield chunk({ annotations: chatAnnotations(text, cited) }, 'stop', {
+          citations: cited.map(citationJson),
+        });
+      }
     }
     if (usage) yield usage;
     yield { data: '[DONE]' };

@@ -33,6 +33,8 @@ const TITLES: Record<number, string> = {
 
 export const PROBLEM_BASE = 'https://minirag.dev/problems/';
 
+const OPENAI_COMPATIBLE_PATH = /\/v1\/(chat\/completions|responses|models(\/[^/]*)?)$/;
+
 export function problemResponse(
   c: Context,
   status: number,
@@ -51,8 +53,8 @@ export function problemResponse(
     ...extra,
   };
   // OpenAI's SDKs read an error's message only from `{ error: { message, type, code } }`: on the
-  // OpenAI-compatible route the problem document carries that member too.
-  if (body.instance?.endsWith('/chat/completions')) {
+  // OpenAI-compatible routes the problem document carries that member too.
+  if (body.instance && OPENAI_COMPATIBLE_PATH.test(body.instance)) {
     body.error = { message: detail, type: type.replaceAll('-', '_'), code: status };
   }
   return c.body(JSON.stringify(body), status as ContentfulStatusCode, {

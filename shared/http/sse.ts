@@ -9,8 +9,10 @@ export interface SseFrame {
   readonly data: string;
 }
 
-/** Comment lines every 15 s keep idle proxies and load balancers from closing a quiet stream. */
-const HEARTBEAT_MS = 15_000;
+export interface SseTiming {
+  /** Keep-alive comments at most this far apart keep idle proxies and load balancers from closing the stream. */
+  readonly keepAliveMs: number;
+}
 
 /**
  * Streams frames as text/event-stream. Everything that could fail before the first byte has already
@@ -21,11 +23,15 @@ export function sseResponse(
   c: Context,
   frames: (signal: AbortSignal) => AsyncIterable<SseFrame>,
   logger: Logger,
+  timing: SseTiming,
   controller = new AbortController(),
 ): Response {
-  return streamSSE(c, async (stream) => {
+  const response = streamSSE(c, async (stream) => {
     stream.onAbort(() => controller.abort(new Error('client disconnected')));
-    const heartbeat = setInterval(() => void stream.write(': keep-alive\n\n').catch(() => {}), HEARTBEAT_MS);
+    const keepAlive = setInterval(
+      () => void stream.write(': keep-alive\n\n').catch(() => {}),
+      timing.keepAliveMs,
+    );
     try {
       for await (const frame of frames(controller.signal)) {
         if (stream.aborted) break;
@@ -35,25 +41,48 @@ export function sseResponse(
       if (!stream.aborted)
         await stream.writeSSE({ event: 'error', data: JSON.stringify(errorEvent(error, logger)) });
     } finally {
-      clearInterval(heartbeat);
+      clearInterval(keepAlive);
     }
   });
+  // Reverse proxies (nginx, and CDNs that honour it) must pass each event on as it is written, unaltered.
+  // Set on the response: streamSSE sets its own plain `no-cache`.
+  response.headers.set('X-Accel-Buffering', 'no');
+  response.headers.set('Cache-Control', 'no-cache, no-transform');
+  return response;
+}
+
+export interface Primed<T> {
+  readonly items: AsyncIterable<T>;
+  /** The first item had not come when the grace period ended: the response starts without it. */
+  readonly waiting: boolean;
 }
 
 /**
- * Runs a stream up to its first item before the response starts, so a failure that early (the provider
- * refusing the bot's key, a rate limit) is an ordinary problem response, not an SSE `error` event.
+ * Waits up to `graceMs` for a stream's first item before the response starts, so a failure that early
+ * (the provider refusing the bot's key, a rate limit) is an ordinary problem response, not an SSE
+ * `error` event. A provider slower than that must not leave the client with no bytes at all: then the
+ * response starts anyway and a later failure arrives as the `error` event.
  */
-export async function primed<T>(source: AsyncIterable<T>): Promise<AsyncIterable<T>> {
+export async function primed<T>(source: AsyncIterable<T>, graceMs: number): Promise<Primed<T>> {
   const iterator = source[Symbol.asyncIterator]();
-  const first = await iterator.next();
+  const first = iterator.next();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const graceOver = new Promise<'grace-over'>((resolve) => {
+    timer = setTimeout(() => resolve('grace-over'), graceMs);
+  });
+  const winner = await Promise.race([first, graceOver]).finally(() => clearTimeout(timer));
+  // Past the grace period a rejection is read by the stream below; until then nobody awaits it.
+  if (winner === 'grace-over') first.catch(() => {});
   return {
-    async *[Symbol.asyncIterator]() {
-      try {
-        for (let next = first; !next.done; next = await iterator.next()) yield next.value;
-      } finally {
-        await iterator.return?.();
-      }
+    waiting: winner === 'grace-over',
+    items: {
+      async *[Symbol.asyncIterator]() {
+        try {
+          for (let next = await first; !next.done; next = await iterator.next()) yield next.value;
+        } finally {
+          await iterator.return?.(undefined);
+        }
+      },
     },
   };
 }

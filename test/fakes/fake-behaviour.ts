@@ -42,8 +42,14 @@ export type FakeBehaviour =
 
 export type FailureBehaviour = Exclude<FakeBehaviour, { kind: 'ok' } | { kind: 'fail-ratio' }>;
 
-/** A queued behaviour; with `on`, only a request to that endpoint takes it. */
-export type ScriptedBehaviour<E extends string> = FakeBehaviour & { readonly on?: E };
+/**
+ * A queued behaviour; with `on`, only a request to that endpoint takes it; with `delayMs`, the fake
+ * waits that long before it answers at all (a provider slow to its first byte, or to its refusal).
+ */
+export type ScriptedBehaviour<E extends string> = FakeBehaviour & {
+  readonly on?: E;
+  readonly delayMs?: number;
+};
 
 export interface BehaviourScript<E extends string> {
   /** Queues one-shot behaviours, taken in order by the next (matching) requests. */
@@ -53,7 +59,7 @@ export interface BehaviourScript<E extends string> {
   /** Empties the queue and restores the initial default. */
   reset(): void;
   /** The behaviour for the next request to `endpoint`, with `fail-ratio` already decided. */
-  next(endpoint: E): Exclude<FakeBehaviour, { kind: 'fail-ratio' }>;
+  next(endpoint: E): Exclude<FakeBehaviour, { kind: 'fail-ratio' }> & { readonly delayMs?: number };
 }
 
 export function createBehaviourScript<E extends string>(initial: FakeBehaviour): BehaviourScript<E> {

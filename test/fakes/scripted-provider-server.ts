@@ -15,6 +15,8 @@ export type JsonBody = Record<string, unknown>;
 export interface RecordedRequest<E extends string = string> {
   /** 1-based arrival number. */
   readonly sequence: number;
+  /** `performance.now()` when the request had arrived in full. */
+  readonly receivedAt: number;
   readonly endpoint: E | undefined;
   readonly method: string;
   readonly path: string;
@@ -122,6 +124,7 @@ export async function startScriptedServer<E extends string>(
     const body = parseObject(raw);
     const record: RecordedRequest<E> = {
       sequence: ++sequence,
+      receivedAt: performance.now(),
       endpoint,
       method,
       path,
@@ -153,6 +156,7 @@ export async function startScriptedServer<E extends string>(
     const behaviour = behaviours.next(endpoint);
     record.behaviour = behaviour.kind;
     if (options.latencyMs) await sleep(options.latencyMs);
+    if (behaviour.delayMs) await sleep(behaviour.delayMs);
     switch (behaviour.kind) {
       case 'hang':
         return;

@@ -118,6 +118,15 @@ const WRITE_ROUTES: Record<string, WriteRoute> = {
       stream_options: { include_usage: true },
     }),
   },
+  'POST /v1/responses': {
+    as: 'owner',
+    body: ({ chatBotId }) => ({
+      model: chatBotId,
+      // Text input: `input` is text or messages, so an array turned into a string would still be valid.
+      input: 'How many days of leave?',
+      stream: false,
+    }),
+  },
 };
 /** The body limit the app applies to a path (uploads may be larger). */
 const limitFor = (path: string) => (path.startsWith('/v1/sources') ? 200_000 : MAX_JSON_BODY_BYTES);
@@ -141,6 +150,11 @@ const doc = await openApiDocument();
 /** Every operation that takes a request body. */
 const writeOps = operations(doc, (path, method) => Boolean(doc.paths[path]?.[method]?.requestBody));
 const idOps = operations(doc, (path) => path.includes('{id}'));
+/**
+ * OpenAI clients name models like 'gpt-4o': GET /v1/models/{id} answers any id it does not know with
+ * OpenAI's 404 (model not found), as the OpenAI API does, instead of a 400 about the UUID.
+ */
+const MODEL_ROUTE = '/v1/models/{id}';
 const listOps = operations(doc, (path, method) =>
   Boolean(
     method === 'get' && doc.paths[path]?.get?.parameters?.some((p: { name: string }) => p.name === 'cursor'),
@@ -284,7 +298,7 @@ describe.each(databaseKinds())('bad input on $name', (kind) => {
     });
   });
 
-  it.each(idOps.map((op) => [keyOf(op), op] as const))(
+  it.each(idOps.filter((op) => op.path !== MODEL_ROUTE).map((op) => [keyOf(op), op] as const))(
     'when %s gets an id that is not a UUID then 400 naming id',
     async (_, op) => {
       const route = WRITE_ROUTES[keyOf(op)];
@@ -298,6 +312,13 @@ describe.each(databaseKinds())('bad input on $name', (kind) => {
       }
     },
   );
+
+  it(`when GET ${MODEL_ROUTE} gets an id that is not a UUID then 404 model not found`, async () => {
+    for (const id of ['gpt-4o', '1', "x'%20or%201=1--", '%00', `${ctx.botId}x`]) {
+      const res = await call(app, 'GET', MODEL_ROUTE.replace('{id}', id), { token: ctx.t.apiToken });
+      expectProblem(res, 404, 'Model not found');
+    }
+  });
 
   it.each(listOps.map((op) => op.path))(
     'when %s gets a bad cursor or limit then 400, never 500',

@@ -48,7 +48,8 @@ describe.each(databaseKinds())('chat through the Lambda streaming handler on $na
 
       expect(stream.metadata?.statusCode).toBe(200);
       expect(stream.metadata?.headers['content-type']).toContain('text/event-stream');
-      expect(stream.metadata?.headers['cache-control']).toBe('no-cache');
+      expect(stream.metadata?.headers['cache-control']).toBe('no-cache, no-transform');
+      expect(stream.metadata?.headers['x-accel-buffering']).toBe('no');
       expect(stream.ended).toBe(true);
       // Streamed as the events were produced, not one buffered body.
       expect(stream.writes.length).toBeGreaterThan(3);

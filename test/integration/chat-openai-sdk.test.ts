@@ -39,6 +39,19 @@ describe.each(databaseKinds())('OpenAI-compatible endpoint with the official SDK
 
   const lastStreamed = () => h.openai.requests.filter((r) => r.body?.stream === true).at(-1)!;
 
+  it("when the SDK lists models then it finds the tenant's bots and can retrieve one", async () => {
+    const models = [];
+    for await (const model of client.models.list()) models.push(model);
+    expect(models.map((m) => m.id)).toContain(botId);
+    expect(models.every((m) => m.object === 'model' && m.owned_by === 'minirag')).toBe(true);
+    const one = await client.models.retrieve(botId);
+    expect(one).toMatchObject({ id: botId, object: 'model' });
+    expect(one.created).toBeGreaterThan(1_700_000_000);
+    const missing = await client.models.retrieve('gpt-4o').catch((error: unknown) => error);
+    expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((missing as InstanceType<typeof OpenAI.NotFoundError>).message).toContain('Model not found');
+  });
+
   it('when the SDK asks without streaming then it gets a chat.completion with citations and usage', async () => {
     const completion = await client.chat.completions.create({
       model: botId,
@@ -61,7 +74,7 @@ describe.each(databaseKinds())('OpenAI-compatible endpoint with the official SDK
     });
   });
 
-  it('when the SDK streams then chunks carry citations first, the text, a stop and the usage chunk', async () => {
+  it('when the SDK streams then chunks carry the text, a stop with the cited passages and the usage chunk', async () => {
     const stream = await client.chat.completions.create({
       model: botId,
       messages: [{ role: 'user', content: QUESTION }],
@@ -73,20 +86,46 @@ describe.each(databaseKinds())('OpenAI-compatible endpoint with the official SDK
 
     expect(chunks.every((c) => c.object === 'chat.completion.chunk' && c.model === botId)).toBe(true);
     expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
-    const first = chunks[0] as (typeof chunks)[number] & WithCitations;
-    expect(first.choices[0]?.delta.role).toBe('assistant');
-    expect(first.citations?.[0]).toMatchObject({
-      n: 1,
-      source_id: h.solarSourceId,
-      title: 'Propulsion notes',
-    });
+    expect(chunks[0]?.choices[0]?.delta.role).toBe('assistant');
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe(ANSWER);
-    expect(chunks.filter((c) => c.choices[0]?.finish_reason === 'stop')).toHaveLength(1);
+    const stops = chunks.filter((c) => c.choices[0]?.finish_reason === 'stop');
+    expect(stops).toHaveLength(1);
+    const stop = stops[0] as (typeof chunks)[number] & WithCitations;
+    expect(stop.citations).toEqual([
+      expect.objectContaining({ n: 1, source_id: h.solarSourceId, title: 'Propulsion notes' }),
+    ]);
+    expect(chunks.filter((c) => (c as typeof c & WithCitations).citations)).toEqual([stop]);
 
     const last = chunks.at(-1)!;
     expect(last.choices).toEqual([]);
     const reported = openAiReportedUsage(lastStreamed(), ANSWER);
     expect(last.usage).toMatchObject({ prompt_tokens: reported.input, completion_tokens: reported.output });
+  });
+
+  it('when the same question is asked streamed and not then both carry the same citations and url_citation annotations', async () => {
+    const ask = { model: botId, messages: [{ role: 'user' as const, content: QUESTION }] };
+    const whole = await client.chat.completions.create(ask);
+    const streamed: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
+    for await (const chunk of await client.chat.completions.create({ ...ask, stream: true }))
+      streamed.push(chunk);
+    const stop = streamed.find((c) => c.choices[0]?.finish_reason === 'stop')!;
+
+    const marker = ANSWER.indexOf('[1]');
+    const expected = [
+      {
+        type: 'url_citation',
+        url_citation: {
+          url: expect.stringMatching(new RegExp(`^minirag://sources/${h.solarSourceId}#[0-9a-f-]{36}$`)),
+          title: 'Propulsion notes',
+          start_index: marker,
+          end_index: marker + 3,
+        },
+      },
+    ];
+    expect(whole.choices[0]?.message.annotations).toEqual(expected);
+    expect(stop.choices[0]?.delta).toMatchObject({ annotations: expected });
+    const citationsOf = (o: object) => (o as WithCitations).citations;
+    expect(citationsOf(stop)).toEqual(citationsOf(whole));
   });
 
   it('when the SDK streams without include_usage then no usage chunk comes', async () => {
@@ -160,12 +199,16 @@ describe.each(databaseKinds())('OpenAI-compatible endpoint with the official SDK
       });
       let text = '';
       let citations: WithCitations['citations'];
+      let annotations: { url_citation: { url: string } }[] | undefined;
       for await (const chunk of stream) {
         citations ??= (chunk as typeof chunk & WithCitations).citations;
+        // biome-ignore lint/suspicious/noExplicitAny: annotations ride on a delta the SDK types without them
+        annotations ??= (chunk.choices[0]?.delta as any)?.annotations;
         text += chunk.choices[0]?.delta.content ?? '';
       }
       expect(text).toBe(ANSWER);
       expect(citations?.[0]?.source_id).toBe(h.solarSourceId);
+      expect(annotations?.[0]?.url_citation.url).toContain(h.solarSourceId);
     } finally {
       await new Promise((resolve) => {
         server.close(resolve);

@@ -58,6 +58,9 @@ const ID_ROUTES: Record<string, IdRouteFixture> = {
       },
     },
   },
+  '/v1/models/{id}': {
+    create: async ({ app, tenant }) => (await createTestBot(app, tenant.apiToken)).id,
+  },
   '/v1/sources/{id}': {
     create: async ({ app, tenant }) => (await createTestSource(app, tenant.apiToken)).id,
   },
@@ -89,6 +92,12 @@ const REFERENCES: {
     method: 'POST',
     path: () => '/v1/chat/completions',
     body: (bot) => ({ model: bot, messages: [{ role: 'user', content: 'hello' }] }),
+  },
+  {
+    name: "POST /v1/responses with B's bot as model",
+    method: 'POST',
+    path: () => '/v1/responses',
+    body: (bot) => ({ model: bot, input: 'hello' }),
   },
 ];
 
@@ -208,6 +217,23 @@ describe.each(databaseKinds())('cross-tenant matrix on $name', (kind) => {
         }
       },
     );
+
+    it("when A lists /v1/models then it sees its own bots and none of B's", async () => {
+      const [botsOfA, botsOfB] = await Promise.all(
+        [a, b].map((t) =>
+          database.db.withTenant(t.id, (tx) => tx.query<{ id: string }>(sql`select id from bot_profiles`)),
+        ),
+      );
+      expect(botsOfB!.length).toBeGreaterThan(0);
+      const res = await call(app, 'GET', '/v1/models', { token: tokenOfA[credential] });
+      expect(res.status, res.text).toBe(200);
+      expect(res.body.object).toBe('list');
+      expect(new Set(res.body.data.map((m: { id: string }) => m.id))).toEqual(
+        new Set(botsOfA!.map((r) => r.id)),
+      );
+      for (const { id } of botsOfB!) expect(res.text).not.toContain(id);
+      expect(res.text).not.toContain(b.id);
+    });
 
     it.each(listPaths)("when A lists %s then none of B's ids appear", async (path) => {
       const idsOfB = await database.db.withTenant(b.id, async (tx) => {

@@ -26,16 +26,21 @@ describe.each(databaseKinds())('sources: lifecycle on $name', (kind) => {
   let pageUrl: string;
 
   beforeAll(async () => {
-    // A local web page. fetchUrl's SSRF guard refuses 127.0.0.1 by design, so the worker gets a
-    // fetchSource that lets exactly this address through (the test-only escape hatch).
+    // A local web page under a host name (a literal loopback address is refused at submission).
+    // fetchUrl's SSRF guard refuses what the name resolves to, 127.0.0.1, by design, so the worker gets
+    // a fetchSource that lets exactly this address through (the test-only escape hatch).
     page = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(articlePage));
     await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
-    pageUrl = `http://127.0.0.1:${(page.address() as AddressInfo).port}/tenant-isolation`;
+    pageUrl = `http://article.test:${(page.address() as AddressInfo).port}/tenant-isolation`;
     database = await kind.create();
     h = await startIngestHarness(database, {
       ingest: {
         fetchSource: (url, options) =>
-          fetchUrl(url, { ...options, unsafeAllowAddressForTests: (address) => address === '127.0.0.1' }),
+          fetchUrl(url, {
+            ...options,
+            lookup: async (host) => (host === 'article.test' ? [{ address: '127.0.0.1', family: 4 }] : []),
+            unsafeAllowAddressForTests: (address) => address === '127.0.0.1',
+          }),
       },
     });
     a = await createTestTenant(h.api, 'tenant-a');
@@ -188,6 +193,38 @@ describe.each(databaseKinds())('sources: lifecycle on $name', (kind) => {
     expect(await h.chunkRows(id)).toEqual([]);
     expect(await h.vectors(a.id, id)).toBe(0);
   });
+
+  it.each([
+    ['http://169.254.169.254/latest/meta-data/', 'a link-local address'],
+    ['http://127.0.0.1:22/', 'a loopback address'],
+    ['http://2130706433/', 'a loopback address'],
+    ['http://[::1]/', 'a loopback address'],
+    ['http://10.0.0.7/wiki', 'a private address'],
+    ['http://[::ffff:192.168.1.1]/', 'a private address'],
+  ])(
+    'when a URL source names the literal address %s then 400 names the rule and nothing is stored',
+    async (url, reason) => {
+      const before = await counts();
+      const res = await post({ title: 'internal', type: 'url', url });
+      expectProblem(res, 400);
+      expect(res.body.type).toMatch(/validation-error$/);
+      expect(res.body.detail).toContain(`body.url: is ${reason}`);
+      expect(res.body.detail).toContain('URL sources are fetched only from public addresses');
+      expect(await counts()).toEqual(before);
+    },
+  );
+
+  it.each(['file:///etc/passwd', 'ftp://example.com/a.txt', 'gopher://example.com/'])(
+    'when a URL source has the scheme of %s then 400 says only http(s) is fetched',
+    async (url) => {
+      const before = await counts();
+      const res = await post({ title: 'not http', type: 'url', url });
+      expectProblem(res, 400);
+      expect(res.body.type).toMatch(/validation-error$/);
+      expect(res.body.detail).toContain('body.url: must be an http(s) URL');
+      expect(await counts()).toEqual(before);
+    },
+  );
 
   it('when a URL source is ingested then the page is fetched, extracted and COMPLETED', async () => {
     const res = await post({ title: 'Isolation article', type: 'url', url: pageUrl });

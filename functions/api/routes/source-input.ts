@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '#shared/domain/errors.ts';
@@ -6,6 +7,7 @@ import type { AppEnv } from '#shared/http/env.ts';
 import { describeIssues } from '#shared/http/router.ts';
 import { text } from '#shared/http/schemas.ts';
 import { detectSourceType } from '#shared/rag/extract/index.ts';
+import { nonPublicAddressReason } from '#shared/rag/fetch/index.ts';
 import type { NewSourceInput } from '#shared/usecases/sources.ts';
 
 const Tags = z.array(text(100).min(1)).max(50);
@@ -24,11 +26,26 @@ export const CreateSourceJson = z
   .superRefine((v, ctx) => {
     if (v.type === 'url' && !v.url)
       ctx.addIssue({ code: 'custom', path: ['url'], message: 'is required when type is url' });
+    const refusal = v.url ? literalAddressRefusal(v.url) : undefined;
+    if (refusal) ctx.addIssue({ code: 'custom', path: ['url'], message: refusal });
     if (v.type !== 'url' && !v.content) {
       ctx.addIssue({ code: 'custom', path: ['content'], message: `is required when type is ${v.type}` });
     }
   })
   .openapi('CreateSource');
+
+/**
+ * A URL whose host is a literal non-public address can never be fetched, so it is refused at once
+ * instead of failing later. Host names are checked when the page is fetched (after DNS, every hop).
+ */
+function literalAddressRefusal(url: string): string | undefined {
+  const host = URL.parse(url)?.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (!host || !isIP(host)) return undefined;
+  const reason = nonPublicAddressReason(host);
+  return reason
+    ? `is ${reason}: URL sources are fetched only from public addresses (never loopback, private, link-local or metadata addresses)`
+    : undefined;
+}
 
 export const UploadForm = z.object({
   file: z

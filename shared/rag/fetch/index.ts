@@ -9,3 +9,4 @@ export {
   type HostLookup,
   type PinnedAddress,
 } from './fetch-url.ts';
+export { nonPublicAddressReason } from './public-address.ts';

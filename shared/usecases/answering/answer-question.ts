@@ -52,6 +52,8 @@ export type AnswerTarget =
 
 export interface PreparedAnswer {
   readonly messageId: string;
+  /** The stream's first event, known before the provider answers. */
+  readonly meta: Extract<AnswerEvent, { type: 'meta' }>;
   readonly citations: Citation[];
   /** The answer as it is generated. Throws a ProviderError (after saving the partial answer) if the stream breaks. */
   events(signal?: AbortSignal): AsyncGenerator<AnswerEvent>;
@@ -227,6 +229,13 @@ function generate(
   const messageId = newId();
   return {
     messageId,
+    meta: {
+      type: 'meta',
+      messageId,
+      chatId: conversation.chatId,
+      botId: conversation.bot.id,
+      query: grounding.query,
+    },
     citations: grounding.citations,
     events: (streamSignal) =>
       streamAnswer({
