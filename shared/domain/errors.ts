@@ -121,3 +121,17 @@ export class CredentialError extends ProviderError {
 
 /** Thrown by ingestion for a failure that another attempt may fix; the queue delivers the message again. */
 export class IngestRetryableError extends Error {}
+
+/**
+ * Infrastructure the platform depends on is briefly unavailable (a paused database resuming, an outage): the
+ * request was not carried out and may be sent again after `retryAfterSeconds`. Maps to 503 with Retry-After.
+ */
+export class ServiceUnavailableError extends DomainError {
+  readonly status = 503;
+  readonly type = 'service-unavailable';
+  readonly retryAfterSeconds: number | undefined;
+  constructor(message: string, options?: { retryAfterSeconds?: number; cause?: unknown }) {
+    super(message, { ...options, retryable: true });
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
+}

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { DomainError, ProviderError, QuotaExceededError } from '../domain/errors.ts';
+import { DomainError, ProviderError, QuotaExceededError, ServiceUnavailableError } from '../domain/errors.ts';
 import type { Logger } from '../ports/logger.ts';
 
 /** An RFC 9457 problem document. */
@@ -87,7 +87,9 @@ export function errorToResponse(error: unknown, c: Context, logger: Logger): Res
   if (error instanceof DomainError) {
     const headers: Record<string, string> = {};
     const retryAfter =
-      error instanceof QuotaExceededError || error instanceof ProviderError
+      error instanceof QuotaExceededError ||
+      error instanceof ProviderError ||
+      error instanceof ServiceUnavailableError
         ? error.retryAfterSeconds
         : undefined;
     if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
