@@ -1,5 +1,5 @@
+import { parseSse, type SseEvent } from '#shared/http/sse-parser.ts';
 import { ApiError, apiErrorFrom, ConnectionError } from './api-error.ts';
-import { parseSse, type SseEvent } from './sse.ts';
 
 export interface ApiClientOptions {
   /** The REST API's base URL, e.g. http://localhost:8787 or the API Gateway URL. */

@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 
-/** The encryption context every bot-credential envelope carries (shared/ports/key-vault.ts). */
+/** The encryption context every bot-credential envelope carries (shared/ports/key-vault.ts, shared/crypto/envelope.ts). */
 export const CREDENTIALS_CONTEXT_KEYS = ['tenantId', 'botProfileId', 'purpose'] as const;
 export const CREDENTIALS_PURPOSE = 'bot-credentials';
 

@@ -24,7 +24,8 @@ type FunctionName = 'api' | 'ingest' | 'chat-stream' | 'migrate';
 interface FunctionAccess {
   /** Env var name → the secret whose ARN it carries; the function may read exactly these. */
   readonly secrets: Record<string, secretsmanager.ISecret | undefined>;
-  readonly kms: 'encrypt-and-decrypt' | 'decrypt';
+  /** What the function may do with the bot-credentials key; `none` for a function that never opens credentials. */
+  readonly kms: 'encrypt-and-decrypt' | 'decrypt' | 'none';
 }
 
 /** MiniRAG on AWS: the stack only wires the constructs of infra/constructs together. */
@@ -123,7 +124,8 @@ export class MiniRagStack extends Stack {
         fn.function.addEnvironment(name, secret.secretArn);
         secret.grantRead(fn.function);
       }
-      if (fn.function.role) this.keys.allowCredentialUse(fn.function.role, access.kms);
+      if (fn.function.role && access.kms !== 'none')
+        this.keys.allowCredentialUse(fn.function.role, access.kms);
       this.database.grantDataApi(fn.function);
     };
     // The api writes bot credentials (GenerateDataKey), enqueues ingestion and deletes vectors of deleted sources;
@@ -138,14 +140,15 @@ export class MiniRagStack extends Stack {
       },
       kms: 'encrypt-and-decrypt',
     });
-    // Ingest embeds with the platform key (or a bot's own credentials) and writes vectors.
+    // Ingest embeds with the platform's embedding key and writes vectors. It never opens a bot's
+    // credentials (embeddings always use the platform key), so it gets no use of the credentials key.
     wire(this.ingest.function, {
       secrets: {
         DATABASE_SECRET_ARN: this.database.secret,
         QDRANT_API_KEY_SECRET_ARN: this.secrets.qdrantApiKey,
         OPENAI_API_KEY_SECRET_ARN: embeddingKey,
       },
-      kms: 'decrypt',
+      kms: 'none',
     });
     // Chat authenticates users, embeds the query, retrieves and calls the bot's model.
     wire(this.chatStream.function, {

@@ -2,8 +2,8 @@ import { ProviderError } from '../domain/errors.ts';
 import type { ChatCompletion, ChatEvent } from '../ports/chat-model.ts';
 
 /**
- * How an adapter runs one `stream()`/`complete()` call under the ChatModel contract (ports/chat-model.ts). The rule it enforces
- * (retry only before the first delta) is the ChatModel port's, not a vendor's.
+ * How an adapter runs one `stream()`/`complete()` call under the ChatModel contract (ports/chat-model.ts).
+ * The rule it enforces (retry only before the first delta) is the port's, not a vendor's.
  */
 export interface ChatAttemptPolicy {
   /** The provider's display name for messages, e.g. 'OpenAI'. */

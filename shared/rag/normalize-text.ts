@@ -1,7 +1,7 @@
 /**
- * Text normalisation applied to every extracted document before chunking (the seed's rule plus
- * the cleaning PostgreSQL and the tokenizer need). Paragraph breaks survive: the chunker splits
- * on them.
+ * Text normalisation applied to every extracted document before chunking: spaces around line
+ * breaks go, plus the cleaning PostgreSQL and the tokenizer need. Paragraph breaks survive: the
+ * chunker splits on them.
  */
 
 // C0 controls except \t and \n (\r is handled first), DEL, C1 controls, and the BOM.

@@ -45,7 +45,7 @@ export interface IngestDeps {
 export type IngestOutcome = 'completed' | 'skipped' | 'rejected' | 'failed';
 
 /**
- * The seed's five steps for one message: extract → normalize → chunk → embed → store. Idempotent:
+ * Ingestion of one message in five steps: extract → normalize → chunk → embed → store. Idempotent:
  * chunk and vector ids are derived from (tenant, source, version, ordinal), so a redelivered or
  * concurrently delivered message writes the same rows; a message for an old version is skipped.
  * `embedding` is the source's place in a group of sources ingested together (see ingestSources); alone,

@@ -1,3 +1,4 @@
+import { parseSse } from '#shared/http/sse-parser.ts';
 /** Plain-fetch helpers for the end-to-end suites: a tenant's calls, an SSE reader, source polling. */
 
 export interface SourceRow {
@@ -76,27 +77,8 @@ export interface SseFrame {
 export async function readSse(response: Response): Promise<SseFrame[]> {
   const started = Date.now();
   const frames: SseFrame[] = [];
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end = buffer.indexOf('\n\n');
-    while (end >= 0) {
-      const raw = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const lines = raw.split('\n').filter((l) => !l.startsWith(':'));
-      const event =
-        lines
-          .find((l) => l.startsWith('event:'))
-          ?.slice(6)
-          .trim() ?? 'message';
-      const data = lines
-        .filter((l) => l.startsWith('data:'))
-        .map((l) => l.slice(5).replace(/^ /, ''))
-        .join('\n');
-      if (data) frames.push({ event, data: JSON.parse(data), at: Date.now() - started });
-      end = buffer.indexOf('\n\n');
-    }
+  for await (const { event, data } of parseSse(response.body!)) {
+    frames.push({ event, data: JSON.parse(data), at: Date.now() - started });
   }
   return frames;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { normalizeText } from '#shared/rag/normalize-text.ts';
 
 describe('normalizeText', () => {
-  it('when spaces surround a newline then they are removed (the seed rule)', () => {
+  it('when spaces surround a newline then they are removed', () => {
     expect(normalizeText('one   \n   two')).toBe('one\ntwo');
   });
 
