@@ -3,7 +3,13 @@
 // `npm test`: it takes minutes, and its score is a measurement, not a gate.
 //   npm run mutate                         every group, one after another (incremental: reruns only what changed)
 //   MUTATE_GROUP=auth npm run mutate       one group (auth, tenancy, vectors, keys, ssrf, quota)
+import { fileURLToPath } from 'node:url';
 import { MUTATION_GROUPS } from './test/mutation/groups.mjs';
+
+// The tests run in a copy of the repository under .stryker-tmp/, where `../shared` is not beside it.
+process.env.QDRANT_OPENAPI_PATH ??= fileURLToPath(
+  new URL('../shared/vendor/qdrant/openapi.json', import.meta.url),
+);
 
 const wanted = process.env.MUTATE_GROUP;
 const groups = wanted ? MUTATION_GROUPS.filter((g) => g.name === wanted) : MUTATION_GROUPS;
