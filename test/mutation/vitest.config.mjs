@@ -11,7 +11,8 @@ export default defineConfig({
   test: {
     include: [...new Set(groups.flatMap((g) => g.tests))],
     exclude: ['node_modules/**'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // A mutation run shares the machine with its own parallel runners: setting up a database can be slow.
+    testTimeout: 60_000,
+    hookTimeout: 300_000,
   },
 });
