@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '#functions/api/app.ts';
 import { createChatStreamApp } from '#functions/chat-stream/app.ts';
-import { sql } from '#shared/ports/sql.ts';
+import { sql } from '#shared/db/sql.ts';
 import { type FakeAnthropic, startFakeAnthropic } from '#test/fakes/anthropic-server.ts';
 import type { FakeBehaviour } from '#test/fakes/fake-behaviour.ts';
 import { type FakeOpenAi, startFakeOpenAi } from '#test/fakes/openai-server.ts';

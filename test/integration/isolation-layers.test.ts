@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgVectorStore } from '#shared/adapters/pgvector/vector-store.ts';
+import { sql } from '#shared/db/sql.ts';
 import { asTenantId, type TenantId } from '#shared/domain/ids.ts';
 import { pointId } from '#shared/domain/point-id.ts';
 import type { Database } from '#shared/ports/database.ts';
 import type { EmbeddingSpace } from '#shared/ports/embedder.ts';
-import { sql } from '#shared/ports/sql.ts';
 import type { VectorPoint, VectorStore } from '#shared/ports/vector-store.ts';
 import { findChunks, searchChunksFullText } from '#shared/repositories/chunks.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { APP_ROLE } from '#shared/db/scope-statement.ts';
+import { sql } from '#shared/db/sql.ts';
 import { asTenantId, type TenantId } from '#shared/domain/ids.ts';
-import { APP_ROLE } from '#shared/ports/database.ts';
-import { sql } from '#shared/ports/sql.ts';
 import { databaseKinds, TEST_LOGIN_ROLE, type TestDatabase } from '#test/fixtures/databases.ts';
 
 /**
