@@ -60,8 +60,10 @@ const anthropicDialect: ProviderDialect<AnthropicEndpoint> = {
   urlSuffix: '',
   requestIdHeader: 'request-id',
   route: (method, path) => (method === 'POST' && path === '/v1/messages' ? 'messages' : undefined),
+  presentedKey: (headers) =>
+    headers['x-api-key'] || /^Bearer (.+)$/.exec(headers['authorization'] ?? '')?.[1],
   authorized(headers, apiKey) {
-    const presented = headers['x-api-key'] || /^Bearer (.+)$/.exec(headers['authorization'] ?? '')?.[1];
+    const presented = anthropicDialect.presentedKey(headers);
     return presented !== undefined && presented !== '' && (apiKey === null || presented === apiKey);
   },
   invalid(_endpoint, body, headers) {

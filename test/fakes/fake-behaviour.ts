@@ -15,6 +15,8 @@ export type FakeBehaviour =
       readonly omitUsage?: boolean;
       readonly embeddingOrder?: 'reversed';
     }
+  /** 400 with the provider's invalid-request error JSON (a request the provider refuses as malformed). */
+  | { readonly kind: 'bad-request' }
   /** 401 with the provider's authentication error JSON. */
   | { readonly kind: 'unauthorized' }
   /** 403 with the provider's permission error JSON. */

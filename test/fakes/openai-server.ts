@@ -75,6 +75,7 @@ function openAiDialect(options: FakeOpenAiOptions): ProviderDialect<OpenAiEndpoi
       if (path === '/v1/embeddings') return 'embeddings';
       return undefined;
     },
+    presentedKey: (headers) => /^Bearer (.+)$/.exec(headers['authorization'] ?? '')?.[1],
     authorized(headers, apiKey) {
       const presented = /^Bearer (.+)$/.exec(headers['authorization'] ?? '')?.[1];
       return presented !== undefined && (apiKey === null || presented === apiKey);

@@ -6,10 +6,12 @@ import addFormatsModule from 'ajv-formats';
 
 /**
  * Qdrant's own OpenAPI document (v1.19, the js client's version), read in place: in CI the repository is
- * cloned with `shared/` beside it, so it is resolved relative to the repository root.
+ * cloned with `shared/` beside it, so it is resolved relative to the repository root. A copy of the
+ * repository elsewhere (the mutation-testing sandbox) names it in QDRANT_OPENAPI_PATH.
  */
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-export const QDRANT_OPENAPI_PATH = path.resolve(repoRoot, '../shared/vendor/qdrant/openapi.json');
+export const QDRANT_OPENAPI_PATH =
+  process.env.QDRANT_OPENAPI_PATH ?? path.resolve(repoRoot, '../shared/vendor/qdrant/openapi.json');
 
 const BASE = 'https://qdrant.invalid/openapi.json';
 

@@ -55,7 +55,16 @@ export interface FakeServerOptions {
   /** Wait between two stream events. Default 0. */
   readonly chunkDelayMs?: number;
   readonly defaultBehaviour?: FakeBehaviour;
+  /**
+   * Echo the key the request presented in every error: in the error message (JSON bodies and in-stream
+   * error events) and in an `x-echoed-api-key` response header. Real providers mask or omit it; a fake that
+   * hands it back whole makes any path that forwards provider errors show up in a leak scan.
+   */
+  readonly echoKey?: boolean;
 }
+
+/** The header an `echoKey` fake puts the presented key in. */
+export const ECHOED_KEY_HEADER = 'x-echoed-api-key';
 
 export const DEFAULT_FAKE_REPLY = 'This is a fake answer from the knowledge base [1].';
 
@@ -93,6 +102,8 @@ export interface ProviderDialect<E extends string> {
   readonly requestIdHeader: string;
   route(method: string, path: string): E | undefined;
   authorized(headers: Readonly<Record<string, string>>, apiKey: string | null): boolean;
+  /** The key a request presented (in the provider's own header), if any. */
+  presentedKey(headers: Readonly<Record<string, string>>): string | undefined;
   /** Why a request is refused with 400 (a provider-style message), or undefined when it is valid. */
   invalid(endpoint: E, body: JsonBody, headers: Readonly<Record<string, string>>): string | undefined;
   errorBody(kind: ErrorKind, request: RecordedRequest<E>, detail: string): object;
@@ -139,10 +150,17 @@ export async function startScriptedServer<E extends string>(
     res.on('close', () => {
       if (record.state === 'open') record.state = res.writableFinished ? 'completed' : 'client-closed';
     });
+    const presented = dialect.presentedKey(headers) ?? '';
+    const echo = options.echoKey && presented !== '';
     const refuse = (kind: ErrorKind, status: number, detail = '', extra: Record<string, string> = {}) => {
       record.status = status;
-      res.writeHead(status, { 'content-type': 'application/json', ...extra });
-      res.end(JSON.stringify(dialect.errorBody(kind, record, detail)));
+      const body = dialect.errorBody(kind, record, detail);
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        ...extra,
+        ...(echo ? { [ECHOED_KEY_HEADER]: presented } : {}),
+      });
+      res.end(JSON.stringify(echo ? withEchoedKey(body, presented) : body));
     };
 
     if (endpoint === undefined) return refuse('not-found', 404);
@@ -160,6 +178,8 @@ export async function startScriptedServer<E extends string>(
     switch (behaviour.kind) {
       case 'hang':
         return;
+      case 'bad-request':
+        return refuse('invalid', 400, 'The request could not be processed.');
       case 'unauthorized':
         return refuse('unauthorized', 401);
       case 'forbidden':
@@ -218,7 +238,10 @@ export async function startScriptedServer<E extends string>(
               if (behaviour.kind === 'cut-stream') cut();
               else {
                 const error = dialect.streamError();
-                await write(error.data, error.event);
+                const data = echo
+                  ? JSON.stringify(withEchoedKey(JSON.parse(error.data), presented))
+                  : error.data;
+                await write(data, error.event);
                 res.end();
               }
               return false;
@@ -268,6 +291,13 @@ export async function startScriptedServer<E extends string>(
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
+}
+
+/** Both providers' error JSON has `error.message`: the key goes there, where SDKs and adapters read. */
+function withEchoedKey(body: object, key: string): object {
+  const error = (body as { error?: { message?: string } }).error;
+  if (!error) return body;
+  return { ...body, error: { ...error, message: `${error.message ?? ''} (API key: ${key})` } };
 }
 
 /** Word-sized stream pieces, each word with the whitespace after it; they join back to `text`. */

@@ -2,13 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient, KMSServiceException } from '@aws-sdk/client-kms';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { handle } from 'hono/aws-lambda';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApiApp } from '#functions/api/app.ts';
 import { createPostgresDatabase } from '#shared/adapters/postgres/database.ts';
 import { migrate } from '#shared/db/migrate.ts';
 import { apiGatewayEvent, invoke } from '#test/fixtures/apigw-events.ts';
-import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+import {
+  createTestSchema,
+  databaseKinds,
+  loginRoleUrl,
+  type TestDatabase,
+} from '#test/fixtures/databases.ts';
 import { TEST_ADMIN_TOKEN, TEST_JWT_KEY, testPlatform } from '#test/fixtures/platform.ts';
 
 describe.each(databaseKinds())('the api app behind hono/aws-lambda on $name', (kind) => {
@@ -96,16 +100,16 @@ describe.skipIf(!databaseUrl)(
     : 'functions/api/handler.ts (skipped: needs DATABASE_URL for a real PostgreSQL)',
   () => {
     let kms: AwsClientStub<KMSClient>;
-    const schema = `t_lambda_${randomBytes(5).toString('hex')}`;
+    let schema = '';
+    let dropSchema: () => Promise<void> = async () => {};
     /** KMS's memory: data key by ciphertext blob, with the context it was generated under. */
     const issued = new Map<string, { key: Buffer; context: string }>();
     let handler: unknown;
 
     beforeAll(async () => {
-      const url = databaseUrl as string;
-      const admin = postgres(url, { max: 1, onnotice: () => {} });
-      await admin.unsafe(`create schema ${schema}`);
-      await admin.end();
+      // As the other real-PostgreSQL suites: a schema owned by the test login role, which is no superuser.
+      const url = loginRoleUrl(databaseUrl as string);
+      ({ schema, drop: dropSchema } = await createTestSchema(databaseUrl as string));
       const db = createPostgresDatabase({ url, schema, maxConnections: 1 });
       await migrate(db);
       await db.close();
@@ -147,9 +151,7 @@ describe.skipIf(!databaseUrl)(
       await (await apiPlatform()).db.close();
       vi.unstubAllEnvs();
       kms.restore();
-      const cleanup = postgres(databaseUrl as string, { max: 1, onnotice: () => {} });
-      await cleanup.unsafe(`drop schema ${schema} cascade`);
-      await cleanup.end();
+      await dropSchema();
     });
 
     it('when a tenant and a bot with a key are created then KMS gets the tenant+bot encryption context', async () => {

@@ -40,7 +40,7 @@ describe.each(databaseKinds())('tenant isolation in retrieval on $name', (kind) 
 
   const sourcesOf = async (tenantId: string) =>
     (
-      await h.platform.db.withSystem((tx) =>
+      await h.superuser.withSystem((tx) =>
         tx.query<{ id: string }>(sql`select id from sources where tenant_id = ${tenantId}`),
       )
     ).map((r) => r.id);
@@ -58,7 +58,7 @@ describe.each(databaseKinds())('tenant isolation in retrieval on $name', (kind) 
         expect(bSources).toContain(chunk.sourceId);
         expect(chunk.content).not.toContain('IKAROS');
       }
-      const owners = await h.platform.db.withSystem((tx) =>
+      const owners = await h.superuser.withSystem((tx) =>
         tx.query<{ tenant_id: string }>(
           sql`select distinct tenant_id from chunks where id = any(${forB.chunks.map((c) => c.id)}::uuid[])`,
         ),

@@ -3,7 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '#functions/api/app.ts';
 import { createChatStreamApp } from '#functions/chat-stream/app.ts';
 import { sql } from '#shared/db/sql.ts';
+import { type FakeAnthropic, startFakeAnthropic } from '#test/fakes/anthropic-server.ts';
+import type { FakeBehaviour } from '#test/fakes/fake-behaviour.ts';
 import { type FakeOpenAi, startFakeOpenAi } from '#test/fakes/openai-server.ts';
+import { ECHOED_KEY_HEADER } from '#test/fakes/scripted-provider-server.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { call, testPlatform } from '#test/fixtures/platform.ts';
 import { createTestTenant, login, type TestTenant } from '#test/fixtures/tenants.ts';
@@ -29,6 +32,20 @@ function leakForms(secret: string): string[] {
 
 type Response = Awaited<ReturnType<typeof call>>;
 
+const PROVIDERS = ['openai', 'anthropic'] as const;
+/**
+ * Every way a provider call fails, each answered by a fake that echoes the key in the error body and a
+ * header. The 429 asks for a 1 ms wait, so the adapters' own retries cost nothing.
+ */
+const FAILURES: FakeBehaviour[] = [
+  { kind: 'bad-request' },
+  { kind: 'unauthorized' },
+  { kind: 'forbidden' },
+  { kind: 'rate-limited', retryAfter: 0.001 },
+  { kind: 'server-error', status: 503 },
+  { kind: 'stream-error', afterChunks: 2 },
+];
+
 describe.each(databaseKinds())('provider credentials never leak on $name', (kind) => {
   let database: TestDatabase;
   let platform: ReturnType<typeof testPlatform>;
@@ -38,19 +55,26 @@ describe.each(databaseKinds())('provider credentials never leak on $name', (kind
   const secrets: string[] = [];
   const responses: Response[] = [];
 
-  let provider: FakeOpenAi;
+  /** Fake providers that accept any key and echo it back in every error (body and header). */
+  let fakes: { openai: FakeOpenAi; anthropic: FakeAnthropic };
 
   beforeAll(async () => {
-    provider = await startFakeOpenAi();
+    fakes = {
+      openai: await startFakeOpenAi({ apiKey: null, echoKey: true }),
+      anthropic: await startFakeAnthropic({ apiKey: null, echoKey: true }),
+    };
     database = await kind.create();
-    platform = testPlatform(database, { env: { OPENAI_BASE_URL: provider.url } });
+    platform = testPlatform(database, {
+      env: { OPENAI_BASE_URL: fakes.openai.url, ANTHROPIC_BASE_URL: fakes.anthropic.url },
+    });
     app = createApiApp(platform);
     t = await createTestTenant(app, 'leak');
     jwt = await login(app, t);
   });
   afterAll(async () => {
     await database.dispose();
-    await provider.close();
+    await fakes.openai.close();
+    await fakes.anthropic.close();
   });
 
   /** Every response is kept and scanned at the end. */
@@ -169,6 +193,8 @@ describe.each(databaseKinds())('provider credentials never leak on $name', (kind
   });
 
   it('when a bot with a planted key chats (the provider rejects the key and echoes it) then the error names the credential, not the key', async () => {
+    const provider = fakes.openai;
+    provider.setDefault({ kind: 'unauthorized' });
     const key = planted();
     const bot = await send('POST', '/v1/bots', {
       name: 'chatty',
@@ -193,14 +219,61 @@ describe.each(databaseKinds())('provider credentials never leak on $name', (kind
     expect(completion.status, completion.text).toBe(400);
     // The fake provider really saw the key: the test would catch a leak of it.
     expect(provider.requests.some((r) => JSON.stringify(r.headers).includes(key))).toBe(true);
+    provider.reset();
   });
 
-  it('when every response body, header and log line is scanned then no key appears in any form', () => {
-    expect(responses.length).toBeGreaterThan(20);
+  it.each(PROVIDERS)(
+    'when the %s provider fails in every way and echoes the key in its errors then the answers name the failure, not the key',
+    async (name) => {
+      const fake = fakes[name];
+      fake.reset();
+      const key = planted();
+      const bot = await send('POST', '/v1/bots', {
+        name: `echo-${name}`,
+        provider: name,
+        credentials: { api_key: key },
+      });
+      expect(bot.status, bot.text).toBe(201);
+      const chat = await send('POST', '/v1/chats', { bot_id: bot.body.id });
+      const streamApp = createChatStreamApp(platform);
+      for (const failure of FAILURES) {
+        fake.setDefault(failure);
+        const asked = await send('POST', `/v1/chats/${chat.body.id}/messages`, { content: 'Hello?' });
+        expect(asked.status, `${failure.kind}: ${asked.text}`).toBeGreaterThanOrEqual(400);
+        const streamed = await call(streamApp, 'POST', `/v1/chats/${chat.body.id}/messages`, {
+          token: t.apiToken,
+          body: { content: 'Hello again?', stream: true },
+        });
+        responses.push(streamed);
+      }
+      fake.setDefault({ kind: 'ok' });
+      // The canary is live: the fake saw the key and handed it back in its errors.
+      expect(fake.requests.some((r) => JSON.stringify(r.headers).includes(key))).toBe(true);
+      expect(new Set(fake.requests.map((r) => r.behaviour))).toEqual(new Set(FAILURES.map((f) => f.kind)));
+      const endpoint = name === 'openai' ? `${fake.url}/chat/completions` : `${fake.url}/v1/messages`;
+      const probe = await fetch(endpoint, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(probe.headers.get(ECHOED_KEY_HEADER)).toBe(key);
+      expect(await probe.text()).toContain(key);
+    },
+  );
+
+  it('when every response body, header, SSE event, log line and stored message is scanned then no key appears in any form', async () => {
+    expect(responses.length).toBeGreaterThan(40);
     expect(secrets.length).toBeGreaterThan(15);
+    const stored = await database.superuser.withSystem((tx) =>
+      tx.query<{ row: string }>(sql`select m::text as row from messages m`),
+    );
+    // Failures before the first byte store nothing; a stream broken midway keeps the question and the
+    // failed answer, once per provider.
+    expect(stored.length).toBeGreaterThanOrEqual(2 * PROVIDERS.length);
     const haystacks = [
       ...responses.map((r) => `${r.status} ${JSON.stringify([...r.headers.entries()])}\n${r.text}`),
       ...platform.logger.lines,
+      ...stored.map((m) => m.row),
     ];
     for (const secret of secrets) {
       for (const form of leakForms(secret)) {

@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '#functions/api/app.ts';
 import { sql } from '#shared/db/sql.ts';
-import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+import { type DatabaseKind, databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+import {
+  type IsolationLayer,
+  openRowLevelSecurity,
+  withoutTenantFilters,
+} from '#test/fixtures/isolation-layers.ts';
 import { call, TEST_ADMIN_TOKEN, testPlatform } from '#test/fixtures/platform.ts';
 import {
   createTestBot,
@@ -125,21 +130,64 @@ const listPaths = operations(
 const labelled = (ops: { path: string; method: HttpMethod }[]) =>
   ops.map((op) => [`${op.method.toUpperCase()} ${op.path}`, op] as const);
 const CREDENTIALS = ['API token', 'access token (JWT)'] as const;
+type Credential = (typeof CREDENTIALS)[number];
+
+interface MatrixRun {
+  readonly name: string;
+  readonly kind: DatabaseKind;
+  readonly layer: IsolationLayer;
+  readonly credentials: readonly Credential[];
+}
+/**
+ * The matrix on every database with both layers of isolation, then on the embedded one with each layer
+ * alone: row-level security opened up (the queries' tenant conditions must hold by themselves), and the
+ * tenant conditions dropped from the app's statements (RLS must hold by itself). One credential suffices
+ * there: both reach the same queries.
+ */
+const embedded = databaseKinds()[0] as DatabaseKind;
+const RUNS: MatrixRun[] = [
+  ...databaseKinds().map((kind) => ({
+    name: kind.name,
+    kind,
+    layer: 'both layers' as const,
+    credentials: CREDENTIALS,
+  })),
+  {
+    name: `${embedded.name} with RLS open (app filters alone)`,
+    kind: embedded,
+    layer: 'app filters alone',
+    credentials: ['API token'],
+  },
+  {
+    name: `${embedded.name} without the tenant conditions (RLS alone)`,
+    kind: embedded,
+    layer: 'RLS alone',
+    credentials: ['API token'],
+  },
+];
 const at = (template: string, id: string) => template.replace('{id}', id);
 
-describe.each(databaseKinds())('cross-tenant matrix on $name', (kind) => {
+describe.each(RUNS)('cross-tenant matrix on $name', ({ kind, layer, credentials }) => {
   let database: TestDatabase;
   let app: ReturnType<typeof createApiApp>;
+  let dropped: { count: number } | undefined;
   let a: TestTenant;
   let b: TestTenant;
-  const tokenOfA: Record<(typeof CREDENTIALS)[number], string> = {
+  const tokenOfA: Record<Credential, string> = {
     'API token': '',
     'access token (JWT)': '',
   };
 
   beforeAll(async () => {
     database = await kind.create();
-    app = createApiApp(testPlatform(database));
+    let appDb = database.db;
+    if (layer === 'app filters alone') await openRowLevelSecurity(database.db);
+    if (layer === 'RLS alone') {
+      const filtered = withoutTenantFilters(database.db);
+      dropped = filtered.dropped;
+      appDb = filtered;
+    }
+    app = createApiApp(testPlatform({ ...database, db: appDb }));
     a = await createTestTenant(app, 'tenant-a');
     b = await createTestTenant(app, 'tenant-b');
     tokenOfA['API token'] = a.apiToken;
@@ -162,7 +210,7 @@ describe.each(databaseKinds())('cross-tenant matrix on $name', (kind) => {
     expect(listPaths).toEqual(expect.arrayContaining(['/v1/users', '/v1/api-tokens', '/v1/bots']));
   });
 
-  describe.each(CREDENTIALS)("with tenant A's %s", (credential) => {
+  describe.each(credentials)("with tenant A's %s", (credential) => {
     it.each(labelled(tenantIdOperations))(
       "when A calls %s with B's id then 404 problem and none of B's rows change",
       async (_, { path, method }) => {
@@ -236,10 +284,11 @@ describe.each(databaseKinds())('cross-tenant matrix on $name', (kind) => {
     });
 
     it.each(listPaths)("when A lists %s then none of B's ids appear", async (path) => {
+      // Filtered by tenant, not by RLS alone: with RLS open this must still be B's ids only.
       const idsOfB = await database.db.withTenant(b.id, async (tx) => {
         const ids: string[] = [b.id];
         for (const table of Object.values(TENANT_TABLES)) {
-          const rows = await tx.query<{ id: string }>(sql`select id from ${table}`);
+          const rows = await tx.query<{ id: string }>(sql`select id from ${table} where tenant_id = ${b.id}`);
           ids.push(...rows.map((r) => r.id));
         }
         return ids;
@@ -277,4 +326,9 @@ describe.each(databaseKinds())('cross-tenant matrix on $name', (kind) => {
     expect(me.body.tenant.id).toBe(a.id);
     expect(me.text).not.toContain(b.id);
   });
+
+  if (layer === 'RLS alone')
+    it("when the run is over then the app's statements really ran without their tenant conditions", () => {
+      expect(dropped?.count).toBeGreaterThan(50);
+    });
 });

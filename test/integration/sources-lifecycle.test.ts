@@ -54,7 +54,7 @@ describe.each(databaseKinds())('sources: lifecycle on $name', (kind) => {
   const post = (body: Record<string, unknown>) =>
     call(h.api, 'POST', '/v1/sources', { token: a.apiToken, body: { type: 'text', ...body } });
   const counts = () =>
-    h.platform.db.withSystem(async (tx) => {
+    h.superuser.withSystem(async (tx) => {
       const [row] = await tx.query<{ sources: number; jobs: number; usage: number }>(sql`
         select (select count(*)::int from sources) as sources, (select count(*)::int from jobs) as jobs,
                (select count(*)::int from usage_events where kind = 'embed') as usage`);
@@ -234,7 +234,7 @@ describe.each(databaseKinds())('sources: lifecycle on $name', (kind) => {
     const source = await getSourceJson(h, a.apiToken, res.body.id);
     expect(source, JSON.stringify(source)).toMatchObject({ status: 'COMPLETED', error: null });
     await expectConsistentSource(h, a.id, source);
-    const contents = await h.platform.db.withSystem((tx) =>
+    const contents = await h.superuser.withSystem((tx) =>
       tx.query<{ content: string }>(sql`select content from chunks where source_id = ${source.id}`),
     );
     const all = contents.map((c) => c.content).join('\n');

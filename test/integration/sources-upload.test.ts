@@ -56,7 +56,7 @@ describe.each(databaseKinds())('sources: uploads and formats on $name', (kind) =
     const source = await getSourceJson(h, a.apiToken, id);
     expect(source, JSON.stringify(source)).toMatchObject({ status: 'COMPLETED', error: null, version: 1 });
     await expectConsistentSource(h, a.id, source);
-    const owners = await h.platform.db.withSystem((tx) =>
+    const owners = await h.superuser.withSystem((tx) =>
       tx.query<{ tenant_id: string; content: string }>(
         sql`select tenant_id, content from chunks where source_id = ${id}`,
       ),

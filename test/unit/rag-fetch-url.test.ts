@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PayloadTooLargeError, ValidationError } from '#shared/domain/errors.ts';
 import { fetchUrl, type HostLookup } from '#shared/rag/fetch/index.ts';
+import { nonPublicAddressReason } from '#shared/rag/fetch/public-address.ts';
 
 const resolvesTo =
   (table: Record<string, string[]>): HostLookup =>
@@ -25,6 +26,16 @@ async function refusal(url: string, options: Parameters<typeof fetchUrl>[1] = {}
   expect(error).toBeInstanceOf(ValidationError);
   return (error as ValidationError).message;
 }
+
+describe('nonPublicAddressReason', () => {
+  // A resolver only ever hands back valid addresses, so fetchUrl cannot reach this branch.
+  it('when the address is not an IP address at all then it is refused as not valid', () => {
+    for (const address of ['', 'example.com', '999.1.1.1', '::g']) {
+      expect(nonPublicAddressReason(address), address).toBe('an address that is not valid');
+    }
+    expect(nonPublicAddressReason('93.184.216.34')).toBeUndefined();
+  });
+});
 
 describe('fetchUrl SSRF guard', () => {
   it('when the scheme is not http or https then it is refused', async () => {

@@ -1,0 +1,40 @@
+// @ts-check
+// `npm run mutate`: mutation testing of the security-critical modules (see docs/testing.md). Not part of
+// `npm test`: it takes minutes, and its score is a measurement, not a gate.
+//   npm run mutate                         every group, one after another (incremental: reruns only what changed)
+//   MUTATE_GROUP=auth npm run mutate       one group (auth, tenancy, vectors, keys, ssrf, quota)
+import { fileURLToPath } from 'node:url';
+import { MUTATION_GROUPS } from './test/mutation/groups.mjs';
+
+// The tests run in a copy of the repository under .stryker-tmp/, where `../shared` is not beside it.
+process.env.QDRANT_OPENAPI_PATH ??= fileURLToPath(
+  new URL('../shared/vendor/qdrant/openapi.json', import.meta.url),
+);
+
+const wanted = process.env.MUTATE_GROUP;
+const groups = wanted ? MUTATION_GROUPS.filter((g) => g.name === wanted) : MUTATION_GROUPS;
+if (groups.length === 0)
+  throw new Error(`Unknown MUTATE_GROUP ${wanted}: one of ${MUTATION_GROUPS.map((g) => g.name)}`);
+const suffix = wanted ?? 'all';
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  plugins: ['@stryker-mutator/vitest-runner'],
+  vitest: { configFile: 'test/mutation/vitest.config.mjs', related: false },
+  mutate: groups.flatMap((g) => g.mutate),
+  coverageAnalysis: 'perTest',
+  // Two cores, shared: one vitest worker per core.
+  concurrency: 2,
+  timeoutMS: 30_000,
+  incremental: true,
+  incrementalFile: `reports/mutation/incremental-${suffix}.json`,
+  reporters: ['clear-text', 'html', 'json', 'progress'],
+  htmlReporter: { fileName: `reports/mutation/${suffix}.html` },
+  jsonReporter: { fileName: `reports/mutation/${suffix}.json` },
+  clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true, reportMutants: true },
+  ignorePatterns: ['cdk.out', 'dist', '.minirag', 'bench/results', 'reports', 'web'],
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+  thresholds: { high: 90, low: 85, break: null },
+};

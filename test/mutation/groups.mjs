@@ -1,0 +1,49 @@
+// The security-critical modules `npm run mutate` mutates, and the test files that guard each. The
+// globs name the file, not its folder, where a file may move between folders.
+
+/** @type {{ name: string; mutate: string[]; tests: string[] }[]} */
+export const MUTATION_GROUPS = [
+  {
+    name: 'auth',
+    mutate: ['shared/auth/*.ts', 'shared/{adapters/hono,http}/auth.ts'],
+    tests: [
+      'test/unit/access-token.test.ts',
+      'test/unit/password.test.ts',
+      'test/integration/auth-tokens.test.ts',
+      'test/integration/api-tenancy.test.ts',
+      'test/integration/scope-matrix.test.ts',
+    ],
+  },
+  {
+    name: 'tenancy',
+    mutate: ['shared/repositories/*.ts'],
+    tests: [
+      'test/contract/repositories.test.ts',
+      'test/integration/rls.test.ts',
+      'test/integration/isolation-layers.test.ts',
+      'test/integration/cross-tenant-matrix.test.ts',
+      'test/integration/sources-lifecycle.test.ts',
+      'test/integration/bots.test.ts',
+    ],
+  },
+  {
+    name: 'vectors',
+    mutate: ['shared/adapters/{pgvector,qdrant}/*.ts'],
+    tests: ['test/contract/vector-store.test.ts', 'test/integration/chat-isolation.test.ts'],
+  },
+  {
+    name: 'keys',
+    mutate: ['shared/adapters/{kms,local-keyring}/*.ts'],
+    tests: ['test/unit/key-vault-*.test.ts', 'test/unit/rotate-credentials.test.ts'],
+  },
+  {
+    name: 'ssrf',
+    mutate: ['shared/rag/**/{fetch-url,pinned-request,public-address}.ts'],
+    tests: ['test/unit/rag-fetch-url.test.ts'],
+  },
+  {
+    name: 'quota',
+    mutate: ['shared/usecases/*/quota.ts'],
+    tests: ['test/integration/chat-quotas.test.ts'],
+  },
+];

@@ -1,0 +1,18 @@
+// @ts-check
+import { defineConfig } from 'vitest/config';
+import { MUTATION_GROUPS } from './groups.mjs';
+
+// The test files StrykerJS runs: only those guarding the groups being mutated (all of them by default),
+// so each mutant costs seconds rather than a whole suite run.
+const wanted = process.env.MUTATE_GROUP;
+const groups = MUTATION_GROUPS.filter((g) => !wanted || g.name === wanted);
+
+export default defineConfig({
+  test: {
+    include: [...new Set(groups.flatMap((g) => g.tests))],
+    exclude: ['node_modules/**'],
+    // A mutation run shares the machine with its own parallel runners: setting up a database can be slow.
+    testTimeout: 60_000,
+    hookTimeout: 300_000,
+  },
+});
