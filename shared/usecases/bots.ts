@@ -88,6 +88,17 @@ function validate(
   }
 }
 
+/**
+ * The platform's provider keys go only to the endpoint the operator configured: a bot that names its own
+ * base_url (any host a tenant chooses) must bring its own key, or the platform key would be sent there.
+ */
+export const OWN_KEY_FOR_CUSTOM_URL =
+  'A bot with a custom base_url must carry its own API key (credentials.api_key): the platform provider keys are sent only to the operator-configured endpoint.';
+
+function assertOwnKeyForCustomUrl(bot: { baseUrl: string | null; hasCredentials: boolean }): void {
+  if (bot.baseUrl && !bot.hasCredentials) throw new ValidationError(OWN_KEY_FOR_CUSTOM_URL);
+}
+
 async function sealCredentials(
   deps: BotDeps,
   tenantId: string,
@@ -109,6 +120,7 @@ export async function createBot(
   const model = input.model ?? (provider ? DEFAULT_MODELS[provider] : null);
   validate({ provider, model, baseUrl: input.baseUrl ?? null }, deps);
   if (input.credentials && !provider) throw new ValidationError('credentials need a provider.');
+  assertOwnKeyForCustomUrl({ baseUrl: input.baseUrl ?? null, hasCredentials: Boolean(input.credentials) });
   const id = newId();
   const credentials = await sealCredentials(deps, auth.tenantId, id, input.credentials);
   return deps.db.withTenant(auth.tenantId, (tx) =>
@@ -152,6 +164,8 @@ export async function changeBot(
   const baseUrl = input.baseUrl !== undefined ? input.baseUrl : current.baseUrl;
   validate({ provider, model, baseUrl }, deps);
   // A key for one provider must not silently be sent to another: switching provider drops it.
+  const keptKey = input.credentials === undefined && !providerChanged && current.hasCredentials;
+  assertOwnKeyForCustomUrl({ baseUrl, hasCredentials: Boolean(input.credentials) || keptKey });
   const credentials =
     input.credentials !== undefined
       ? await sealCredentials(deps, auth.tenantId, id, input.credentials)

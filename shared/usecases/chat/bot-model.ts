@@ -4,7 +4,7 @@ import { createOpenAiChatModel } from '../../adapters/openai/chat-model.ts';
 import { ProviderError } from '../../domain/errors.ts';
 import type { ChatModel } from '../../ports/chat-model.ts';
 import type { BotProfile } from '../../repositories/bots.ts';
-import type { ProviderCredentials } from '../bots.ts';
+import { OWN_KEY_FOR_CUSTOM_URL, type ProviderCredentials } from '../bots.ts';
 
 /** Provider base URLs the operator may override (tests point them at local fakes). */
 export interface ProviderEndpoints {
@@ -14,8 +14,10 @@ export interface ProviderEndpoints {
 
 /**
  * The ChatModel for one bot and one call. A bot without a provider answers extractively (no LLM); a bot
- * with a provider uses its own key, else the operator's platform key for that provider. The key lives
- * only inside the adapter built here, for this call.
+ * with a provider uses its own key, else the operator's platform key for that provider — and the platform
+ * key only ever goes to the operator's endpoint, never to a bot's own base_url (bots stored before that
+ * rule was enforced at create/update are refused here). The key lives only inside the adapter built here,
+ * for this call.
  */
 export function chatModelForBot(
   bot: BotProfile,
@@ -24,6 +26,9 @@ export function chatModelForBot(
   endpoints: ProviderEndpoints = {},
 ): ChatModel {
   if (!bot.provider) return createExtractiveAnswerer();
+  if (bot.baseUrl && !credentials?.apiKey) {
+    throw new ProviderError(`Bot '${bot.name}': ${OWN_KEY_FOR_CUSTOM_URL}`, { status: 400 });
+  }
   const model = bot.model ?? '';
   if (bot.provider === 'anthropic') {
     const apiKey = credentials?.apiKey ?? platformKeys.anthropic;
