@@ -1,3 +1,4 @@
+import { providerEndpointRefusal } from '../adapters/provider-endpoint.ts';
 import { requireScope } from '../auth/authorize.ts';
 import type { AuthContext } from '../domain/auth-context.ts';
 import { NotFoundError, ValidationError } from '../domain/errors.ts';
@@ -85,6 +86,9 @@ function validate(
           : 'base_url must use https.',
       );
     }
+    // A literal private address is refused now; a host name is checked by its addresses at each chat.
+    const refusal = providerEndpointRefusal(baseUrl, { allowLoopback: deps.allowLocalProviderUrls });
+    if (refusal) throw new ValidationError(`${refusal}: a bot may only use a public server.`);
   }
 }
 

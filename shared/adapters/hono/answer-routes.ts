@@ -54,6 +54,7 @@ export function answerDeps(p: Platform, endpoints?: AnswerDeps['endpoints']): An
     vault: p.vault,
     logger: p.logger,
     providerKeys: p.providerKeys,
+    allowLocalProviderUrls: p.config.ALLOW_LOCAL_PROVIDER_URLS,
     endpoints: endpoints ?? {
       openaiBaseUrl: p.config.OPENAI_BASE_URL,
       anthropicBaseUrl: p.config.ANTHROPIC_BASE_URL,

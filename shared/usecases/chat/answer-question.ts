@@ -9,6 +9,7 @@ import type { Embedder } from '../../ports/embedder.ts';
 import type { KeyVault } from '../../ports/key-vault.ts';
 import type { Logger } from '../../ports/logger.ts';
 import type { VectorStore } from '../../ports/vector-store.ts';
+import type { HostLookup } from '../../rag/fetch-url.ts';
 import { countTokens } from '../../rag/tokenizer.ts';
 import { type BotProfile, findBot, findBotCredentials } from '../../repositories/bots.ts';
 import { type Citation, findChat, listMessages } from '../../repositories/chats.ts';
@@ -31,6 +32,10 @@ export interface AnswerDeps {
   readonly logger: Logger;
   readonly providerKeys: { openai?: string | undefined; anthropic?: string | undefined };
   readonly endpoints?: ProviderEndpoints;
+  /** ALLOW_LOCAL_PROVIDER_URLS: a bot's own base_url may be a loopback address (local mode only). */
+  readonly allowLocalProviderUrls?: boolean;
+  /** Tests resolve bot base_url host names without DNS. */
+  readonly lookup?: HostLookup;
   /** Tokens of retrieved context given to the model. */
   readonly contextBudgetTokens?: number;
   readonly now?: () => Date;
@@ -85,7 +90,10 @@ export async function prepareAnswer(
   });
   // Outside the transaction: the key service call must not hold a database connection.
   const credentials = await openBotCredentials(sealed, tenantId, bot.id, deps.vault);
-  const model: ChatModel = chatModelForBot(bot, credentials, deps.providerKeys, deps.endpoints);
+  const model: ChatModel = await chatModelForBot(bot, credentials, deps.providerKeys, deps.endpoints ?? {}, {
+    allowLoopback: deps.allowLocalProviderUrls ?? false,
+    lookup: deps.lookup,
+  });
 
   const rewrite = await rewriteQuery(question, history, model, deps.logger, signal);
   const retrieval = await retrieveContext(

@@ -1,6 +1,7 @@
 import { createAnthropicChatModel } from '../../adapters/anthropic/chat-model.ts';
 import { createExtractiveAnswerer } from '../../adapters/extractive/chat-model.ts';
 import { createOpenAiChatModel } from '../../adapters/openai/chat-model.ts';
+import { type EndpointPolicy, pinnedProviderFetch } from '../../adapters/provider-endpoint.ts';
 import { ProviderError } from '../../domain/errors.ts';
 import type { ChatModel } from '../../ports/chat-model.ts';
 import type { BotProfile } from '../../repositories/bots.ts';
@@ -18,22 +19,35 @@ export interface ProviderEndpoints {
  * key only ever goes to the operator's endpoint, never to a bot's own base_url (bots stored before that
  * rule was enforced at create/update are refused here). The key lives only inside the adapter built here,
  * for this call.
+ *
+ * A bot's own base_url is a host the tenant chose: it is connected to only through a pinned, SSRF-guarded
+ * fetch (public addresses only; loopback when `policy.allowLoopback`), and its error text is never quoted
+ * back. The operator's endpoints are trusted as configured.
  */
-export function chatModelForBot(
+export async function chatModelForBot(
   bot: BotProfile,
   credentials: ProviderCredentials | null,
   platformKeys: { openai?: string | undefined; anthropic?: string | undefined },
-  endpoints: ProviderEndpoints = {},
-): ChatModel {
+  endpoints: ProviderEndpoints,
+  policy: EndpointPolicy,
+): Promise<ChatModel> {
   if (!bot.provider) return createExtractiveAnswerer();
   if (bot.baseUrl && !credentials?.apiKey) {
     throw new ProviderError(`Bot '${bot.name}': ${OWN_KEY_FOR_CUSTOM_URL}`, { status: 400 });
   }
+  const own = bot.baseUrl
+    ? { fetch: await pinnedProviderFetch(bot.baseUrl, policy), quoteProviderMessages: false }
+    : {};
   const model = bot.model ?? '';
   if (bot.provider === 'anthropic') {
     const apiKey = credentials?.apiKey ?? platformKeys.anthropic;
     if (!apiKey) throw missingKey(bot);
-    return createAnthropicChatModel({ apiKey, model, baseURL: bot.baseUrl ?? endpoints.anthropicBaseUrl });
+    return createAnthropicChatModel({
+      apiKey,
+      model,
+      baseURL: bot.baseUrl ?? endpoints.anthropicBaseUrl,
+      ...own,
+    });
   }
   const apiKey = credentials?.apiKey ?? (bot.provider === 'openai' ? platformKeys.openai : undefined);
   if (!apiKey) throw missingKey(bot);
@@ -43,6 +57,7 @@ export function chatModelForBot(
     baseURL: bot.baseUrl ?? (bot.provider === 'openai' ? endpoints.openaiBaseUrl : undefined),
     organization: credentials?.organization,
     provider: bot.provider,
+    ...own,
   });
 }
 
