@@ -96,7 +96,8 @@ async function fromAccessToken(jwt: string, deps: AuthenticateDeps): Promise<Aut
     assertActive(await findTenantById(tx, tenantId));
     // The role is read again: a demoted or deleted user loses access before the token expires.
     const user = await findUser(tx, tenantId, claims.sub);
-    if (!user) throw new UnauthorizedError(INVALID);
+    // A password change ends the sessions begun before it.
+    if (!user || user.passwordVersion !== claims.pwv) throw new UnauthorizedError(INVALID);
     return {
       tenantId,
       userId: user.id,

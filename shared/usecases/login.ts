@@ -62,7 +62,7 @@ export async function login(
   if (tenant.status === 'suspended')
     throw new ForbiddenError('This tenant is suspended. Contact the platform administrator.');
   const { token, expiresAt } = await signAccessToken(
-    { userId: user.id, tenantId, role: user.role },
+    { userId: user.id, tenantId, role: user.role, passwordVersion: user.passwordVersion },
     deps.jwtSigningKey,
     deps.accessTokenTtlSeconds,
   );

@@ -275,13 +275,19 @@ describe.each(databaseKinds())('credentials and tokens on $name', (kind) => {
     expect(own.status, own.text).toBe(201);
   });
 
-  it('when a read-only token tries to mint a token with more scopes then 403', async () => {
+  it('when a read-only token tries to mint a token then 403; a member session cannot mint more scopes than it has', async () => {
     const reader = await mintToken(app, t.apiToken, { scopes: ['read'] });
     const res = await call(app, 'POST', '/v1/api-tokens', {
       token: reader.token,
+      body: { name: 'x', scopes: ['read'] },
+    });
+    expectProblem(res, 403, 'admin');
+    const member = await createTestUser(app, t, 'member');
+    const wider = await call(app, 'POST', '/v1/api-tokens', {
+      token: member.jwt,
       body: { name: 'x', scopes: ['bots:write'] },
     });
-    expectProblem(res, 403, 'bots:write');
+    expectProblem(wider, 403, 'bots:write');
   });
 
   it('when the platform admin token is used on tenant routes then 403; a tenant token on platform routes then 403', async () => {

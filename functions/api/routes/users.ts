@@ -47,7 +47,14 @@ const CreateUser = z
   })
   .openapi('CreateUser');
 const UpdateUser = z
-  .object({ name: text(200).nullable().optional(), role: Role.optional(), password: password.optional() })
+  .object({
+    name: text(200).nullable().optional(),
+    role: Role.optional(),
+    password: password.optional(),
+    current_password: text(200)
+      .optional()
+      .openapi({ description: 'Required to change your own password (in a signed-in session).' }),
+  })
   .openapi('UpdateUser');
 
 export function userRoutes(p: Platform) {
@@ -85,13 +92,22 @@ export function userRoutes(p: Platform) {
     createRoute({
       method: 'patch',
       path: '/{id}',
-      summary: 'Change a user (admins; anyone may change their own name and password)',
+      summary:
+        'Change a user (admins; anyone may rename themselves, and change their own password with current_password in a signed-in session)',
       security,
       request: { params: IdParam, body: jsonBody(UpdateUser) },
       responses: { 200: json(UserSchema, 'The user'), 409: standardErrors[400], ...standardErrors },
     }),
-    async (c) =>
-      c.json(userJson(await changeUser(c.get('auth'), c.req.valid('param').id, c.req.valid('json'), p)), 200),
+    async (c) => {
+      const { current_password: currentPassword, ...changes } = c.req.valid('json');
+      const user = await changeUser(
+        c.get('auth'),
+        c.req.valid('param').id,
+        { ...changes, currentPassword },
+        p,
+      );
+      return c.json(userJson(user), 200);
+    },
   );
 
   deleteByIdRoute(app, 'Remove a user (owner/admin)', (auth, id) => removeUser(auth, id, p));
