@@ -48,6 +48,8 @@ export function listTenantUsers(
   page: PageRequest,
   deps: { db: Database },
 ): Promise<Page<User>> {
+  // Every user's email: for those who manage users, not for any credential of the tenant.
+  requireTenantAdmin(auth);
   return deps.db.withTenant(auth.tenantId, (tx) => listUsers(tx, auth.tenantId, page));
 }
 

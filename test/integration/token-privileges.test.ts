@@ -145,4 +145,20 @@ describe.each(databaseKinds())('what a token may do follows its user on $name', 
     expect(row?.password_changed_by).toBe(t.ownerId);
     expect(row?.password_changed_at).toBeInstanceOf(Date);
   });
+
+  it('when a chat, read or member credential lists users then 403; an owner/admin with the admin scope may', async () => {
+    const member = await createTestUser(app, t, 'member');
+    for (const token of [
+      (await mintToken(app, t.apiToken, { scopes: ['chat'] })).token,
+      (await mintToken(app, t.apiToken, { scopes: ['read'] })).token,
+      member.jwt,
+    ]) {
+      const res = await as(token, 'GET', '/v1/users');
+      expectProblem(res, 403);
+      expect(res.text).not.toContain(t.ownerEmail);
+    }
+    const admin = await createTestUser(app, t, 'admin');
+    expect((await as(admin.jwt, 'GET', '/v1/users')).status).toBe(200);
+    expect((await owner('GET', '/v1/users')).status).toBe(200);
+  });
 });
