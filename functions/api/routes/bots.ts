@@ -9,7 +9,7 @@ import {
   listOf,
   name,
   PageQuery,
-  security,
+  requires,
   standardErrors,
   text,
 } from '#shared/adapters/hono/schemas.ts';
@@ -124,7 +124,7 @@ export function botRoutes(p: Platform) {
       method: 'post',
       path: '/',
       summary: 'Create a bot profile (a bot without a provider answers extractively, with no LLM)',
-      security,
+      security: requires('bots:write'),
       request: { body: jsonBody(CreateBot) },
       responses: { 201: json(BotSchema, 'The bot'), ...standardErrors },
     }),
@@ -142,7 +142,7 @@ export function botRoutes(p: Platform) {
       method: 'get',
       path: '/',
       summary: "List the tenant's bots",
-      security,
+      security: requires('read'),
       request: { query: PageQuery },
       responses: { 200: json(listOf(BotSchema), 'A page of bots'), ...standardErrors },
     }),
@@ -157,7 +157,7 @@ export function botRoutes(p: Platform) {
       method: 'get',
       path: '/{id}',
       summary: 'Get a bot',
-      security,
+      security: requires('read'),
       request: { params: IdParam },
       responses: { 200: json(BotSchema, 'The bot'), ...standardErrors },
     }),
@@ -169,7 +169,7 @@ export function botRoutes(p: Platform) {
       method: 'patch',
       path: '/{id}',
       summary: 'Change a bot (credentials: null removes them; switching provider drops the old key)',
-      security,
+      security: requires('bots:write'),
       request: { params: IdParam, body: jsonBody(UpdateBot) },
       responses: { 200: json(BotSchema, 'The bot'), ...standardErrors },
     }),
@@ -180,6 +180,6 @@ export function botRoutes(p: Platform) {
       ),
   );
 
-  deleteByIdRoute(app, 'Delete a bot (and its chats)', (auth, id) => removeBot(auth, id, deps));
+  deleteByIdRoute(app, 'bots:write', 'Delete a bot (and its chats)', (auth, id) => removeBot(auth, id, deps));
   return app;
 }

@@ -9,7 +9,7 @@ import {
   jsonBody,
   listOf,
   PageQuery,
-  security,
+  requires,
   standardErrors,
   text,
 } from '#shared/adapters/hono/schemas.ts';
@@ -75,7 +75,7 @@ export function chatRoutes(p: Platform) {
       method: 'post',
       path: '/',
       summary: 'Start a chat with a bot',
-      security,
+      security: requires('chat'),
       request: { body: jsonBody(CreateChat) },
       responses: { 201: json(ChatSchema, 'The chat'), ...standardErrors },
     }),
@@ -93,7 +93,7 @@ export function chatRoutes(p: Platform) {
       method: 'get',
       path: '/',
       summary: "List the tenant's chats",
-      security,
+      security: requires('read'),
       request: { query: PageQuery.extend({ bot_id: z.uuid().optional() }) },
       responses: { 200: json(listOf(ChatSchema), 'A page of chats'), ...standardErrors },
     }),
@@ -109,7 +109,7 @@ export function chatRoutes(p: Platform) {
       method: 'get',
       path: '/{id}',
       summary: 'Get a chat with its messages',
-      security,
+      security: requires('read'),
       request: { params: IdParam },
       responses: {
         200: json(ChatSchema.extend({ messages: z.array(MessageSchema) }), 'The chat'),
@@ -122,6 +122,6 @@ export function chatRoutes(p: Platform) {
     },
   );
 
-  deleteByIdRoute(app, 'Delete a chat and its messages', (auth, id) => removeChat(auth, id, p));
+  deleteByIdRoute(app, 'chat', 'Delete a chat and its messages', (auth, id) => removeChat(auth, id, p));
   return app;
 }

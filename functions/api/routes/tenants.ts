@@ -9,7 +9,7 @@ import {
   listOf,
   name,
   PageQuery,
-  security,
+  requires,
   standardErrors,
   text,
 } from '#shared/adapters/hono/schemas.ts';
@@ -104,7 +104,7 @@ export function tenantRoutes(p: Platform) {
       method: 'get',
       path: '/me',
       summary: "The caller's tenant and identity",
-      security,
+      security: requires('tenant'),
       responses: {
         200: json(z.object({ tenant: TenantSchema, identity: IdentitySchema }), 'The tenant and caller'),
         ...standardErrors,
@@ -138,7 +138,7 @@ export function tenantRoutes(p: Platform) {
       method: 'post',
       path: '/',
       summary: 'Create a tenant with its owner and a first API token (platform admin)',
-      security,
+      security: requires('platform-admin'),
       request: { body: jsonBody(CreateTenant) },
       responses: {
         201: json(
@@ -179,7 +179,7 @@ export function tenantRoutes(p: Platform) {
       method: 'get',
       path: '/',
       summary: 'List tenants (platform admin)',
-      security,
+      security: requires('platform-admin'),
       request: { query: PageQuery },
       responses: { 200: json(listOf(TenantSchema), 'A page of tenants'), ...standardErrors },
     }),
@@ -194,7 +194,7 @@ export function tenantRoutes(p: Platform) {
       method: 'get',
       path: '/{id}',
       summary: 'Get a tenant (platform admin)',
-      security,
+      security: requires('platform-admin'),
       request: { params: IdParam },
       responses: { 200: json(TenantSchema, 'The tenant'), ...standardErrors },
     }),
@@ -206,7 +206,7 @@ export function tenantRoutes(p: Platform) {
       method: 'patch',
       path: '/{id}',
       summary: 'Rename, suspend/reactivate or change the quotas of a tenant (platform admin)',
-      security,
+      security: requires('platform-admin'),
       request: { params: IdParam, body: jsonBody(UpdateTenant) },
       responses: { 200: json(TenantSchema, 'The updated tenant'), ...standardErrors },
     }),

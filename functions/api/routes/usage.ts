@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { tenantAuth } from '#shared/adapters/hono/auth.ts';
 import { createRouter } from '#shared/adapters/hono/router.ts';
-import { json, security, standardErrors } from '#shared/adapters/hono/schemas.ts';
+import { json, requires, standardErrors } from '#shared/adapters/hono/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
 import { tenantUsage } from '#shared/usecases/usage.ts';
 
@@ -42,7 +42,7 @@ export function usageRoutes(p: Platform) {
       method: 'get',
       path: '/',
       summary: "The tenant's token usage and cost, grouped by day, bot or model (default: the last 30 days)",
-      security,
+      security: requires('read'),
       request: { query: UsageQuery },
       responses: { 200: json(UsageSchema, 'Usage rows'), ...standardErrors },
     }),

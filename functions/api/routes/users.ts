@@ -8,7 +8,7 @@ import {
   jsonBody,
   listOf,
   PageQuery,
-  security,
+  requires,
   standardErrors,
   text,
 } from '#shared/adapters/hono/schemas.ts';
@@ -66,7 +66,7 @@ export function userRoutes(p: Platform) {
       method: 'post',
       path: '/',
       summary: 'Create a user (owner/admin)',
-      security,
+      security: requires('admin'),
       request: { body: jsonBody(CreateUser) },
       responses: { 201: json(UserSchema, 'The user'), 409: standardErrors[400], ...standardErrors },
     }),
@@ -78,7 +78,7 @@ export function userRoutes(p: Platform) {
       method: 'get',
       path: '/',
       summary: "List the tenant's users",
-      security,
+      security: requires('admin'),
       request: { query: PageQuery },
       responses: { 200: json(listOf(UserSchema), 'A page of users'), ...standardErrors },
     }),
@@ -94,7 +94,7 @@ export function userRoutes(p: Platform) {
       path: '/{id}',
       summary:
         'Change a user (admins; anyone may rename themselves, and change their own password with current_password in a signed-in session)',
-      security,
+      security: requires('admin'),
       request: { params: IdParam, body: jsonBody(UpdateUser) },
       responses: { 200: json(UserSchema, 'The user'), 409: standardErrors[400], ...standardErrors },
     }),
@@ -110,6 +110,6 @@ export function userRoutes(p: Platform) {
     },
   );
 
-  deleteByIdRoute(app, 'Remove a user (owner/admin)', (auth, id) => removeUser(auth, id, p));
+  deleteByIdRoute(app, 'admin', 'Remove a user (owner/admin)', (auth, id) => removeUser(auth, id, p));
   return app;
 }

@@ -6,7 +6,7 @@ import { answerEventJson, citationJson, collectAnswer } from './answer-json.ts';
 import { tenantAuth } from './auth.ts';
 import { openAiChunks, openAiCompletion } from './openai-format.ts';
 import { createRouter } from './router.ts';
-import { IdParam, jsonBody, security, standardErrors, text } from './schemas.ts';
+import { IdParam, jsonBody, requires, standardErrors, text } from './schemas.ts';
 import { primed, sseResponse } from './sse.ts';
 
 const CitationSchema = z
@@ -83,7 +83,7 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
         'Ask a question in a chat; with stream: true (chat-stream URL) the answer is Server-Sent Events',
       description:
         'SSE events: `meta` (message id), `citations`, `delta` (text), `usage`, `done`, or `error` after the first byte.',
-      security,
+      security: requires('chat'),
       request: { params: IdParam, body: jsonBody(AskBody) },
       responses: {
         200: {
@@ -143,7 +143,7 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
       path: '/chat/completions',
       summary:
         'OpenAI-compatible chat completions: `model` is a bot id; citations in an extra `citations` field',
-      security,
+      security: requires('chat'),
       request: { body: jsonBody(CompletionBody) },
       responses: {
         200: {
