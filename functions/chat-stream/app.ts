@@ -1,8 +1,8 @@
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
-import { answerRoutes } from '#shared/adapters/hono/answer-routes.ts';
-import { errorToResponse, problemResponse } from '#shared/adapters/hono/problem.ts';
-import { createRouter } from '#shared/adapters/hono/router.ts';
+import { answerRoutes } from '#shared/http/answer-routes.ts';
+import { errorToResponse, problemResponse } from '#shared/http/problem.ts';
+import { createRouter } from '#shared/http/router.ts';
 import type { Platform } from '#shared/platform.ts';
 
 /**

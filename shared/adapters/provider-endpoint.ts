@@ -2,9 +2,12 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { ValidationError } from '../domain/errors.ts';
-import type { HostLookup, PinnedAddress } from '../rag/fetch-url.ts';
-import { pinnedLookup } from '../rag/pinned-request.ts';
-import { nonPublicAddressReason } from '../rag/public-address.ts';
+import {
+  type HostLookup,
+  nonPublicAddressReason,
+  type PinnedAddress,
+  pinnedLookup,
+} from '../rag/fetch/index.ts';
 
 export interface EndpointPolicy {
   /** Local mode (ALLOW_LOCAL_PROVIDER_URLS): a model server on this machine (loopback) is allowed. */

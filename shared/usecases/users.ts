@@ -3,6 +3,7 @@ import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from '../auth/passw
 import type { AuthContext, Role } from '../domain/auth-context.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
+import type { User } from '../domain/user.ts';
 import type { Database, Queryable } from '../ports/database.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { Page, PageRequest } from '../repositories/pagination.ts';
@@ -14,7 +15,6 @@ import {
   insertUser,
   listUsers,
   setUserPassword,
-  type User,
   updateUser,
 } from '../repositories/users.ts';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApiApp } from '#functions/api/app.ts';
-import { sql } from '#shared/ports/sql.ts';
+import { sql } from '#shared/db/sql.ts';
 import { type FakeAnthropic, startFakeAnthropic } from '#test/fakes/anthropic-server.ts';
 import { type FakeOpenAi, startFakeOpenAi } from '#test/fakes/openai-server.ts';
 import type { RecordedRequest } from '#test/fakes/scripted-provider-server.ts';

@@ -1,0 +1,13 @@
+/**
+ * Fetching a source URL without letting a tenant reach private addresses (SSRF). Outside code imports
+ * this file only; the other modules here are its parts.
+ */
+export {
+  type FetchedDocument,
+  type FetchUrlOptions,
+  fetchUrl,
+  type HostLookup,
+  type PinnedAddress,
+} from './fetch-url.ts';
+export { pinnedLookup } from './pinned-request.ts';
+export { nonPublicAddressReason } from './public-address.ts';
