@@ -6,13 +6,15 @@ export interface AccessTokenClaims {
   readonly sub: string; // user id
   readonly tid: string; // tenant id
   readonly role: Role;
+  /** The user's password version at issue: a later password change refuses the token. */
+  readonly pwv: number;
   readonly iat: number;
   readonly exp: number;
   readonly typ: 'access';
 }
 
 export async function signAccessToken(
-  claims: { userId: string; tenantId: string; role: Role },
+  claims: { userId: string; tenantId: string; role: Role; passwordVersion?: number },
   key: string,
   ttlSeconds: number,
   now = Math.floor(Date.now() / 1000),
@@ -21,6 +23,7 @@ export async function signAccessToken(
     sub: claims.userId,
     tid: claims.tenantId,
     role: claims.role,
+    pwv: claims.passwordVersion ?? 0,
     iat: now,
     exp: now + ttlSeconds,
     typ: 'access',
@@ -34,7 +37,8 @@ export async function verifyAccessToken(token: string, key: string): Promise<Acc
     const payload = (await verify(token, key, 'HS256')) as Partial<AccessTokenClaims>;
     if (payload.typ !== 'access' || typeof payload.sub !== 'string' || typeof payload.tid !== 'string')
       return null;
-    return payload as AccessTokenClaims;
+    // Tokens signed before the claim existed were issued under password version 0.
+    return { ...payload, pwv: typeof payload.pwv === 'number' ? payload.pwv : 0 } as AccessTokenClaims;
   } catch {
     return null;
   }

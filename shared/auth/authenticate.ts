@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { AuthContext } from '../domain/auth-context.ts';
+import { type AuthContext, type Role, SCOPES, type Scope } from '../domain/auth-context.ts';
 import { ForbiddenError, UnauthorizedError } from '../domain/errors.ts';
 import { asTenantId, isUuid } from '../domain/ids.ts';
 import type { Tenant } from '../domain/tenant.ts';
@@ -56,6 +56,15 @@ async function fromApiToken(secret: string, deps: AuthenticateDeps, now: Date): 
     const tenantId = asTenantId(token.tenantId);
     await enterTenant(tx, tenantId);
     assertActive(await findTenantById(tx, tenantId));
+    // A user's token is worth no more than its user is now: demoting or deleting the user takes effect
+    // on the next request, as it does for access tokens.
+    let { role, scopes } = token;
+    if (token.userId) {
+      const user = await findUser(tx, tenantId, token.userId);
+      if (!user) throw new UnauthorizedError(INVALID);
+      role = lowerRole(token.role, user.role);
+      scopes = withinRole(token.scopes, role);
+    }
     if (!token.lastUsedAt || now.getTime() - token.lastUsedAt.getTime() > 60_000) {
       await touchApiToken(tx, tenantId, token.id);
     }
@@ -64,10 +73,20 @@ async function fromApiToken(secret: string, deps: AuthenticateDeps, now: Date): 
       userId: token.userId ?? undefined,
       tokenId: token.id,
       isServiceAccount: token.isServiceAccount,
-      role: token.role,
-      scopes: token.scopes,
+      role,
+      scopes,
     };
   });
+}
+
+const RANK: Record<Role, number> = { member: 0, admin: 1, owner: 2 };
+const lowerRole = (a: Role, b: Role): Role => (RANK[a] <= RANK[b] ? a : b);
+
+/** The token's scopes (`admin` standing for every scope) that the role still allows. */
+function withinRole(scopes: readonly Scope[], role: Role): Scope[] {
+  const held = scopes.includes('admin') ? SCOPES : scopes;
+  const allowed = scopesForRole(role);
+  return held.filter((s) => allowed.includes(s));
 }
 
 async function fromAccessToken(jwt: string, deps: AuthenticateDeps): Promise<AuthContext> {
@@ -78,7 +97,8 @@ async function fromAccessToken(jwt: string, deps: AuthenticateDeps): Promise<Aut
     assertActive(await findTenantById(tx, tenantId));
     // The role is read again: a demoted or deleted user loses access before the token expires.
     const user = await findUser(tx, tenantId, claims.sub);
-    if (!user) throw new UnauthorizedError(INVALID);
+    // A password change ends the sessions begun before it.
+    if (!user || user.passwordVersion !== claims.pwv) throw new UnauthorizedError(INVALID);
     return {
       tenantId,
       userId: user.id,

@@ -18,3 +18,25 @@ export function requireTenantAdmin(auth: AuthContext): void {
     throw new ForbiddenError('Only a tenant owner or admin (with the admin scope) may do this.');
   }
 }
+
+/** A person signed in with their password (a JWT), not an API token acting for them. */
+export function requireUserSession(auth: AuthContext, what: string): void {
+  if (auth.tokenId !== undefined || !auth.userId) {
+    throw new ForbiddenError(
+      `${what} needs a signed-in user session (POST /v1/auth/token), not an API token.`,
+    );
+  }
+}
+
+/**
+ * Self-service writes (minting or revoking one's own tokens, renaming oneself): a user session, or a
+ * token with the admin scope. A read or chat token writes nothing of the kind.
+ */
+export function requireSessionOrAdminScope(auth: AuthContext, what: string): void {
+  if (auth.tokenId === undefined && auth.userId) return;
+  if (!auth.scopes.includes('admin')) {
+    throw new ForbiddenError(
+      `${what} needs a signed-in user session or a credential with the 'admin' scope.`,
+    );
+  }
+}

@@ -8,7 +8,7 @@ import { tenantAuth } from './auth.ts';
 import { openAiChunks, openAiCompletion } from './openai-format.ts';
 import { openAiResponse, openAiResponseEvents } from './openai-responses.ts';
 import { createRouter } from './router.ts';
-import { IdParam, jsonBody, security, standardErrors, text } from './schemas.ts';
+import { IdParam, jsonBody, requires, standardErrors, text } from './schemas.ts';
 import { primed, sseResponse } from './sse.ts';
 
 const CitationSchema = z
@@ -120,6 +120,7 @@ export function answerDeps(p: Platform, endpoints?: ProviderEndpoints): AnswerDe
         openaiBaseUrl: p.config.OPENAI_BASE_URL,
         anthropicBaseUrl: p.config.ANTHROPIC_BASE_URL,
       },
+      { allowLoopback: p.config.ALLOW_LOCAL_PROVIDER_URLS },
     ),
   };
 }
@@ -150,7 +151,7 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
         'Ask a question in a chat; with stream: true (chat-stream URL) the answer is Server-Sent Events',
       description:
         'SSE events: `meta` (message id), `citations`, `delta` (text), `usage`, `done`, or `error` after the first byte.',
-      security,
+      security: requires('chat'),
       request: { params: IdParam, body: jsonBody(AskBody) },
       responses: {
         200: {
@@ -215,7 +216,7 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
       path: '/chat/completions',
       summary:
         'OpenAI-compatible chat completions: `model` is a bot id; citations in an extra `citations` field',
-      security,
+      security: requires('chat'),
       request: { body: jsonBody(CompletionBody) },
       responses: {
         200: {
@@ -262,7 +263,7 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
       path: '/responses',
       summary:
         'OpenAI Responses API (subset): `model` is a bot id, `input` text or messages; citations as url_citation annotations',
-      security,
+      security: requires('chat'),
       request: { body: jsonBody(ResponsesBody) },
       responses: {
         200: {

@@ -4,7 +4,7 @@ import type { Platform } from '../platform.ts';
 import { getChatModel, listChatModels } from '../usecases/chat-models.ts';
 import { tenantAuth } from './auth.ts';
 import { createRouter } from './router.ts';
-import { json, security, standardErrors } from './schemas.ts';
+import { json, requires, standardErrors } from './schemas.ts';
 
 const ModelSchema = z
   .object({
@@ -39,7 +39,7 @@ export function modelRoutes(p: Platform) {
       method: 'get',
       path: '/models',
       summary: "OpenAI-compatible: the tenant's bots as models (a chat completion's `model` is a bot id)",
-      security,
+      security: requires('tenant'),
       responses: {
         200: json(z.object({ object: z.literal('list'), data: z.array(ModelSchema) }), 'Every bot'),
         ...standardErrors,
@@ -54,7 +54,7 @@ export function modelRoutes(p: Platform) {
       method: 'get',
       path: '/models/{id}',
       summary: 'OpenAI-compatible: one bot as a model',
-      security,
+      security: requires('tenant'),
       request: {
         params: z.object({
           id: z

@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { AuthContext } from '../domain/auth-context.ts';
 import type { AppEnv } from './env.ts';
 import { problemResponse } from './problem.ts';
-import { IdParam, security, standardErrors } from './schemas.ts';
+import { IdParam, type RouteRequirement, requires, standardErrors } from './schemas.ts';
 
 interface ZodIssueLike {
   path: PropertyKey[];
@@ -52,6 +52,7 @@ export function createRouter(): OpenAPIHono<AppEnv> {
  */
 export function deleteByIdRoute(
   app: OpenAPIHono<AppEnv>,
+  requirement: RouteRequirement,
   summary: string,
   remove: (auth: AuthContext, id: string) => Promise<void>,
 ): void {
@@ -60,7 +61,7 @@ export function deleteByIdRoute(
       method: 'delete',
       path: '/{id}',
       summary,
-      security,
+      security: requires(requirement),
       request: { params: IdParam },
       responses: {
         204: { description: 'Done' },

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import type { Scope } from '../domain/auth-context.ts';
 
 /** Text fields: PostgreSQL text cannot hold NUL, so refuse it up front with a readable message. */
 export const text = (max: number) =>
@@ -69,4 +70,11 @@ export const listOf = <T extends z.ZodType>(item: T) =>
 
 export const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 
-export const security = [{ bearer: [] as string[] }];
+/**
+ * Who may call a route, declared as its OpenAPI security requirement (a role name on the bearer scheme):
+ * a scope the tenant credential must hold (`admin` implies the others; a user session may also stand in
+ * for `admin` on self-service writes), `tenant` for any tenant credential, or `platform-admin`. The
+ * scope matrix test reads these from /openapi.json, so every route must declare one.
+ */
+export type RouteRequirement = Scope | 'tenant' | 'platform-admin';
+export const requires = (requirement: RouteRequirement) => [{ bearer: [requirement] }];

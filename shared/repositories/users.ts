@@ -17,6 +17,7 @@ interface UserRow {
   name: string | null;
   role: Role;
   password_hash: string | null;
+  password_version: number;
   created_at: Date;
   updated_at: Date;
 }
@@ -27,6 +28,7 @@ const toUser = (r: UserRow): User => ({
   email: r.email,
   name: r.name,
   role: r.role,
+  passwordVersion: r.password_version,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -61,6 +63,17 @@ export async function findUserCredentials(
   return row ? { ...toUser(row), passwordHash: row.password_hash } : null;
 }
 
+export async function findUserCredentialsById(
+  tx: Queryable,
+  tenantId: TenantId,
+  id: string,
+): Promise<UserCredentials | null> {
+  const [row] = await tx.query<UserRow>(
+    sql`select * from users where tenant_id = ${tenantId} and id = ${id}`,
+  );
+  return row ? { ...toUser(row), passwordHash: row.password_hash } : null;
+}
+
 export async function listUsers(tx: Queryable, tenantId: TenantId, page: PageRequest): Promise<Page<User>> {
   const rows = await tx.query<UserRow>(sql`
     select * from users where tenant_id = ${tenantId} ${afterCursor(page.cursor)}
@@ -79,16 +92,32 @@ export async function updateUser(
   tx: Queryable,
   tenantId: TenantId,
   id: string,
-  changes: { name?: string | null | undefined; role?: Role | undefined; passwordHash?: string | undefined },
+  changes: { name?: string | null | undefined; role?: Role | undefined },
 ): Promise<User | null> {
   const set = assignments([
     [sql`name`, changes.name],
     [sql`role`, changes.role],
-    [sql`password_hash`, changes.passwordHash],
   ]);
   const [row] = await tx.query<UserRow>(
     sql`update users set ${set} where tenant_id = ${tenantId} and id = ${id} returning *`,
   );
+  return row ? toUser(row) : null;
+}
+
+/**
+ * Sets a password and moves the password version on, which ends every session begun before. `changedBy`
+ * is the owner/admin who reset it, or the user themself.
+ */
+export async function setUserPassword(
+  tx: Queryable,
+  tenantId: TenantId,
+  id: string,
+  change: { passwordHash: string; changedBy: string | null },
+): Promise<User | null> {
+  const [row] = await tx.query<UserRow>(sql`
+    update users set password_hash = ${change.passwordHash}, password_version = password_version + 1,
+      password_changed_at = now(), password_changed_by = ${change.changedBy}, updated_at = now()
+    where tenant_id = ${tenantId} and id = ${id} returning *`);
   return row ? toUser(row) : null;
 }
 

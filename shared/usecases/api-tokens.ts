@@ -1,5 +1,5 @@
 import { generateApiToken } from '../auth/api-token.ts';
-import { requireTenantAdmin } from '../auth/authorize.ts';
+import { requireSessionOrAdminScope, requireTenantAdmin } from '../auth/authorize.ts';
 import type { ApiToken } from '../domain/api-token.ts';
 import type { AuthContext, Scope } from '../domain/auth-context.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.ts';
@@ -24,6 +24,7 @@ export async function mintApiToken(
   input: MintApiTokenInput,
   deps: { db: Database; now?: () => Date },
 ): Promise<{ token: ApiToken; secret: string }> {
+  requireSessionOrAdminScope(auth, 'Minting an API token');
   const excess = input.scopes.filter((s) => !auth.scopes.includes(s) && !auth.scopes.includes('admin'));
   if (excess.length > 0) {
     throw new ForbiddenError(`A token cannot have scopes its creator lacks: ${excess.join(', ')}.`);
@@ -68,6 +69,7 @@ export async function revokeTenantApiToken(
   id: string,
   deps: { db: Database },
 ): Promise<void> {
+  requireSessionOrAdminScope(auth, 'Revoking an API token');
   await deps.db.withTenant(auth.tenantId, async (tx) => {
     const token = await findApiToken(tx, auth.tenantId, id);
     if (!token) throw new NotFoundError('API token');

@@ -6,6 +6,7 @@ import { NotFoundError, ValidationError } from '../domain/errors.ts';
 import { newId, type TenantId } from '../domain/ids.ts';
 import type { Database } from '../ports/database.ts';
 import type { EncryptionContext, KeyVault } from '../ports/key-vault.ts';
+import { providerEndpointRefusal } from '../rag/fetch/index.ts';
 import { type BotFields, deleteBot, findBot, insertBot, listBots, updateBot } from '../repositories/bots.ts';
 import type { Page, PageRequest } from '../repositories/pagination.ts';
 
@@ -71,7 +72,21 @@ function validate(
           : 'base_url must use https.',
       );
     }
+    // A literal private address is refused now; a host name is checked by its addresses at each chat.
+    const refusal = providerEndpointRefusal(baseUrl, { allowLoopback: deps.allowLocalProviderUrls });
+    if (refusal) throw new ValidationError(`${refusal}: a bot may only use a public server.`);
   }
+}
+
+/**
+ * The platform's provider keys go only to the endpoint the operator configured: a bot that names its own
+ * base_url (any host a tenant chooses) must bring its own key, or the platform key would be sent there.
+ */
+export const OWN_KEY_FOR_CUSTOM_URL =
+  'A bot with a custom base_url must carry its own API key (credentials.api_key): the platform provider keys are sent only to the operator-configured endpoint.';
+
+function assertOwnKeyForCustomUrl(bot: { baseUrl: string | null; hasCredentials: boolean }): void {
+  if (bot.baseUrl && !bot.hasCredentials) throw new ValidationError(OWN_KEY_FOR_CUSTOM_URL);
 }
 
 async function sealCredentials(
@@ -95,6 +110,7 @@ export async function createBot(
   const model = input.model ?? (provider ? DEFAULT_MODELS[provider] : null);
   validate({ provider, model, baseUrl: input.baseUrl ?? null }, deps);
   if (input.credentials && !provider) throw new ValidationError('credentials need a provider.');
+  assertOwnKeyForCustomUrl({ baseUrl: input.baseUrl ?? null, hasCredentials: Boolean(input.credentials) });
   const id = newId();
   const credentials = await sealCredentials(deps, auth.tenantId, id, input.credentials);
   return deps.db.withTenant(auth.tenantId, (tx) =>
@@ -138,6 +154,8 @@ export async function changeBot(
   const baseUrl = input.baseUrl !== undefined ? input.baseUrl : current.baseUrl;
   validate({ provider, model, baseUrl }, deps);
   // A key for one provider must not silently be sent to another: switching provider drops it.
+  const keptKey = input.credentials === undefined && !providerChanged && current.hasCredentials;
+  assertOwnKeyForCustomUrl({ baseUrl, hasCredentials: Boolean(input.credentials) || keptKey });
   const credentials =
     input.credentials !== undefined
       ? await sealCredentials(deps, auth.tenantId, id, input.credentials)

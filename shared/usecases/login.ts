@@ -1,6 +1,6 @@
 import { signAccessToken } from '../auth/access-token.ts';
 import { DUMMY_PASSWORD_HASH, verifyPassword } from '../auth/password.ts';
-import { ForbiddenError, QuotaExceededError, UnauthorizedError } from '../domain/errors.ts';
+import { QuotaExceededError, UnauthorizedError } from '../domain/errors.ts';
 import { asTenantId } from '../domain/ids.ts';
 import type { Database } from '../ports/database.ts';
 import { chargeLoginAttempt, clearLoginFailures, loginAttemptKey } from '../repositories/login-attempts.ts';
@@ -50,13 +50,14 @@ export async function login(
     : null;
   // Always one scrypt check, against a dummy hash when there is no account: the same time either way.
   const ok = await verifyPassword(input.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-  // A failure was already counted above.
-  if (!tenant || !tenantId || !user?.passwordHash || !ok) throw new UnauthorizedError(BAD_LOGIN);
+  // A failure was already counted above. A suspended tenant refuses exactly as a wrong password does, right
+  // password or not: a different answer for the right one would confirm passwords to whoever is guessing them.
+  if (!tenant || !tenantId || !user?.passwordHash || !ok || tenant.status === 'suspended') {
+    throw new UnauthorizedError(BAD_LOGIN);
+  }
   await deps.db.withSystem((tx) => clearLoginFailures(tx, attemptKey));
-  if (tenant.status === 'suspended')
-    throw new ForbiddenError('This tenant is suspended. Contact the platform administrator.');
   const { token, expiresAt } = await signAccessToken(
-    { userId: user.id, tenantId, role: user.role },
+    { userId: user.id, tenantId, role: user.role, passwordVersion: user.passwordVersion },
     deps.jwtSigningKey,
     deps.accessTokenTtlSeconds,
   );

@@ -239,7 +239,7 @@ describe.each(databaseKinds())('credentials and tokens on $name', (kind) => {
     expectProblem(await me(unknown), 401);
   });
 
-  it('when the tenant is suspended then its API token, JWT and logins get 403; reactivated they work again', async () => {
+  it('when the tenant is suspended then its API token and JWT get 403, and sign-in answers as a wrong password does whatever the password; reactivated they work again', async () => {
     const tenant = await createTestTenant(app, 'suspend');
     const tenantJwt = await login(app, tenant);
     const setStatus = async (status: string) => {
@@ -253,10 +253,17 @@ describe.each(databaseKinds())('credentials and tokens on $name', (kind) => {
     expectProblem(await me(tenant.apiToken), 403, 'suspended');
     expectProblem(await me(tenantJwt), 403, 'suspended');
     expectProblem(await call(app, 'GET', '/v1/bots', { token: tenant.apiToken }), 403);
-    const loginRes = await call(app, 'POST', '/v1/auth/token', {
-      body: { tenant: tenant.slug, email: tenant.ownerEmail, password: OWNER_PASSWORD },
-    });
-    expectProblem(loginRes, 403);
+    const signIn = async (password: string) => {
+      const res = await call(app, 'POST', '/v1/auth/token', {
+        body: { tenant: tenant.slug, email: tenant.ownerEmail, password },
+      });
+      const { request_id: _, instance: __, ...problem } = res.body;
+      return { status: res.status, problem };
+    };
+    const right = await signIn(OWNER_PASSWORD);
+    const wrong = await signIn('not the password at all');
+    expect(right.status).toBe(401);
+    expect(right).toEqual(wrong); // no password confirmation oracle
     await setStatus('active');
     expect((await me(tenant.apiToken)).status).toBe(200);
     expect((await me(tenantJwt)).status).toBe(200);
@@ -291,13 +298,19 @@ describe.each(databaseKinds())('credentials and tokens on $name', (kind) => {
     expect(own.status, own.text).toBe(201);
   });
 
-  it('when a read-only token tries to mint a token with more scopes then 403', async () => {
+  it('when a read-only token tries to mint a token then 403; a member session cannot mint more scopes than it has', async () => {
     const reader = await mintToken(app, t.apiToken, { scopes: ['read'] });
     const res = await call(app, 'POST', '/v1/api-tokens', {
       token: reader.token,
+      body: { name: 'x', scopes: ['read'] },
+    });
+    expectProblem(res, 403, 'admin');
+    const member = await createTestUser(app, t, 'member');
+    const wider = await call(app, 'POST', '/v1/api-tokens', {
+      token: member.jwt,
       body: { name: 'x', scopes: ['bots:write'] },
     });
-    expectProblem(res, 403, 'bots:write');
+    expectProblem(wider, 403, 'bots:write');
   });
 
   it('when the platform admin token is used on tenant routes then 403; a tenant token on platform routes then 403', async () => {

@@ -13,6 +13,7 @@ import {
   expectProblem,
   type HttpMethod,
   lastKey,
+  login,
   nodes,
   OWNER_PASSWORD,
   openApiDocument,
@@ -35,10 +36,12 @@ interface Ctx {
   readonly chatId: string;
   /** The chat's bot: never changed by the PATCH /v1/bots sample, so the chat keeps answering offline. */
   readonly chatBotId: string;
+  /** The owner's access token (JWT): changing a password needs a signed-in session. */
+  readonly ownerJwt: string;
 }
 interface WriteRoute {
   /** Who calls: the tenant owner's API token, the platform admin, or nobody (login). */
-  readonly as: 'owner' | 'platform-admin' | 'anonymous';
+  readonly as: 'owner' | 'owner-session' | 'platform-admin' | 'anonymous';
   readonly id?: (ctx: Ctx) => string;
   /** A body that succeeds, with every field set, so each field gets mutated. */
   readonly body: (ctx: Ctx) => Record<string, unknown>;
@@ -79,7 +82,7 @@ const WRITE_ROUTES: Record<string, WriteRoute> = {
     }),
   },
   'PATCH /v1/users/{id}': {
-    as: 'owner',
+    as: 'owner-session',
     id: ({ memberId }) => memberId,
     body: () => ({ name: 'Renamed Person', role: 'admin', password: 'another long password' }),
   },
@@ -179,6 +182,7 @@ const SHAPE_CTX: Ctx = {
     apiToken: 'token',
     apiTokenId: 'id',
   },
+  ownerJwt: 'jwt',
   memberId: 'id',
   botId: 'id',
   chatId: 'id',
@@ -204,12 +208,25 @@ describe.each(databaseKinds())('bad input on $name', (kind) => {
     const member = await createTestUser(app, t, 'member');
     const bot = await createTestBot(app, t.apiToken);
     const chat = await createTestChat(app, t.apiToken);
-    ctx = { t, memberId: member.id, botId: bot.id, chatId: chat.id, chatBotId: chat.botId };
+    ctx = {
+      t,
+      memberId: member.id,
+      botId: bot.id,
+      chatId: chat.id,
+      chatBotId: chat.botId,
+      ownerJwt: await login(app, t),
+    };
   });
   afterAll(() => database.dispose());
 
   const tokenFor = (route: WriteRoute) =>
-    route.as === 'owner' ? ctx.t.apiToken : route.as === 'platform-admin' ? TEST_ADMIN_TOKEN : undefined;
+    route.as === 'owner'
+      ? ctx.t.apiToken
+      : route.as === 'owner-session'
+        ? ctx.ownerJwt
+        : route.as === 'platform-admin'
+          ? TEST_ADMIN_TOKEN
+          : undefined;
   const urlOf = (path: string, route: WriteRoute) => (route.id ? path.replace('{id}', route.id(ctx)) : path);
 
   /** Sends every bad request, expects a 4xx problem for each, and checks that nothing was written. */

@@ -111,7 +111,13 @@ describe.each(databaseKinds())('bot profiles on $name', (kind) => {
     const post = (base_url: string) =>
       call(local, 'POST', '/v1/bots', {
         token: t.apiToken,
-        body: { name: 'local', provider: 'openai-compatible', model: 'llama3', base_url },
+        body: {
+          name: 'local',
+          provider: 'openai-compatible',
+          model: 'llama3',
+          base_url,
+          credentials: { api_key: 'sk-local-0123456789' },
+        },
       });
     for (const url of ['http://localhost:11434/v1', 'http://127.0.0.1:8080/v1', 'http://[::1]:8080/v1']) {
       expect((await post(url)).status, url).toBe(201);

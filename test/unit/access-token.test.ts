@@ -38,6 +38,7 @@ describe('access tokens (JWT, HS256)', () => {
       sub: claims.userId,
       tid: claims.tenantId,
       role: 'admin',
+      pwv: 0,
       iat: issuedAt,
       exp: issuedAt + 900,
       typ: 'access',

@@ -3,8 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PayloadTooLargeError, ValidationError } from '#shared/domain/errors.ts';
-import { fetchUrl, type HostLookup } from '#shared/rag/fetch/index.ts';
-import { nonPublicAddressReason } from '#shared/rag/fetch/public-address.ts';
+import { fetchUrl, type HostLookup, nonPublicAddressReason } from '#shared/rag/fetch/index.ts';
 
 const resolvesTo =
   (table: Record<string, string[]>): HostLookup =>
@@ -69,6 +68,7 @@ describe('fetchUrl SSRF guard', () => {
     expect(await refusal(`http://${host}/latest/meta-data/`)).toBe(`URL refused: it is ${reason}.`);
   });
 
+  const EMBEDS_IPV4 = 'an IPv6 address that embeds an IPv4 address';
   it.each([
     ['::1', 'a loopback address'],
     ['::', 'an unspecified address'],
@@ -77,12 +77,33 @@ describe('fetchUrl SSRF guard', () => {
     ['fe80::1', 'a link-local address'],
     ['::ffff:127.0.0.1', 'a loopback address'],
     ['::ffff:169.254.169.254', 'a link-local address'],
-    ['64:ff9b::a9fe:a9fe', 'a reserved address'],
-    ['2002:7f00:1::', 'a reserved address'],
+    ['64:ff9b::a9fe:a9fe', EMBEDS_IPV4],
+    ['64:ff9b:1::a9fe:a9fe', EMBEDS_IPV4],
+    ['2002:7f00:1::', EMBEDS_IPV4],
+    ['2001:0:4136:e378:8000:63bf:80ff:fffe', EMBEDS_IPV4],
+    ['::ffff:0:7f00:1', EMBEDS_IPV4],
+    // IPv4-compatible (::/96): the IPv4 address in the low 32 bits, in every spelling.
+    ['::7f00:1', EMBEDS_IPV4],
+    ['::127.0.0.1', EMBEDS_IPV4],
+    ['::a9fe:a9fe', EMBEDS_IPV4],
+    ['::169.254.169.254', EMBEDS_IPV4],
+    ['::a00:1', EMBEDS_IPV4],
+    ['0:0:0:0:0:0:5db8:d822', EMBEDS_IPV4],
     ['ff02::1', 'a multicast address'],
+    // Outside global unicast 2000::/3: nothing routable on the internet lives there.
+    ['100::1', 'a reserved address'],
+    ['4000::1', 'a reserved address'],
+    ['2001:db8::1', 'a reserved address'],
   ])('when the host is the IPv6 address %s then it is refused as %s', async (host, reason) => {
     expect(await refusal(`http://[${host}]/`)).toBe(`URL refused: it is ${reason}.`);
   });
+
+  it.each(['93.184.216.34', '::ffff:93.184.216.34', '2606:4700:4700::1111', '2a00:1450:4001:82a::200e'])(
+    'when the address is the public %s then it passes',
+    (address) => {
+      expect(nonPublicAddressReason(address)).toBeUndefined();
+    },
+  );
 
   it('when a host name resolves to a private address then it is refused', async () => {
     const lookup = resolvesTo({

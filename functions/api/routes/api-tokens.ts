@@ -10,7 +10,7 @@ import {
   listOf,
   name,
   PageQuery,
-  security,
+  requires,
   standardErrors,
 } from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
@@ -62,7 +62,7 @@ export function apiTokenRoutes(p: Platform) {
       method: 'post',
       path: '/',
       summary: 'Mint an API token (the secret is returned once)',
-      security,
+      security: requires('admin'),
       request: { body: jsonBody(CreateApiToken) },
       responses: {
         201: json(ApiTokenSchema.extend({ token: z.string() }), 'The token; `token` is shown only here'),
@@ -90,7 +90,7 @@ export function apiTokenRoutes(p: Platform) {
       method: 'get',
       path: '/',
       summary: "List the tenant's API tokens (never their secrets)",
-      security,
+      security: requires('admin'),
       request: { query: PageQuery },
       responses: { 200: json(listOf(ApiTokenSchema), 'A page of tokens'), ...standardErrors },
     }),
@@ -100,7 +100,7 @@ export function apiTokenRoutes(p: Platform) {
     },
   );
 
-  deleteByIdRoute(app, 'Revoke an API token (effective immediately)', (auth, id) =>
+  deleteByIdRoute(app, 'admin', 'Revoke an API token (effective immediately)', (auth, id) =>
     revokeTenantApiToken(auth, id, p),
   );
   return app;

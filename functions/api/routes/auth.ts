@@ -15,6 +15,8 @@ export function authRoutes(p: Platform) {
       method: 'post',
       path: '/token',
       summary: 'Exchange email + password + tenant slug for a short-lived access token (JWT)',
+      // Public: the credential is the body.
+      security: [],
       request: { body: jsonBody(Login) },
       responses: {
         200: json(

@@ -11,7 +11,7 @@ import {
   listOf,
   name,
   PageQuery,
-  security,
+  requires,
   standardErrors,
   text,
 } from '#shared/http/schemas.ts';
@@ -140,7 +140,7 @@ export function botRoutes(p: Platform) {
       method: 'post',
       path: '/',
       summary: 'Create a bot profile (a bot without a provider answers extractively, with no LLM)',
-      security,
+      security: requires('bots:write'),
       request: { body: jsonBody(CreateBot) },
       responses: { 201: json(BotSchema, 'The bot'), ...standardErrors },
     }),
@@ -158,7 +158,7 @@ export function botRoutes(p: Platform) {
       method: 'get',
       path: '/',
       summary: "List the tenant's bots",
-      security,
+      security: requires('read'),
       request: { query: PageQuery },
       responses: { 200: json(listOf(BotSchema), 'A page of bots'), ...standardErrors },
     }),
@@ -173,7 +173,7 @@ export function botRoutes(p: Platform) {
       method: 'get',
       path: '/{id}',
       summary: 'Get a bot',
-      security,
+      security: requires('read'),
       request: { params: IdParam },
       responses: { 200: json(BotSchema, 'The bot'), ...standardErrors },
     }),
@@ -185,7 +185,7 @@ export function botRoutes(p: Platform) {
       method: 'patch',
       path: '/{id}',
       summary: 'Change a bot (credentials: null removes them; switching provider drops the old key)',
-      security,
+      security: requires('bots:write'),
       request: { params: IdParam, body: jsonBody(UpdateBot) },
       responses: { 200: json(BotSchema, 'The bot'), ...standardErrors },
     }),
@@ -196,6 +196,6 @@ export function botRoutes(p: Platform) {
       ),
   );
 
-  deleteByIdRoute(app, 'Delete a bot (and its chats)', (auth, id) => removeBot(auth, id, deps));
+  deleteByIdRoute(app, 'bots:write', 'Delete a bot (and its chats)', (auth, id) => removeBot(auth, id, deps));
   return app;
 }

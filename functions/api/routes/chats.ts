@@ -11,7 +11,7 @@ import {
   jsonBody,
   listOf,
   PageQuery,
-  security,
+  requires,
   standardErrors,
   text,
 } from '#shared/http/schemas.ts';
@@ -76,7 +76,7 @@ export function chatRoutes(p: Platform) {
       method: 'post',
       path: '/',
       summary: 'Start a chat with a bot',
-      security,
+      security: requires('chat'),
       request: { body: jsonBody(CreateChat) },
       responses: { 201: json(ChatSchema, 'The chat'), ...standardErrors },
     }),
@@ -94,7 +94,7 @@ export function chatRoutes(p: Platform) {
       method: 'get',
       path: '/',
       summary: "List the tenant's chats",
-      security,
+      security: requires('read'),
       request: { query: PageQuery.extend({ bot_id: z.uuid().optional() }) },
       responses: { 200: json(listOf(ChatSchema), 'A page of chats'), ...standardErrors },
     }),
@@ -110,7 +110,7 @@ export function chatRoutes(p: Platform) {
       method: 'get',
       path: '/{id}',
       summary: 'Get a chat with its messages',
-      security,
+      security: requires('read'),
       request: { params: IdParam },
       responses: {
         200: json(ChatSchema.extend({ messages: z.array(MessageSchema) }), 'The chat'),
@@ -123,6 +123,6 @@ export function chatRoutes(p: Platform) {
     },
   );
 
-  deleteByIdRoute(app, 'Delete a chat and its messages', (auth, id) => removeChat(auth, id, p));
+  deleteByIdRoute(app, 'chat', 'Delete a chat and its messages', (auth, id) => removeChat(auth, id, p));
   return app;
 }

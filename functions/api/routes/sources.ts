@@ -9,7 +9,7 @@ import {
   json,
   listOf,
   PageQuery,
-  security,
+  requires,
   standardErrors,
   text,
 } from '#shared/http/schemas.ts';
@@ -80,7 +80,7 @@ export function sourceRoutes(p: Platform) {
       path: '/',
       summary:
         'Add a source (JSON text/markdown/html/url, or a multipart file upload); ingestion starts at once',
-      security,
+      security: requires('sources:write'),
       request: {
         body: {
           // Not `required: true`: with it @hono/zod-openapi runs the JSON *and* the form validator on
@@ -116,7 +116,7 @@ export function sourceRoutes(p: Platform) {
       method: 'get',
       path: '/',
       summary: "List the tenant's sources",
-      security,
+      security: requires('read'),
       request: { query: PageQuery.extend({ status: Status.optional(), tag: text(100).optional() }) },
       responses: { 200: json(listOf(SourceSchema), 'A page of sources'), ...standardErrors },
     }),
@@ -132,14 +132,14 @@ export function sourceRoutes(p: Platform) {
       method: 'get',
       path: '/{id}',
       summary: 'Get a source: status, error, chunk count, timestamps',
-      security,
+      security: requires('read'),
       request: { params: IdParam },
       responses: { 200: json(SourceSchema, 'The source'), ...standardErrors },
     }),
     async (c) => c.json(sourceJson(await getSource(c.get('auth'), c.req.valid('param').id, deps)), 200),
   );
 
-  deleteByIdRoute(app, 'Delete a source with its chunks and vectors', (auth, id) =>
+  deleteByIdRoute(app, 'sources:write', 'Delete a source with its chunks and vectors', (auth, id) =>
     removeSource(auth, id, deps),
   );
 
@@ -148,7 +148,7 @@ export function sourceRoutes(p: Platform) {
       method: 'post',
       path: '/{id}/reingest',
       summary: 'Ingest the source again as a new version',
-      security,
+      security: requires('sources:write'),
       request: { params: IdParam },
       responses: { 202: json(SourceSchema, 'Queued'), ...standardErrors },
     }),

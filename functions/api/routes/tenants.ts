@@ -12,7 +12,7 @@ import {
   listOf,
   name,
   PageQuery,
-  security,
+  requires,
   standardErrors,
   text,
 } from '#shared/http/schemas.ts';
@@ -106,7 +106,7 @@ export function tenantRoutes(p: Platform) {
       method: 'get',
       path: '/me',
       summary: "The caller's tenant and identity",
-      security,
+      security: requires('tenant'),
       responses: {
         200: json(z.object({ tenant: TenantSchema, identity: IdentitySchema }), 'The tenant and caller'),
         ...standardErrors,
@@ -140,7 +140,7 @@ export function tenantRoutes(p: Platform) {
       method: 'post',
       path: '/',
       summary: 'Create a tenant with its owner and a first API token (platform admin)',
-      security,
+      security: requires('platform-admin'),
       request: { body: jsonBody(CreateTenant) },
       responses: {
         201: json(
@@ -181,7 +181,7 @@ export function tenantRoutes(p: Platform) {
       method: 'get',
       path: '/',
       summary: 'List tenants (platform admin)',
-      security,
+      security: requires('platform-admin'),
       request: { query: PageQuery },
       responses: { 200: json(listOf(TenantSchema), 'A page of tenants'), ...standardErrors },
     }),
@@ -196,7 +196,7 @@ export function tenantRoutes(p: Platform) {
       method: 'get',
       path: '/{id}',
       summary: 'Get a tenant (platform admin)',
-      security,
+      security: requires('platform-admin'),
       request: { params: IdParam },
       responses: { 200: json(TenantSchema, 'The tenant'), ...standardErrors },
     }),
@@ -208,7 +208,7 @@ export function tenantRoutes(p: Platform) {
       method: 'patch',
       path: '/{id}',
       summary: 'Rename, suspend/reactivate or change the quotas of a tenant (platform admin)',
-      security,
+      security: requires('platform-admin'),
       request: { params: IdParam, body: jsonBody(UpdateTenant) },
       responses: { 200: json(TenantSchema, 'The updated tenant'), ...standardErrors },
     }),

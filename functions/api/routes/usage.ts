@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { USAGE_GROUPINGS, USAGE_KINDS } from '#shared/domain/usage.ts';
 import { tenantAuth } from '#shared/http/auth.ts';
 import { createRouter } from '#shared/http/router.ts';
-import { json, security, standardErrors } from '#shared/http/schemas.ts';
+import { json, requires, standardErrors } from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
 import { tenantUsage } from '#shared/usecases/usage.ts';
 
@@ -43,7 +43,7 @@ export function usageRoutes(p: Platform) {
       method: 'get',
       path: '/',
       summary: "The tenant's token usage and cost, grouped by day, bot or model (default: the last 30 days)",
-      security,
+      security: requires('read'),
       request: { query: UsageQuery },
       responses: { 200: json(UsageSchema, 'Usage rows'), ...standardErrors },
     }),

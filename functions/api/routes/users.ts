@@ -10,7 +10,7 @@ import {
   jsonBody,
   listOf,
   PageQuery,
-  security,
+  requires,
   standardErrors,
   text,
 } from '#shared/http/schemas.ts';
@@ -48,7 +48,14 @@ const CreateUser = z
   })
   .openapi('CreateUser');
 const UpdateUser = z
-  .object({ name: text(200).nullable().optional(), role: Role.optional(), password: password.optional() })
+  .object({
+    name: text(200).nullable().optional(),
+    role: Role.optional(),
+    password: password.optional(),
+    current_password: text(200)
+      .optional()
+      .openapi({ description: 'Required to change your own password (in a signed-in session).' }),
+  })
   .openapi('UpdateUser');
 
 export function userRoutes(p: Platform) {
@@ -60,7 +67,7 @@ export function userRoutes(p: Platform) {
       method: 'post',
       path: '/',
       summary: 'Create a user (owner/admin)',
-      security,
+      security: requires('admin'),
       request: { body: jsonBody(CreateUser) },
       responses: { 201: json(UserSchema, 'The user'), 409: standardErrors[400], ...standardErrors },
     }),
@@ -72,7 +79,7 @@ export function userRoutes(p: Platform) {
       method: 'get',
       path: '/',
       summary: "List the tenant's users",
-      security,
+      security: requires('admin'),
       request: { query: PageQuery },
       responses: { 200: json(listOf(UserSchema), 'A page of users'), ...standardErrors },
     }),
@@ -86,15 +93,24 @@ export function userRoutes(p: Platform) {
     createRoute({
       method: 'patch',
       path: '/{id}',
-      summary: 'Change a user (admins; anyone may change their own name and password)',
-      security,
+      summary:
+        'Change a user (admins; anyone may rename themselves, and change their own password with current_password in a signed-in session)',
+      security: requires('admin'),
       request: { params: IdParam, body: jsonBody(UpdateUser) },
       responses: { 200: json(UserSchema, 'The user'), 409: standardErrors[400], ...standardErrors },
     }),
-    async (c) =>
-      c.json(userJson(await changeUser(c.get('auth'), c.req.valid('param').id, c.req.valid('json'), p)), 200),
+    async (c) => {
+      const { current_password: currentPassword, ...changes } = c.req.valid('json');
+      const user = await changeUser(
+        c.get('auth'),
+        c.req.valid('param').id,
+        { ...changes, currentPassword },
+        p,
+      );
+      return c.json(userJson(user), 200);
+    },
   );
 
-  deleteByIdRoute(app, 'Remove a user (owner/admin)', (auth, id) => removeUser(auth, id, p));
+  deleteByIdRoute(app, 'admin', 'Remove a user (owner/admin)', (auth, id) => removeUser(auth, id, p));
   return app;
 }

@@ -10,7 +10,11 @@ const ANTHROPIC_KEY_SHAPE = /\b(?:sk-ant|sk|key)[-_][\w*-]{6,}/g;
  * messages do not echo keys, but they are still only quoted after redaction, and the SDK error is kept
  * as `cause` for the logs except for auth failures.
  */
-export function anthropicError(error: unknown, apiKey: string): unknown {
+/**
+ * `quote: false` for a server the tenant chose (a bot's own base_url): its error text is never passed on,
+ * so the server cannot be used to read anything back through our errors.
+ */
+export function anthropicError(error: unknown, apiKey: string, quote = true): unknown {
   if (error instanceof ProviderError || !(error instanceof APIError)) return error;
   const details = {
     provider: 'anthropic',
@@ -69,7 +73,7 @@ export function anthropicError(error: unknown, apiKey: string): unknown {
       details,
     });
   }
-  const quoted = redactKey(error.apiMessage ?? '', apiKey, ANTHROPIC_KEY_SHAPE);
+  const quoted = quote ? redactKey(error.apiMessage ?? '', apiKey, ANTHROPIC_KEY_SHAPE) : '';
   const what = status === undefined ? 'reported an error in the stream' : `rejected the request (${status})`;
   return new ProviderError(`Anthropic ${what}${quoted ? `: ${quoted}` : '.'}`, {
     status: 502,

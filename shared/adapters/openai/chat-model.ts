@@ -25,6 +25,10 @@ export interface OpenAiChatModelOptions {
   /** Retries of a transient failure, spent only before the first token. Default 2. */
   readonly maxRetries?: number;
   readonly provider?: OpenAiProvider;
+  /** The connection to use (a bot's own base_url gets a pinned, SSRF-guarded fetch). */
+  readonly fetch?: typeof fetch;
+  /** Quote the server's error messages in ours. Default true; false for a server the tenant chose. */
+  readonly quoteProviderMessages?: boolean;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -47,8 +51,10 @@ export function createOpenAiChatModel(options: OpenAiChatModelOptions): ChatMode
     maxRetries: 0,
     // Only a backstop: the idle timeout in streamWithRetries fires first.
     timeout: timeoutMs + 5_000,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
   });
-  const fail = (error: unknown) => openAiError(error, provider, options.apiKey);
+  const fail = (error: unknown) =>
+    openAiError(error, provider, options.apiKey, options.quoteProviderMessages ?? true);
   const policy = (req: ChatRequest): ChatAttemptPolicy => ({
     providerLabel: openAiLabel(provider),
     maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,

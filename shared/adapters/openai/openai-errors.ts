@@ -22,7 +22,13 @@ const credentialLabel = (provider: OpenAiProvider): string =>
  * echoes part of the key, so provider text is only ever quoted after redaction, and never for auth
  * failures; the SDK error is kept as `cause` for the logs except then, for the same reason.
  */
-export function openAiError(error: unknown, provider: OpenAiProvider, apiKey: string): unknown {
+export function openAiError(
+  error: unknown,
+  provider: OpenAiProvider,
+  apiKey: string,
+  /** false for a server the tenant chose (a bot's own base_url): its error text is never passed on. */
+  quote = true,
+): unknown {
   if (error instanceof ProviderError || !(error instanceof APIError)) return error;
   const label = openAiLabel(provider);
   const details = { provider, upstreamStatus: error.status, upstreamCode: error.code ?? undefined };
@@ -73,7 +79,7 @@ export function openAiError(error: unknown, provider: OpenAiProvider, apiKey: st
       details,
     });
   }
-  const quoted = redactKey(providerMessage(error), apiKey, OPENAI_KEY_SHAPE);
+  const quoted = quote ? redactKey(providerMessage(error), apiKey, OPENAI_KEY_SHAPE) : '';
   const what = status === undefined ? 'reported an error in the stream' : `rejected the request (${status})`;
   return new ProviderError(`${label} ${what}${quoted ? `: ${quoted}` : '.'}`, {
     status: 502,

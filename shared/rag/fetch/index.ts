@@ -2,6 +2,8 @@
  * Fetching a source URL without letting a tenant reach private addresses (SSRF). Outside code imports
  * this file only; the other modules here are its parts.
  */
+
+export { addressRefusal, type EndpointPolicy, hostOf, providerEndpointRefusal } from './endpoint-policy.ts';
 export {
   type FetchedDocument,
   type FetchUrlOptions,
@@ -9,4 +11,5 @@ export {
   type HostLookup,
   type PinnedAddress,
 } from './fetch-url.ts';
+export { pinnedLookup } from './pinned-request.ts';
 export { nonPublicAddressReason } from './public-address.ts';

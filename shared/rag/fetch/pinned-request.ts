@@ -24,7 +24,7 @@ const headers = {
  * A DNS lookup that can only answer with the addresses already checked, so the socket connects
  * to exactly those (TLS still verifies the certificate against the host name).
  */
-function pinnedLookup(addresses: readonly PinnedAddress[]): LookupFunction {
+export function pinnedLookup(addresses: readonly PinnedAddress[]): LookupFunction {
   return (_hostname, options, callback) => {
     const family = typeof options === 'object' ? options.family : undefined;
     const usable = addresses.filter((a) => !family || family === a.family || family === `IPv${a.family}`);

@@ -9,14 +9,31 @@ const descriptions: Record<string, string> = {
   unspecified: 'an unspecified address',
   multicast: 'a multicast address',
   broadcast: 'a broadcast address',
+  rfc6052: 'an IPv6 address that embeds an IPv4 address',
+  rfc6145: 'an IPv6 address that embeds an IPv4 address',
+  '6to4': 'an IPv6 address that embeds an IPv4 address',
+  teredo: 'an IPv6 address that embeds an IPv4 address',
 };
+
+/** The only IPv6 block the internet routes (RFC 4291 global unicast); the rest is special or unassigned. */
+const GLOBAL_UNICAST = ipaddr.parseCIDR('2000::/3');
+/** IPv4-compatible IPv6 (deprecated, RFC 4291 §2.5.5.1): ::a.b.c.d reaches a.b.c.d on some stacks. */
+const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96');
+
+function ipv6Reason(address: ipaddr.IPv6): string | undefined {
+  if (address.match(IPV4_COMPATIBLE)) return 'an IPv6 address that embeds an IPv4 address';
+  if (!address.match(GLOBAL_UNICAST)) return 'a reserved address';
+  return undefined;
+}
 
 /**
  * Why an IP address must not be fetched from the server side, or undefined when it is an
  * ordinary public address. Only ipaddr.js's 'unicast' range passes: loopback, private,
  * link-local (169.254.169.254 is the cloud metadata service), CGNAT, multicast, reserved,
- * documentation, and the IPv6 forms that embed or translate IPv4 (6to4, Teredo, NAT64) are all
- * refused. IPv4-mapped IPv6 (::ffff:a.b.c.d) is judged as the IPv4 address it is.
+ * documentation, and the IPv6 forms that embed or translate IPv4 (IPv4-compatible ::/96, 6to4,
+ * Teredo, NAT64 and the other RFC 6052/6145 translations) are all refused, and so is any IPv6
+ * address outside global unicast 2000::/3. IPv4-mapped IPv6 (::ffff:a.b.c.d) is judged as the
+ * IPv4 address it is.
  */
 export function nonPublicAddressReason(address: string): string | undefined {
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
@@ -26,6 +43,6 @@ export function nonPublicAddressReason(address: string): string | undefined {
     return 'an address that is not valid';
   }
   const range = parsed.range();
-  if (range === 'unicast') return undefined;
-  return descriptions[range] ?? 'a reserved address';
+  if (range !== 'unicast') return descriptions[range] ?? 'a reserved address';
+  return parsed.kind() === 'ipv6' ? ipv6Reason(parsed as ipaddr.IPv6) : undefined;
 }

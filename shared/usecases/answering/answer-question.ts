@@ -30,7 +30,10 @@ export type { AnswerEvent };
  * The ChatModel for one bot and one call. A bot without a provider answers extractively; the decrypted
  * credentials live only inside the model built here. Throws a ProviderError (400) when no key applies.
  */
-export type ChatModelFor = (bot: BotProfile, credentials: ProviderCredentials | null) => ChatModel;
+export type ChatModelFor = (
+  bot: BotProfile,
+  credentials: ProviderCredentials | null,
+) => ChatModel | Promise<ChatModel>;
 
 export interface AnswerDeps {
   readonly db: Database;
@@ -76,7 +79,7 @@ export async function prepareAnswer(
   requireScope(auth, 'chat');
   const conversation = await loadConversation(auth.tenantId, target, question, deps);
   return releasingOnFailure(auth.tenantId, conversation.reservationId, deps, async () => {
-    const model = deps.chatModelFor(conversation.bot, conversation.credentials);
+    const model = await deps.chatModelFor(conversation.bot, conversation.credentials);
     const grounding = await retrieveGrounding(auth.tenantId, question, conversation, model, deps, signal);
     const request = answerRequest(
       conversation.bot,
