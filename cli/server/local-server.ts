@@ -26,13 +26,14 @@ export interface LocalServer {
  * routes that stream), the web playground at `/`, and the ingest worker on the local job table.
  */
 export function createLocalServer(p: LocalPlatform): LocalServer {
-  const ingest = ingestJobHandler(ingestDepsOf(p));
+  const ingest = ingestJobHandler(ingestDepsOf(p), p.config.INGEST_OUTAGE_RETRY_SECONDS);
   const worker = createJobWorker({
     db: p.db,
     logger: p.logger,
     concurrency: p.config.INGEST_CONCURRENCY,
     groupSize: p.config.INGEST_GROUP_SIZE,
     groupWindowMs: p.config.INGEST_GROUP_WINDOW_MS,
+    outageRetrySeconds: p.config.INGEST_OUTAGE_RETRY_SECONDS,
     handle: async (job, claimedWith) => {
       const outcome = await ingest(job, claimedWith);
       // A final failure is recorded on the source; the job is finished either way.

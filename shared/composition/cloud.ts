@@ -36,6 +36,8 @@ export async function buildCloudPlatform(
     url: databaseUrl,
     schema: config.DATABASE_SCHEMA,
     maxConnections: config.DATABASE_MAX_CONNECTIONS,
+    connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
   });
   const logger = createLogger(config, serviceName);
   return {

@@ -1,6 +1,6 @@
 import type { Platform } from '../platform.ts';
 import { type EmbeddingGroupMember, embeddingGroupsByTenant } from '../rag/embedding-group.ts';
-import type { Job } from '../repositories/jobs.ts';
+import { type Job, outageRetryAllowed } from '../repositories/jobs.ts';
 import { type IngestDeps, type IngestOutcome, ingestSource } from '../usecases/ingest-source.ts';
 
 /** What the ingest use case needs from a platform: the same in the ingest Lambda and the local worker. */
@@ -21,6 +21,8 @@ export function ingestDepsOf(p: Platform): IngestDeps {
  */
 export function ingestJobHandler(
   deps: IngestDeps,
+  /** INGEST_OUTAGE_RETRY_SECONDS: the job worker's `outageRetrySeconds`. */
+  outageRetrySeconds: number,
 ): (job: Job, claimedWith: readonly Job[]) => Promise<IngestOutcome> {
   const membersOf = new WeakMap<readonly Job[], EmbeddingGroupMember[]>();
   return (job, claimedWith) => {
@@ -32,9 +34,10 @@ export function ingestJobHandler(
       );
       membersOf.set(claimedWith, members);
     }
+    const isLast = job.attempts >= job.maxAttempts;
     return ingestSource(
       job.payload,
-      { number: job.attempts, isLast: job.attempts >= job.maxAttempts },
+      { number: job.attempts, isLast, outageIsFinal: isLast && !outageRetryAllowed(job, outageRetrySeconds) },
       deps,
       members[claimedWith.indexOf(job)],
     );

@@ -87,3 +87,32 @@ export class ProviderError extends DomainError {
     this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
+
+/**
+ * A service MiniRAG depends on (the database, the vector store, the queue) is down, overloaded or
+ * misconfigured: nothing the caller sent is at fault. The API answers 503; ingestion keeps the document's
+ * attempts and tries again later. `retryable` is false for a misconfiguration (pgvector missing, a wrong
+ * vector size) that only an operator can fix; then no Retry-After is promised.
+ */
+export class ServiceUnavailableError extends DomainError {
+  readonly status = 503;
+  readonly type = 'service-unavailable';
+  readonly retryable: boolean;
+  readonly retryAfterSeconds: number | undefined;
+  constructor(
+    message: string,
+    options?: { retryable?: boolean; retryAfterSeconds?: number; cause?: unknown },
+  ) {
+    super(message, options);
+    this.retryable = options?.retryable ?? true;
+    this.retryAfterSeconds = this.retryable ? (options?.retryAfterSeconds ?? 5) : undefined;
+  }
+}
+
+/** The ServiceUnavailableError in `error` or its chain of causes (a use case may wrap it). */
+export function serviceUnavailableIn(error: unknown): ServiceUnavailableError | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    if (e instanceof ServiceUnavailableError) return e;
+  }
+  return undefined;
+}

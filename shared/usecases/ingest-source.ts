@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { DomainError } from '../domain/errors.ts';
+import { errorLogFields } from '../domain/error-log.ts';
+import { DomainError, serviceUnavailableIn } from '../domain/errors.ts';
 import { asTenantId, type TenantId } from '../domain/ids.ts';
 import { pointId } from '../domain/point-id.ts';
 import type { Database } from '../ports/database.ts';
@@ -36,7 +37,21 @@ export interface IngestDeps {
 
 export type IngestOutcome = 'completed' | 'skipped' | 'failed';
 
-/** Thrown for a failure that another attempt may fix; the queue retries the message. */
+/**
+ * Which delivery this is. `isLast`: a document problem now is final (FAILED). `outageIsFinal`: an outage of
+ * the database or the vector store now is final too; until then it spends none of the document's attempts
+ * (the queue redelivers after a backoff) because nothing is wrong with the document.
+ */
+export interface IngestAttempt {
+  readonly number: number;
+  readonly isLast: boolean;
+  readonly outageIsFinal?: boolean;
+}
+
+/**
+ * Thrown for a failure that another attempt may fix; the queue retries the message. When its cause is a
+ * ServiceUnavailableError (see serviceUnavailableIn) the attempt is not the document's to pay for.
+ */
 export class IngestRetryableError extends Error {}
 
 /**
@@ -48,7 +63,7 @@ export class IngestRetryableError extends Error {}
  */
 export async function ingestSource(
   message: IngestMessage,
-  attempt: { readonly number: number; readonly isLast: boolean },
+  attempt: IngestAttempt,
   deps: IngestDeps,
   embedding: EmbeddingGroupMember = embeddedAlone(deps.embedder),
 ): Promise<IngestOutcome> {
@@ -66,7 +81,7 @@ function embeddedAlone(embedder: Embedder): EmbeddingGroupMember {
 
 async function ingestOrFail(
   message: IngestMessage,
-  attempt: { readonly number: number; readonly isLast: boolean },
+  attempt: IngestAttempt,
   deps: IngestDeps,
   embedding: EmbeddingGroupMember,
 ): Promise<IngestOutcome> {
@@ -155,21 +170,43 @@ async function handleFailure(
   error: unknown,
   tenantId: TenantId,
   source: Source,
-  attempt: { number: number; isLast: boolean },
+  attempt: IngestAttempt,
   deps: IngestDeps,
 ): Promise<IngestOutcome> {
+  const outage = serviceUnavailableIn(error);
   const permanent =
-    error instanceof UserFacingIngestError ||
-    (error instanceof DomainError && error.status >= 400 && error.status < 500 && error.status !== 429);
-  const reason = readableReason(error);
-  deps.logger.warn('ingest attempt failed', {
+    !outage &&
+    (error instanceof UserFacingIngestError ||
+      (error instanceof DomainError && error.status >= 400 && error.status < 500 && error.status !== 429));
+  const reason = outage ? outage.message : readableReason(error);
+  const fields = {
     tenantId,
     sourceId: source.id,
     attempt: attempt.number,
     permanent,
+    outage: !!outage,
     reason,
-  });
-  if (!permanent && !attempt.isLast) {
+  };
+  if (outage || reason === INTERNAL_REASON) {
+    // Not the document's fault: the operator needs the cause, which the source's reason does not carry.
+    deps.logger.error('ingest attempt failed', { ...fields, ...errorLogFields(error) });
+  } else {
+    deps.logger.warn('ingest attempt failed', fields);
+  }
+  if (outage && !attempt.outageIsFinal) {
+    // The database may be the service that is down: then this write fails too, and the source keeps its
+    // PROCESSING status until the queue delivers it again.
+    await deps.db
+      .withTenant(tenantId, (tx) =>
+        setSourceStatus(tx, tenantId, source.id, source.version, {
+          status: 'PENDING',
+          error: `Waiting to retry: ${reason}`,
+        }),
+      )
+      .catch(() => {});
+    throw new IngestRetryableError(reason, { cause: error });
+  }
+  if (!permanent && !outage && !attempt.isLast) {
     await deps.db.withTenant(tenantId, (tx) =>
       setSourceStatus(tx, tenantId, source.id, source.version, {
         status: 'PENDING',

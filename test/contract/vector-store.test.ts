@@ -7,7 +7,7 @@ import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPgVectorStore } from '#shared/adapters/pgvector/vector-store.ts';
 import { createQdrantVectorStore } from '#shared/adapters/qdrant/vector-store.ts';
-import { ProviderError, ValidationError } from '#shared/domain/errors.ts';
+import { ProviderError, ServiceUnavailableError, ValidationError } from '#shared/domain/errors.ts';
 import { asTenantId, type TenantId } from '#shared/domain/ids.ts';
 import { pointId, uuidV5 } from '#shared/domain/point-id.ts';
 import type { Database } from '#shared/ports/database.ts';
@@ -414,7 +414,9 @@ for (const adapter of cases) {
         expect(inspect(error, { depth: 10 })).not.toContain(apiKey);
         const unreachable = createQdrantVectorStore({ url: await closedPortUrl(), apiKey });
         const refused = await unreachable.ensureSpace(lost).catch((e) => e);
-        expect(refused).toBeInstanceOf(ProviderError);
+        // Unreachable is an outage of ours, not a provider's refusal: 503, and ingestion keeps its attempts.
+        expect(refused).toBeInstanceOf(ServiceUnavailableError);
+        expect(refused.status).toBe(503);
         expect(refused.message).toContain('cannot reach the server');
         expect(inspect(refused, { depth: 10 })).not.toContain(apiKey);
         warn.mockRestore();

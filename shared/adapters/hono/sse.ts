@@ -1,7 +1,9 @@
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { errorLogFields } from '../../domain/error-log.ts';
 import { DomainError } from '../../domain/errors.ts';
 import type { Logger } from '../../ports/logger.ts';
+import { unavailableOr } from '../transient-fault.ts';
 import { PROBLEM_BASE } from './problem.ts';
 
 export interface SseFrame {
@@ -33,7 +35,10 @@ export function sseResponse(
       }
     } catch (error) {
       if (!stream.aborted)
-        await stream.writeSSE({ event: 'error', data: JSON.stringify(errorEvent(error, logger)) });
+        await stream.writeSSE({
+          event: 'error',
+          data: JSON.stringify(errorEvent(error, logger, c.get('requestId' as never) as string | undefined)),
+        });
     } finally {
       clearInterval(heartbeat);
     }
@@ -58,8 +63,11 @@ export async function primed<T>(source: AsyncIterable<T>): Promise<AsyncIterable
   };
 }
 
-function errorEvent(error: unknown, logger: Logger) {
+function errorEvent(raw: unknown, logger: Logger, requestId: string | undefined) {
+  const error = unavailableOr(raw, 'service');
   if (error instanceof DomainError) {
+    if (error.status >= 500)
+      logger.error('stream failed', { requestId, type: error.type, ...errorLogFields(error) });
     return {
       type: PROBLEM_BASE + error.type,
       status: error.status,
@@ -69,7 +77,7 @@ function errorEvent(error: unknown, logger: Logger) {
         : {}),
     };
   }
-  logger.error('stream failed', { error: error instanceof Error ? error.message : String(error) });
+  logger.error('stream failed', { requestId, ...errorLogFields(error) });
   return {
     type: `${PROBLEM_BASE}internal-error`,
     status: 500,
