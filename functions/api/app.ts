@@ -4,7 +4,9 @@ import { requestId } from 'hono/request-id';
 import { answerRoutes } from '#shared/adapters/hono/answer-routes.ts';
 import type { AppEnv } from '#shared/adapters/hono/env.ts';
 import { errorToResponse, problemResponse } from '#shared/adapters/hono/problem.ts';
+import { readinessGate, readyzHandler } from '#shared/adapters/hono/readiness.ts';
 import { createRouter } from '#shared/adapters/hono/router.ts';
+import { checkReadiness } from '#shared/composition/readiness.ts';
 import type { Platform } from '#shared/platform.ts';
 import { apiTokenRoutes } from './routes/api-tokens.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -17,11 +19,21 @@ import { userRoutes } from './routes/users.ts';
 
 export const API_VERSION = '0.1.0';
 
+export interface AppOptions {
+  /**
+   * Run the startup checks on the first request and answer 503 with a misconfiguration from then on
+   * (Lambda, where no process start shows it). The local server checks before it listens instead.
+   */
+  readonly startupChecks?: boolean;
+}
+
 /** The REST API (tenants, users, tokens, bots, sources, chats, usage): one Hono app, one sub-app per resource. */
-export function createApiApp(p: Platform) {
+export function createApiApp(p: Platform, options: AppOptions = {}) {
   const app = createRouter();
+  const readiness = () => checkReadiness(p);
 
   app.use('*', requestId());
+  if (options.startupChecks) app.use('*', readinessGate(readiness, p.logger));
   app.use('*', async (c, next) => {
     const limit = c.req.path.startsWith('/v1/sources')
       ? p.config.MAX_UPLOAD_BYTES
@@ -38,7 +50,9 @@ export function createApiApp(p: Platform) {
     })(c, next);
   });
 
+  // Liveness: the process answers. Readiness: what it depends on answers too.
   app.get('/healthz', (c) => c.json({ status: 'ok', version: API_VERSION }));
+  app.get('/readyz', readyzHandler(readiness));
 
   app.route('/v1/tenants', tenantRoutes(p));
   app.route('/v1/auth', authRoutes(p));

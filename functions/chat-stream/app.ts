@@ -2,16 +2,20 @@ import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { answerRoutes } from '#shared/adapters/hono/answer-routes.ts';
 import { errorToResponse, problemResponse } from '#shared/adapters/hono/problem.ts';
+import { readinessGate, readyzHandler } from '#shared/adapters/hono/readiness.ts';
 import { createRouter } from '#shared/adapters/hono/router.ts';
+import { checkReadiness } from '#shared/composition/readiness.ts';
 import type { Platform } from '#shared/platform.ts';
 
 /**
  * The streaming function (Lambda function URL, RESPONSE_STREAM): asking questions with answers streamed
  * as Server-Sent Events. Authentication is our own bearer token, checked by the same middleware as the API.
  */
-export function createChatStreamApp(p: Platform) {
+export function createChatStreamApp(p: Platform, options: { readonly startupChecks?: boolean } = {}) {
   const app = createRouter();
+  const readiness = () => checkReadiness(p);
   app.use('*', requestId());
+  if (options.startupChecks) app.use('*', readinessGate(readiness, p.logger));
   if (p.config.CORS_ORIGINS.length > 0) {
     app.use(
       '*',
@@ -24,6 +28,7 @@ export function createChatStreamApp(p: Platform) {
     );
   }
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', readyzHandler(readiness));
   app.route('/v1', answerRoutes(p, { streaming: true }));
   app.notFound((c) => problemResponse(c, 404, 'not-found', `No route for ${c.req.method} ${c.req.path}.`));
   app.onError((error, c) => errorToResponse(error, c, p.logger));

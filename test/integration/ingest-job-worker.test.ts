@@ -115,6 +115,7 @@ describe.each(databaseKinds())('local job worker on $name', (kind) => {
         return source.status === 'COMPLETED' ? source : undefined;
       });
     }
+    await h.worker.idle(); // a job's row goes a moment after its source is COMPLETED
     const left = await db().withSystem((tx) => tx.query(sql`select id from jobs`));
     expect(left).toEqual([]);
     await h.worker.stop(1_000);

@@ -70,7 +70,7 @@ export function comparedType(dimensions: number): { sql: SqlFragment; text: stri
 }
 
 export const PGVECTOR_MISSING =
-  'The PostgreSQL server has no pgvector extension, which VECTOR_STORE=pgvector needs: install it on the server (e.g. the postgresql-16-pgvector package, or CREATE EXTENSION vector where it is available), or set VECTOR_STORE=qdrant and QDRANT_URL.';
+  'The PostgreSQL server has no pgvector extension, which VECTOR_STORE=pgvector needs: install it on the server (the postgresql-<major version>-pgvector package, or the pgvector option of a managed database), or set VECTOR_STORE=qdrant and QDRANT_URL.';
 
 /**
  * `create extension vector` on a server without the package: 0A000 "extension is not available"

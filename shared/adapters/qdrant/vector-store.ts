@@ -121,6 +121,10 @@ export function createQdrantVectorStore(options: QdrantVectorStoreOptions): Requ
   return {
     ensureSpace,
 
+    async ping(space) {
+      await call('health check', () => client.collectionExists(embeddingSpaceName(space)));
+    },
+
     async upsert(tenantId, space, points: readonly VectorPoint[]) {
       if (points.length === 0) return;
       for (const p of points) assertPointFits(space, p);
