@@ -33,7 +33,7 @@ export const configSchema = z.object({
     .optional(),
   DATABASE_MAX_CONNECTIONS: int(1, 100).default(5),
   /** Opening a database connection fails after this long (the API answers 503 instead of waiting). */
-  DATABASE_CONNECT_TIMEOUT_SECONDS: int(1, 120).default(5),
+  DATABASE_CONNECT_TIMEOUT_SECONDS: int(1, 120).default(3),
   /** The server's statement_timeout; a statement unanswered a second longer is a stalled connection. */
   DATABASE_STATEMENT_TIMEOUT_MS: int(100, 3_600_000).default(10_000),
 
