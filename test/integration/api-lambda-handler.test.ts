@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApiApp } from '#functions/api/app.ts';
 import { createPostgresDatabase } from '#shared/adapters/postgres/database.ts';
 import { migrate } from '#shared/db/migrate.ts';
+import { type FakeQdrant, startFakeQdrant } from '#test/fakes/qdrant-server.ts';
 import { apiGatewayEvent, invoke } from '#test/fixtures/apigw-events.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { TEST_ADMIN_TOKEN, TEST_JWT_KEY, testPlatform } from '#test/fixtures/platform.ts';
@@ -100,9 +101,12 @@ describe.skipIf(!databaseUrl)(
     /** KMS's memory: data key by ciphertext blob, with the context it was generated under. */
     const issued = new Map<string, { key: Buffer; context: string }>();
     let handler: unknown;
+    let qdrant: FakeQdrant;
 
     beforeAll(async () => {
       const url = databaseUrl as string;
+      // The server has no pgvector (see the last test): this deployment uses Qdrant.
+      qdrant = await startFakeQdrant();
       const admin = postgres(url, { max: 1, onnotice: () => {} });
       await admin.unsafe(`create schema ${schema}`);
       await admin.end();
@@ -138,6 +142,8 @@ describe.skipIf(!databaseUrl)(
       vi.stubEnv('KMS_KEY_ID', 'alias/minirag-credentials');
       vi.stubEnv('AWS_REGION', 'eu-west-1');
       vi.stubEnv('LOG_LEVEL', 'SILENT');
+      vi.stubEnv('VECTOR_STORE', 'qdrant');
+      vi.stubEnv('QDRANT_URL', qdrant.url);
       vi.resetModules();
       handler = (await import('#functions/api/handler.ts')).handler;
     });
@@ -147,6 +153,7 @@ describe.skipIf(!databaseUrl)(
       await (await apiPlatform()).db.close();
       vi.unstubAllEnvs();
       kms.restore();
+      await qdrant.close();
       const cleanup = postgres(databaseUrl as string, { max: 1, onnotice: () => {} });
       await cleanup.unsafe(`drop schema ${schema} cascade`);
       await cleanup.end();
@@ -200,6 +207,30 @@ describe.skipIf(!databaseUrl)(
       expect(res.headers['content-type']).toBe('application/problem+json');
       const unauth = await invoke(handler, apiGatewayEvent('GET', '/v1/tenants'));
       expect(unauth.statusCode).toBe(401);
+    });
+
+    it('when the configuration needs pgvector and the server has none then every request answers 503 with the remedy', async (ctx) => {
+      const probe = postgres(databaseUrl as string, { max: 1, onnotice: () => {} });
+      const available = await probe`select 1 from pg_available_extensions where name = 'vector'`;
+      await probe.end();
+      if (available.length > 0) ctx.skip(); // this server has the extension
+      vi.stubEnv('VECTOR_STORE', 'pgvector');
+      vi.resetModules();
+      const misconfigured = (await import('#functions/api/handler.ts')).handler;
+      try {
+        for (const path of ['/v1/tenants', '/v1/bots']) {
+          const res = await invoke(misconfigured, apiGatewayEvent('GET', path, { token: TEST_ADMIN_TOKEN }));
+          expect(res.statusCode).toBe(503);
+          expect(res.headers['content-type']).toBe('application/problem+json');
+          expect(res.headers['retry-after']).toBeUndefined(); // only an operator can fix it
+          expect(res.json.detail).toMatch(/^vector store: .*no pgvector extension.*VECTOR_STORE=qdrant/);
+        }
+        const live = await invoke(misconfigured, apiGatewayEvent('GET', '/healthz'));
+        expect(live.statusCode).toBe(200); // alive, only not ready
+      } finally {
+        const { apiPlatform } = await import('#functions/api/deps.ts');
+        await (await apiPlatform()).db.close();
+      }
     });
   },
 );
