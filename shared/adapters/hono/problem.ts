@@ -96,7 +96,7 @@ function databaseProblem(error: unknown): { status: number; type: string; detail
  */
 export function errorToResponse(raw: unknown, c: Context, logger: Logger): Response {
   // A transient fault that reached here unwrapped (no adapter named the service) is still an outage.
-  const error = unavailableOr(raw, 'service');
+  const error = raw instanceof HTTPException ? raw : unavailableOr(raw, 'service');
   if (error instanceof DomainError) {
     const headers: Record<string, string> = {};
     const retryAfter =
