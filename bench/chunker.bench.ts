@@ -1,5 +1,5 @@
 import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
-import { chunkText } from '#shared/rag/chunker.ts';
+import { chunkText } from '#shared/rag/chunking/index.ts';
 import { countTokens } from '#shared/rag/tokenizer.ts';
 import { markdownCorpus } from './lib/corpus.ts';
 import { type Bench, figure } from './lib/report.ts';

@@ -1,9 +1,9 @@
 import { createLocalServer } from '#cli/server/local-server.ts';
+import type { Source } from '#shared/domain/source.ts';
 import type { Embedder } from '#shared/ports/embedder.ts';
-import { chunkText } from '#shared/rag/chunker.ts';
-import { embedInBatches } from '#shared/rag/embed-in-batches.ts';
+import { chunkText } from '#shared/rag/chunking/index.ts';
+import { embedInBatches } from '#shared/rag/embedding/index.ts';
 import { normalizeText } from '#shared/rag/normalize-text.ts';
-import type { Source } from '#shared/repositories/sources.ts';
 import { createSource, listTenantSources } from '#shared/usecases/sources.ts';
 import { seededRandom } from '#test/fixtures/seeded-random.ts';
 import { markdownDocument, TOPICS } from './lib/corpus.ts';

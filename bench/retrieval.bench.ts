@@ -1,14 +1,14 @@
 import { comparedType, ensureSpaceIndex } from '#shared/adapters/pgvector/schema.ts';
+import { embeddingSpaceName } from '#shared/adapters/vector-space.ts';
 import type { LocalPlatform } from '#shared/composition/local.ts';
+import { sql } from '#shared/db/sql.ts';
 import { newId, type TenantId } from '#shared/domain/ids.ts';
 import { pointId } from '#shared/domain/point-id.ts';
 import type { Queryable } from '#shared/ports/database.ts';
-import { sql } from '#shared/ports/sql.ts';
-import { embeddingSpaceName } from '#shared/ports/vector-store.ts';
 import { countTokens } from '#shared/rag/tokenizer.ts';
 import { replaceSourceChunks } from '#shared/repositories/chunks.ts';
 import { insertSource, setSourceStatus } from '#shared/repositories/sources.ts';
-import { retrieveContext } from '#shared/usecases/chat/retrieve-context.ts';
+import { retrieveContext } from '#shared/usecases/answering/retrieve-context.ts';
 import { seededRandom } from '#test/fixtures/seeded-random.ts';
 import { passage, queryFor, TOPICS } from './lib/corpus.ts';
 import { createBenchTenant, startEmbeddedPlatform } from './lib/embedded.ts';

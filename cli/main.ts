@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerBot } from './commands/bot.ts';
 import { registerChat } from './commands/chat.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerDoctor } from './commands/doctor.ts';
 import { registerIngest } from './commands/ingest.ts';
 import { registerTenant } from './commands/tenant.ts';
 import { registerToken } from './commands/token.ts';
@@ -48,6 +49,7 @@ for (const register of [
   registerIngest,
   registerChat,
   registerUsage,
+  registerDoctor,
 ])
   register(program);
 for (const name of ['keys', 'migrate', 'eval']) await platformCommand(name);

@@ -76,7 +76,16 @@ export const contextSchema = z.object({
     .regex(/^\d{12}$/, 'must be a 12-digit AWS account id')
     .optional(),
 
-  databaseMode: z.enum(['aurora', 'external'], { error: 'must be "aurora" or "external"' }).default('aurora'),
+  /**
+   * serverless: Aurora Serverless v2 that pauses when idle, reached through the RDS Data API (no VPC for the
+   * functions, no NAT gateway, no RDS Proxy). aurora: always-on Aurora behind RDS Proxy in a VPC, for steady
+   * traffic. external: a PostgreSQL server run elsewhere.
+   */
+  databaseMode: z
+    .enum(['serverless', 'aurora', 'external'], { error: 'must be "serverless", "aurora" or "external"' })
+    .default('serverless'),
+  /** serverless mode: idle seconds before the cluster pauses (Aurora allows 300 to 86,400). */
+  auroraAutoPauseSeconds: int(300, 86_400).default(300),
   /** external mode: an existing secret holding the postgres:// URL (otherwise one is created to fill in). */
   databaseSecretArn: z
     .string()
@@ -114,6 +123,14 @@ export const contextSchema = z.object({
     .enum(['DEBUG', 'INFO', 'WARN', 'ERROR'], { error: 'must be DEBUG, INFO, WARN or ERROR' })
     .default('INFO'),
   alarmEmail: z.email({ error: 'must be an e-mail address' }).optional(),
+  /** CloudWatch alarms and the dashboard (fixed monthly cost); defaults to true for stage "prod" only. */
+  monitoring: bool.optional(),
+  /**
+   * Minutes between runs of the outbox sweep (resends ingest jobs whose queue send failed). Every run reads
+   * the database, which wakes a paused serverless cluster, so that mode defaults to 6 hours, the others to 5
+   * minutes.
+   */
+  outboxSweepMinutes: int(1, 1440).optional(),
 
   /** Reserved concurrency of the api and chat-stream functions each (unset: share the account pool). */
   reservedConcurrency: int(1, 10_000).optional(),
@@ -139,9 +156,14 @@ export const CONTEXT_KEYS = Object.keys(contextSchema.shape) as (keyof typeof co
 
 type Parsed = z.infer<typeof contextSchema>;
 
-export type DeployConfig = Omit<Parsed, 'vectorStore' | 'deletionProtection' | 'logRetentionDays'> & {
+export type DeployConfig = Omit<
+  Parsed,
+  'vectorStore' | 'deletionProtection' | 'logRetentionDays' | 'monitoring' | 'outboxSweepMinutes'
+> & {
   readonly vectorStore: 'qdrant' | 'pgvector';
   readonly deletionProtection: boolean;
+  readonly monitoring: boolean;
+  readonly outboxSweepMinutes: number;
   readonly logRetention: RetentionDays;
 };
 
@@ -164,11 +186,14 @@ export function loadDeployConfig(read: (key: string) => unknown): DeployConfig {
     });
     throw new ContextError(`Invalid CDK context:\n${problems.join('\n')}`);
   }
-  const { vectorStore, deletionProtection, logRetentionDays, ...rest } = result.data;
+  const { vectorStore, deletionProtection, logRetentionDays, monitoring, outboxSweepMinutes, ...rest } =
+    result.data;
   const config: DeployConfig = {
     ...rest,
     vectorStore: vectorStore ?? (rest.qdrantUrl ? 'qdrant' : 'pgvector'),
     deletionProtection: deletionProtection ?? rest.stage === 'prod',
+    monitoring: monitoring ?? rest.stage === 'prod',
+    outboxSweepMinutes: outboxSweepMinutes ?? (rest.databaseMode === 'serverless' ? 360 : 5),
     logRetention: logRetentionDays as RetentionDays,
   };
   const problems: string[] = [];
@@ -179,6 +204,9 @@ export function loadDeployConfig(read: (key: string) => unknown): DeployConfig {
     problems.push(
       '  -c databaseSecretArn: only used with databaseMode=external (aurora generates its own secret)',
     );
+  }
+  if (config.alarmEmail && !config.monitoring) {
+    problems.push('  -c alarmEmail: needs monitoring=true (alarms are off by default outside stage "prod")');
   }
   if (config.auroraMinCapacity > config.auroraMaxCapacity) {
     problems.push('  -c auroraMinCapacity: must not exceed auroraMaxCapacity');

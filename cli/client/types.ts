@@ -1,6 +1,10 @@
+import type { BotProvider } from '#shared/domain/bot.ts';
+import type { SourceStatus } from '#shared/domain/source.ts';
+import type { TenantStatus } from '#shared/domain/tenant.ts';
+
 /** The wire shapes (snake_case, as the API sends them) the CLI reads. See GET /openapi.json. */
 
-export type SourceStatus = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
+export type { BotProvider, SourceStatus };
 
 export interface SourceJson {
   readonly id: string;
@@ -19,7 +23,7 @@ export interface TenantJson {
   readonly id: string;
   readonly slug: string;
   readonly name: string;
-  readonly status: 'active' | 'suspended';
+  readonly status: TenantStatus;
 }
 
 export interface CreatedTenantJson {
@@ -46,8 +50,6 @@ export interface ApiTokenJson {
   /** Only in the response that minted it. */
   readonly token?: string;
 }
-
-export type BotProvider = 'openai' | 'anthropic' | 'openai-compatible';
 
 export interface BotJson {
   readonly id: string;

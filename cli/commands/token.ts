@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
+import { SCOPES } from '#shared/domain/auth-context.ts';
 import { UsageError } from '../client/api-error.ts';
 import { type GlobalOptions, tenantClient } from '../client/connection.ts';
 import type { ApiTokenJson } from '../client/types.ts';
 import { handled } from '../render/errors.ts';
 import { bold, note, out, yellow } from '../render/style.ts';
 import { tokensTable } from '../render/tables.ts';
-
-const SCOPES = ['admin', 'bots:write', 'sources:write', 'chat', 'read'];
 
 interface TokenCreateOptions {
   readonly name: string;
@@ -32,7 +31,7 @@ export function registerToken(program: Command): void {
           .split(',')
           .map((s) => s.trim())
           .filter(Boolean);
-        const unknown = scopes.filter((s) => !SCOPES.includes(s));
+        const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
         if (unknown.length > 0)
           throw new UsageError(`Unknown scope ${unknown.join(', ')}; choose from ${SCOPES.join(', ')}.`);
         const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note);

@@ -1,12 +1,12 @@
 import { Scalar } from '@scalar/hono-api-reference';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
-import { answerRoutes } from '#shared/adapters/hono/answer-routes.ts';
-import type { AppEnv } from '#shared/adapters/hono/env.ts';
-import { errorToResponse, problemResponse } from '#shared/adapters/hono/problem.ts';
-import { readinessGate, readyzHandler } from '#shared/adapters/hono/readiness.ts';
-import { createRouter } from '#shared/adapters/hono/router.ts';
 import { checkReadiness } from '#shared/composition/readiness.ts';
+import { answerRoutes } from '#shared/http/answer-routes.ts';
+import type { AppEnv } from '#shared/http/env.ts';
+import { errorToResponse, problemResponse } from '#shared/http/problem.ts';
+import { readinessGate, readyzHandler } from '#shared/http/readiness.ts';
+import { createRouter } from '#shared/http/router.ts';
 import type { Platform } from '#shared/platform.ts';
 import { apiTokenRoutes } from './routes/api-tokens.ts';
 import { authRoutes } from './routes/auth.ts';

@@ -1,10 +1,10 @@
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
-import { answerRoutes } from '#shared/adapters/hono/answer-routes.ts';
-import { errorToResponse, problemResponse } from '#shared/adapters/hono/problem.ts';
-import { readinessGate, readyzHandler } from '#shared/adapters/hono/readiness.ts';
-import { createRouter } from '#shared/adapters/hono/router.ts';
 import { checkReadiness } from '#shared/composition/readiness.ts';
+import { answerRoutes } from '#shared/http/answer-routes.ts';
+import { errorToResponse, problemResponse } from '#shared/http/problem.ts';
+import { readinessGate, readyzHandler } from '#shared/http/readiness.ts';
+import { createRouter } from '#shared/http/router.ts';
 import type { Platform } from '#shared/platform.ts';
 
 /**

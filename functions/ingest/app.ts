@@ -2,7 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import type { Logger } from '#shared/ports/logger.ts';
-import { type EmbeddingGroupMember, embeddingGroupsByTenant } from '#shared/rag/embedding-group.ts';
+import { type EmbeddingGroupMember, embeddingGroupsByTenant } from '#shared/rag/embedding/index.ts';
 import { type IngestDeps, ingestSource } from '#shared/usecases/ingest-source.ts';
 
 const IngestMessageSchema = z.object({

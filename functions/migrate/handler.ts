@@ -2,7 +2,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createPostgresDatabase } from '#shared/adapters/postgres/database.ts';
+import { createDataApiDatabase } from '#shared/adapters/rds-data/database.ts';
 import { migrate } from '#shared/db/migrate.ts';
+import type { Database } from '#shared/ports/database.ts';
 import { databaseUrlFromSecret } from './database-url.ts';
 
 /**
@@ -51,7 +53,35 @@ function isTransient(error: unknown): boolean {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const RETRY_DELAYS_MS = [5_000, 10_000, 20_000, 30_000, 30_000, 30_000];
 
+/** A serverless cluster is reached through the RDS Data API, which reads the secret itself. */
+function dataApiDatabase(): Database | undefined {
+  if (process.env.DATABASE_DRIVER !== 'data-api') return undefined;
+  const resourceArn = process.env.DATABASE_CLUSTER_ARN;
+  const secretArn = process.env.DATABASE_SECRET_ARN;
+  if (!resourceArn || !secretArn) {
+    throw new Error('DATABASE_DRIVER=data-api needs DATABASE_CLUSTER_ARN and DATABASE_SECRET_ARN');
+  }
+  // Migrations may wait out the cluster's resume (it pauses between deploys) for most of their 5 minutes.
+  return createDataApiDatabase({
+    resourceArn,
+    secretArn,
+    database: process.env.DATABASE_NAME ?? 'minirag',
+    schema: process.env.DATABASE_SCHEMA,
+    resumeBudgetMs: 120_000,
+  });
+}
+
 export async function handler(): Promise<MigrateOutcome> {
+  const viaDataApi = dataApiDatabase();
+  if (viaDataApi) {
+    try {
+      const result = await migrate(viaDataApi, migrationsDir());
+      log('INFO', 'Migrations applied', { applied: result.applied, alreadyApplied: result.alreadyApplied });
+      return { status: 'migrated', applied: result.applied, alreadyApplied: result.alreadyApplied };
+    } finally {
+      await viaDataApi.close();
+    }
+  }
   const url = await resolveDatabaseUrl();
   if (!url) {
     const reason = 'the database secret still holds the placeholder; fill it in, then invoke this function';

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -12,12 +13,14 @@ export const DATABASE_USER = 'minirag';
 
 export interface DatabaseProps {
   readonly stage: string;
-  readonly mode: 'aurora' | 'external';
+  readonly mode: 'serverless' | 'aurora' | 'external';
   /** external mode: an existing secret whose SecretString is the postgres:// URL. */
   readonly existingSecretArn?: string;
   readonly deletionProtection: boolean;
   readonly minCapacity: number;
   readonly maxCapacity: number;
+  /** serverless mode: idle time before the cluster pauses. */
+  readonly autoPause: Duration;
   readonly natGateways: number;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
@@ -29,6 +32,10 @@ export interface DatabaseProps {
  *   for the database), Aurora PostgreSQL Serverless v2 (pgvector is bundled with Aurora PostgreSQL 16) with a
  *   generated RDS-style JSON secret, and an RDS Proxy in front of it so that Lambda bursts do not exhaust
  *   connections. Functions connect to the proxy endpoint (`DATABASE_HOST`) with the cluster secret.
+ * - `serverless`: Aurora PostgreSQL Serverless v2 with a minimum of 0 ACU (it pauses when idle) and the RDS
+ *   Data API. The cluster sits in isolated subnets of a VPC that has no NAT gateway; the functions run outside
+ *   any VPC and call the Data API over HTTPS with IAM, so there is no RDS Proxy and nothing bills by the hour
+ *   while nobody uses the platform.
  * - `external`: no VPC; a secret holding the postgres:// URL of a server the operator runs (Neon, Supabase,
  *   RDS elsewhere…), either handed in or created with a placeholder for the operator to fill.
  */
@@ -42,6 +49,8 @@ export class Database extends Construct {
   readonly vpc?: ec2.Vpc;
   readonly cluster?: rds.DatabaseCluster;
   readonly proxy?: rds.DatabaseProxy;
+  /** serverless mode: the cluster the functions reach through the Data API. */
+  readonly dataApi?: { readonly clusterArn: string; readonly databaseName: string };
   /** What must be deployed before migrations can run. */
   readonly readyAfter: IConstruct[] = [];
 
@@ -72,16 +81,22 @@ export class Database extends Construct {
       return;
     }
 
+    const serverless = props.mode === 'serverless';
     const flowLogs = new logs.LogGroup(this, 'FlowLogs', {
       retention: props.logRetention,
       removalPolicy: props.removalPolicy,
     });
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
-      natGateways: props.natGateways,
+      // Only the cluster lives in a serverless deployment's VPC: no egress, so no NAT gateway to pay for.
+      natGateways: serverless ? 0 : props.natGateways,
       subnetConfiguration: [
-        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
-        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
+        ...(serverless
+          ? []
+          : [
+              { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+              { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
+            ]),
         { name: 'database', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
       ],
       flowLogs: {
@@ -91,6 +106,19 @@ export class Database extends Construct {
         },
       },
     });
+
+    if (serverless) {
+      this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
+        ...this.clusterSettings(props),
+        serverlessV2MinCapacity: 0,
+        serverlessV2AutoPauseDuration: props.autoPause,
+        enableDataApi: true,
+      });
+      this.secret = this.clusterSecret(props);
+      this.dataApi = { clusterArn: this.cluster.clusterArn, databaseName: DATABASE_NAME };
+      this.readyAfter.push(this.cluster);
+      return;
+    }
 
     const functionsSg = new ec2.SecurityGroup(this, 'FunctionsSecurityGroup', {
       vpc: this.vpc,
@@ -104,22 +132,10 @@ export class Database extends Construct {
     };
 
     this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
-      engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_6 }),
-      writer: rds.ClusterInstance.serverlessV2('Writer', { publiclyAccessible: false }),
+      ...this.clusterSettings(props),
       serverlessV2MinCapacity: props.minCapacity,
-      serverlessV2MaxCapacity: props.maxCapacity,
-      vpc: this.vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      credentials: rds.Credentials.fromGeneratedSecret(DATABASE_USER),
-      defaultDatabaseName: DATABASE_NAME,
-      storageEncrypted: true,
-      iamAuthentication: true,
-      deletionProtection: props.deletionProtection,
-      backup: { retention: Duration.days(7) },
-      removalPolicy: RemovalPolicy.SNAPSHOT,
     });
-    const secret = this.cluster.secret;
-    if (!secret) throw new Error('the Aurora cluster was created without a secret');
+    const secret = this.clusterSecret(props);
     this.secret = secret;
 
     this.proxy = this.cluster.addProxy('Proxy', {
@@ -134,19 +150,60 @@ export class Database extends Construct {
     this.proxy.connections.allowFrom(functionsSg, ec2.Port.tcp(5432), 'MiniRAG functions to RDS Proxy');
     this.host = this.proxy.endpoint;
     this.readyAfter.push(this.cluster, this.proxy);
+  }
 
+  /** Lets a function call the Data API on this cluster (serverless mode; a no-op otherwise). */
+  grantDataApi(grantee: iam.IGrantable): void {
+    // Data API calls only: the cluster ARN as resource, no `*`. The secret is granted with DATABASE_SECRET_ARN.
+    if (this.dataApi && this.cluster) {
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: [
+          'rds-data:BeginTransaction',
+          'rds-data:CommitTransaction',
+          'rds-data:ExecuteStatement',
+          'rds-data:RollbackTransaction',
+        ],
+        resourceArns: [this.cluster.clusterArn],
+      });
+    }
+  }
+
+  private clusterSettings(props: DatabaseProps) {
+    return {
+      engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_6 }),
+      writer: rds.ClusterInstance.serverlessV2('Writer', { publiclyAccessible: false }),
+      serverlessV2MaxCapacity: props.maxCapacity,
+      vpc: this.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      credentials: rds.Credentials.fromGeneratedSecret(DATABASE_USER),
+      defaultDatabaseName: DATABASE_NAME,
+      storageEncrypted: true,
+      iamAuthentication: true,
+      deletionProtection: props.deletionProtection,
+      backup: { retention: Duration.days(7) },
+      removalPolicy: RemovalPolicy.SNAPSHOT,
+    } satisfies Partial<rds.DatabaseClusterProps>;
+  }
+
+  /** The cluster's generated secret, with the cdk-nag findings that apply to it acknowledged. */
+  private clusterSecret(props: DatabaseProps): secretsmanager.ISecret {
+    const cluster = this.cluster;
+    const secret = cluster?.secret;
+    if (!cluster || !secret) throw new Error('the Aurora cluster was created without a secret');
     // cluster.secret is the attachment; the secret resource itself is the cluster's `Secret` child.
-    Validations.of(this.cluster.node.findChild('Secret')).acknowledge({
+    Validations.of(cluster.node.findChild('Secret')).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
         'Functions cache the database credentials per container; single-user rotation would break them until they restart. Rotate with a maintenance window (or add multi-user rotation) once the app refreshes credentials on auth failure.',
     });
     if (!props.deletionProtection) {
-      Validations.of(this.cluster).acknowledge({
+      Validations.of(cluster).acknowledge({
         id: 'AwsSolutions-RDS10',
         reason:
           'Deletion protection is off by choice for this non-production stage (context deletionProtection=false / stage is not prod), so the stack can be torn down; a final snapshot is still taken.',
       });
     }
+    return secret;
   }
 }

@@ -19,13 +19,15 @@ export interface IngestProps {
   readonly batchWindowSeconds: number;
   /** Most concurrent invocations the queue may drive (keeps the embedding provider under its rate limit). */
   readonly maxConcurrency: number;
+  /** How often the outbox sweep runs (each run reads the database). */
+  readonly outboxSweepInterval: Duration;
+  /** Whether to alarm on dead-lettered messages (part of the stack's optional monitoring). */
+  readonly alarms: boolean;
 }
 
 /** Deliveries before a message goes to the dead-letter queue. */
 export const MAX_RECEIVE_COUNT = 5;
 export const INGEST_TIMEOUT = Duration.minutes(5);
-/** How often the ingest function relays outbox rows whose SendMessage failed (`{ source: 'minirag.sweep' }`). */
-export const OUTBOX_SWEEP_INTERVAL = Duration.minutes(5);
 
 /**
  * The ingestion pipeline's queue: SQS with SSE, a dead-letter queue after MAX_RECEIVE_COUNT deliveries, and the
@@ -37,7 +39,7 @@ export class Ingest extends Construct {
   readonly function: AppFunction;
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
-  readonly dlqAlarm: cloudwatch.Alarm;
+  readonly dlqAlarm?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: IngestProps) {
     super(scope, id);
@@ -85,7 +87,7 @@ export class Ingest extends Construct {
 
     new events.Rule(this, 'OutboxSweep', {
       description: `MiniRAG ${props.stage}: relay ingest jobs whose SQS send failed`,
-      schedule: events.Schedule.rate(OUTBOX_SWEEP_INTERVAL),
+      schedule: events.Schedule.rate(props.outboxSweepInterval),
       targets: [
         new targets.LambdaFunction(this.function.function, {
           event: events.RuleTargetInput.fromObject({ source: 'minirag.sweep' }),
@@ -94,6 +96,7 @@ export class Ingest extends Construct {
       ],
     });
 
+    if (!props.alarms) return;
     this.dlqAlarm = new cloudwatch.Alarm(this, 'DeadLetterQueueDepth', {
       alarmDescription: `MiniRAG ${props.stage}: ingestion messages landed in the dead-letter queue`,
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({

@@ -31,7 +31,7 @@ export class Migrations extends Construct {
       description: 'MiniRAG: applies the SQL migrations (run by a deploy trigger)',
       timeout: Duration.minutes(5),
       memorySize: 512,
-      environment: { DATABASE_SECRET_ARN: database.secret.secretArn, ...hostEnv(database) },
+      environment: { DATABASE_SECRET_ARN: database.secret.secretArn, ...databaseEnv(database) },
       commandHooks: {
         beforeBundling: () => [],
         beforeInstall: () => [],
@@ -42,6 +42,7 @@ export class Migrations extends Construct {
       },
     });
     database.secret.grantRead(this.function.function);
+    database.grantDataApi(this.function.function);
 
     new triggers.Trigger(this, 'Run', {
       handler: this.function.function,
@@ -53,7 +54,17 @@ export class Migrations extends Construct {
   }
 }
 
-/** DATABASE_HOST for functions that reach Aurora through RDS Proxy. */
-export function hostEnv(database: Database): Record<string, string> {
+/**
+ * How a function reaches the database besides DATABASE_SECRET_ARN: DATABASE_HOST for Aurora through RDS Proxy,
+ * the Data API driver with the cluster ARN for a serverless deployment, nothing for an external URL.
+ */
+export function databaseEnv(database: Database): Record<string, string> {
+  if (database.dataApi) {
+    return {
+      DATABASE_DRIVER: 'data-api',
+      DATABASE_CLUSTER_ARN: database.dataApi.clusterArn,
+      DATABASE_NAME: database.dataApi.databaseName,
+    };
+  }
   return database.host ? { DATABASE_HOST: database.host } : {};
 }

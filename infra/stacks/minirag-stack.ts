@@ -1,4 +1,4 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { DeployConfig } from '../config.ts';
@@ -9,7 +9,7 @@ import { Database } from '../constructs/database.ts';
 import type { FunctionDefaults } from '../constructs/function-defaults.ts';
 import { Ingest } from '../constructs/ingest.ts';
 import { Keys } from '../constructs/keys.ts';
-import { hostEnv, Migrations } from '../constructs/migrations.ts';
+import { databaseEnv, Migrations } from '../constructs/migrations.ts';
 import { Observability } from '../constructs/observability.ts';
 import { Secrets } from '../constructs/secrets.ts';
 
@@ -36,7 +36,8 @@ export class MiniRagStack extends Stack {
   readonly ingest: Ingest;
   readonly chatStream: ChatStream;
   readonly migrations: Migrations;
-  readonly observability: Observability;
+  /** Alarms and dashboard; absent unless the `monitoring` context is on (the default for stage "prod"). */
+  readonly observability?: Observability;
 
   constructor(scope: Construct, id: string, props: MiniRagStackProps) {
     super(scope, id, props);
@@ -59,6 +60,7 @@ export class MiniRagStack extends Stack {
       deletionProtection: config.deletionProtection,
       minCapacity: config.auroraMinCapacity,
       maxCapacity: config.auroraMaxCapacity,
+      autoPause: Duration.seconds(config.auroraAutoPauseSeconds),
       natGateways: config.natGateways,
       logRetention: config.logRetention,
       removalPolicy: prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
@@ -78,6 +80,8 @@ export class MiniRagStack extends Stack {
       batchSize: config.ingestBatchSize,
       batchWindowSeconds: config.ingestBatchWindowSeconds,
       maxConcurrency: config.ingestMaxConcurrency,
+      outboxSweepInterval: Duration.minutes(config.outboxSweepMinutes),
+      alarms: config.monitoring,
     });
     this.api = new Api(this, 'Api', {
       defaults,
@@ -109,7 +113,7 @@ export class MiniRagStack extends Stack {
       EMBEDDING_MODEL: config.embeddingModel,
       EMBEDDING_DIMENSIONS: String(config.embeddingDimensions),
       KMS_KEY_ID: this.keys.credentialsKey.keyArn,
-      ...hostEnv(this.database),
+      ...databaseEnv(this.database),
     };
     const embeddingKey = config.embeddingProvider === 'openai' ? this.secrets.openaiApiKey : undefined;
     const wire = (fn: AppFunction, access: FunctionAccess) => {
@@ -120,6 +124,7 @@ export class MiniRagStack extends Stack {
         secret.grantRead(fn.function);
       }
       if (fn.function.role) this.keys.allowCredentialUse(fn.function.role, access.kms);
+      this.database.grantDataApi(fn.function);
     };
     // The api writes bot credentials (GenerateDataKey), enqueues ingestion and deletes vectors of deleted sources;
     // its platform builds the embedder too (the embedding space names the vector collection).
@@ -154,20 +159,22 @@ export class MiniRagStack extends Stack {
       kms: 'decrypt',
     });
 
-    this.observability = new Observability(this, 'Observability', {
-      stage: config.stage,
-      functions: [
-        { name: 'api', function: this.api.function.function },
-        { name: 'ingest', function: this.ingest.function.function },
-        { name: 'chat-stream', function: this.chatStream.function.function },
-        { name: 'migrate', function: this.migrations.function.function },
-      ],
-      httpApi: this.api.httpApi,
-      queue: this.ingest.queue,
-      deadLetterQueue: this.ingest.deadLetterQueue,
-      extraAlarms: [this.ingest.dlqAlarm],
-      alarmEmail: config.alarmEmail,
-    });
+    if (config.monitoring) {
+      this.observability = new Observability(this, 'Observability', {
+        stage: config.stage,
+        functions: [
+          { name: 'api', function: this.api.function.function },
+          { name: 'ingest', function: this.ingest.function.function },
+          { name: 'chat-stream', function: this.chatStream.function.function },
+          { name: 'migrate', function: this.migrations.function.function },
+        ],
+        httpApi: this.api.httpApi,
+        queue: this.ingest.queue,
+        deadLetterQueue: this.ingest.deadLetterQueue,
+        extraAlarms: this.ingest.dlqAlarm ? [this.ingest.dlqAlarm] : [],
+        alarmEmail: config.alarmEmail,
+      });
+    }
 
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });
@@ -180,7 +187,6 @@ export class MiniRagStack extends Stack {
       this.secrets.adminToken.secretArn,
       'Secret holding the platform admin token',
     );
-    output('DashboardUrl', this.observability.dashboardUrl, 'CloudWatch dashboard');
     output(
       'DatabaseSecretArn',
       this.database.secret.secretArn,
@@ -200,6 +206,9 @@ export class MiniRagStack extends Stack {
     if (this.secrets.qdrantApiKey) {
       output('QdrantApiKeySecretArn', this.secrets.qdrantApiKey.secretArn, 'Fill in: Qdrant Cloud API key');
     }
-    output('AlarmTopicArn', this.observability.alarmTopic.topicArn, 'SNS topic the alarms notify');
+    if (this.observability) {
+      output('DashboardUrl', this.observability.dashboardUrl, 'CloudWatch dashboard');
+      output('AlarmTopicArn', this.observability.alarmTopic.topicArn, 'SNS topic the alarms notify');
+    }
   }
 }

@@ -2,16 +2,18 @@ import { createKmsKeyVault } from '../adapters/kms/kms-key-vault.ts';
 import { createPgVectorStore } from '../adapters/pgvector/vector-store.ts';
 import { createPostgresDatabase } from '../adapters/postgres/database.ts';
 import { createQdrantVectorStore } from '../adapters/qdrant/vector-store.ts';
+import { createDataApiDatabase } from '../adapters/rds-data/database.ts';
 import { createSqsIngestQueue } from '../adapters/sqs/ingest-queue.ts';
 import type { Config } from '../config/schema.ts';
 import { createSecretResolver, type Env } from '../config/secrets.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
+import type { Database } from '../ports/database.ts';
 import { selectEmbedder } from './embedder.ts';
 import { createLogger } from './logger.ts';
 
 /**
- * The AWS composition: PostgreSQL (Aurora via RDS Proxy, or external), KMS, secrets from Secrets
+ * The AWS composition: PostgreSQL (Aurora through the Data API or RDS Proxy, or external), KMS, secrets from Secrets
  * Manager. Called once per Lambda container by each function's deps.ts.
  */
 export async function buildCloudPlatform(
@@ -21,8 +23,10 @@ export async function buildCloudPlatform(
   options: { readonly verifiesTokens: boolean },
 ): Promise<Platform> {
   const secrets = createSecretResolver();
+  const dataApi = config.DATABASE_DRIVER === 'data-api';
   const [databaseUrl, adminToken, jwtSigningKey, openAiKey, qdrantKey, anthropicKey] = await Promise.all([
-    secrets.resolveDatabaseUrl({ env, host: env.DATABASE_HOST }),
+    // Through the Data API the function never holds the database password: the service reads the secret.
+    dataApi ? undefined : secrets.resolveDatabaseUrl({ env, host: env.DATABASE_HOST }),
     secrets.resolve('ADMIN_TOKEN', { env }),
     // The ingest function authenticates nobody and is not granted the signing key.
     secrets.resolve('JWT_SIGNING_KEY', { env, required: options.verifiesTokens }),
@@ -30,15 +34,8 @@ export async function buildCloudPlatform(
     secrets.resolve('QDRANT_API_KEY', { env }),
     secrets.resolve('ANTHROPIC_API_KEY', { env }),
   ]);
-  if (!databaseUrl) throw new ValidationError('DATABASE_URL or DATABASE_SECRET_ARN must be set');
   if (!config.KMS_KEY_ID) throw new ValidationError('KMS_KEY_ID must be set in AWS');
-  const db = createPostgresDatabase({
-    url: databaseUrl,
-    schema: config.DATABASE_SCHEMA,
-    maxConnections: config.DATABASE_MAX_CONNECTIONS,
-    connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
-    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
-  });
+  const db = dataApi ? dataApiDatabase(config) : postgresDatabase(config, databaseUrl);
   const logger = createLogger(config, serviceName);
   return {
     config,
@@ -60,6 +57,29 @@ export async function buildCloudPlatform(
     embedder: selectEmbedder(config, openAiKey),
     providerKeys: { openai: openAiKey, anthropic: anthropicKey },
   };
+}
+
+function dataApiDatabase(config: Config): Database {
+  if (!config.DATABASE_CLUSTER_ARN || !config.DATABASE_SECRET_ARN) {
+    throw new ValidationError('DATABASE_DRIVER=data-api needs DATABASE_CLUSTER_ARN and DATABASE_SECRET_ARN');
+  }
+  return createDataApiDatabase({
+    resourceArn: config.DATABASE_CLUSTER_ARN,
+    secretArn: config.DATABASE_SECRET_ARN,
+    database: config.DATABASE_NAME,
+    schema: config.DATABASE_SCHEMA,
+  });
+}
+
+function postgresDatabase(config: Config, url: string | undefined): Database {
+  if (!url) throw new ValidationError('DATABASE_URL or DATABASE_SECRET_ARN must be set');
+  return createPostgresDatabase({
+    url,
+    schema: config.DATABASE_SCHEMA,
+    maxConnections: config.DATABASE_MAX_CONNECTIONS,
+    connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+  });
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Platform } from '../platform.ts';
-import { type EmbeddingGroupMember, embeddingGroupsByTenant } from '../rag/embedding-group.ts';
+import { type EmbeddingGroupMember, embeddingGroupsByTenant } from '../rag/embedding/index.ts';
 import { type Job, outageRetryAllowed } from '../repositories/jobs.ts';
 import { type IngestDeps, type IngestOutcome, ingestSource } from '../usecases/ingest-source.ts';
 

@@ -1,8 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { DEFAULT_MIGRATIONS_DIR } from '../db/migrate.ts';
+import { sql } from '../db/sql.ts';
 import { serviceUnavailableIn } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
-import { sql } from '../ports/sql.ts';
 import { countJobs } from '../repositories/jobs.ts';
 
 export type CheckName = 'database' | 'migrations' | 'vector store' | 'queue';

@@ -36,6 +36,16 @@ export const configSchema = z.object({
   DATABASE_CONNECT_TIMEOUT_SECONDS: int(1, 120).default(3),
   /** The server's statement_timeout; a statement unanswered a second longer is a stalled connection. */
   DATABASE_STATEMENT_TIMEOUT_MS: int(100, 3_600_000).default(10_000),
+  /**
+   * How to reach PostgreSQL: `postgres` (a connection, the default) or `data-api` (the RDS Data API over HTTPS,
+   * for a serverless Aurora cluster; needs DATABASE_CLUSTER_ARN, DATABASE_SECRET_ARN and DATABASE_NAME).
+   */
+  DATABASE_DRIVER: z.enum(['postgres', 'data-api']).default('postgres'),
+  DATABASE_CLUSTER_ARN: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:.+$/, 'must be an Aurora cluster ARN')
+    .optional(),
+  DATABASE_NAME: z.string().min(1).default('minirag'),
 
   ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   ADMIN_TOKEN_SECRET_ARN: z.string().optional(),

@@ -119,6 +119,14 @@ export function createSecretResolver(
 
     async resolveDatabaseUrl({ env, host }) {
       const found = await resolveRaw('DATABASE_URL', env, 'DATABASE_SECRET_ARN');
+      // Without a database nothing works: an unfilled secret is an operator's to-do, said as such.
+      if (!found && env.DATABASE_SECRET_ARN) {
+        throw new ValidationError(
+          `The secret named by DATABASE_SECRET_ARN (${env.DATABASE_SECRET_ARN}) still holds the placeholder ` +
+            `"${SECRET_PLACEHOLDER}": put the database's postgres:// URL in it (aws secretsmanager ` +
+            `put-secret-value --secret-id <that ARN>), then invoke the migrate function`,
+        );
+      }
       if (!found) return undefined;
       if (found.arnVar === undefined || /^postgres(ql)?:\/\//.test(found.value)) return found.value;
       return databaseUrlFromRdsSecret(parseJsonObject(found.value, found.arnVar), {

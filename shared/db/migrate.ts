@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Database } from '../ports/database.ts';
-import { sql } from '../ports/sql.ts';
+import { sql } from './sql.ts';
 
 /** Where the numbered .sql files live; a Lambda bundle ships them beside itself (MIGRATIONS_DIR). */
 export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));

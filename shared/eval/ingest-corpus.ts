@@ -1,7 +1,7 @@
 import type { AuthContext } from '../domain/auth-context.ts';
 import { ConflictError } from '../domain/errors.ts';
+import type { Source, SourceStatus } from '../domain/source.ts';
 import type { Page } from '../repositories/pagination.ts';
-import type { Source, SourceStatus } from '../repositories/sources.ts';
 import { createSource, listTenantSources, type SourceDeps } from '../usecases/sources.ts';
 import type { BeirDocument } from './beir-dataset.ts';
 

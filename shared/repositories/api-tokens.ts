@@ -1,23 +1,9 @@
+import { sql } from '../db/sql.ts';
+import type { ApiToken } from '../domain/api-token.ts';
 import type { Role, Scope } from '../domain/auth-context.ts';
 import type { TenantId } from '../domain/ids.ts';
 import type { Queryable } from '../ports/database.ts';
-import { sql } from '../ports/sql.ts';
 import { afterCursor, type Page, type PageRequest, toPage } from './pagination.ts';
-
-export interface ApiToken {
-  readonly id: string;
-  readonly tenantId: string;
-  readonly userId: string | null;
-  readonly name: string;
-  readonly prefix: string;
-  readonly scopes: Scope[];
-  readonly role: Role;
-  readonly isServiceAccount: boolean;
-  readonly expiresAt: Date | null;
-  readonly revokedAt: Date | null;
-  readonly lastUsedAt: Date | null;
-  readonly createdAt: Date;
-}
 
 interface ApiTokenRow {
   id: string;

@@ -1,7 +1,7 @@
+import { sql } from '../db/sql.ts';
+import type { CredentialCursor, CredentialStore, StoredCredentials } from '../ports/credential-store.ts';
 import type { Database } from '../ports/database.ts';
 import type { Envelope } from '../ports/key-vault.ts';
-import { sql } from '../ports/sql.ts';
-import type { CredentialCursor, CredentialStore, StoredCredentials } from '../usecases/rotate-credentials.ts';
 import { enterTenant } from './tenant-scope.ts';
 
 interface CredentialRow {

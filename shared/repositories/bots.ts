@@ -1,33 +1,13 @@
+import { assignments, sql } from '../db/sql.ts';
+import {
+  type BotProfile,
+  type BotProvider,
+  DEFAULT_RETRIEVAL,
+  type RetrievalSettings,
+} from '../domain/bot.ts';
 import type { TenantId } from '../domain/ids.ts';
 import type { Queryable } from '../ports/database.ts';
-import { assignments, sql } from '../ports/sql.ts';
 import { afterCursor, type Page, type PageRequest, toPage } from './pagination.ts';
-
-export type BotProvider = 'openai' | 'anthropic' | 'openai-compatible';
-
-export interface RetrievalSettings {
-  readonly topK: number;
-  readonly scoreThreshold: number | null;
-  readonly tags: string[];
-}
-
-export interface BotProfile {
-  readonly id: string;
-  readonly tenantId: string;
-  readonly name: string;
-  readonly provider: BotProvider | null;
-  readonly model: string | null;
-  readonly baseUrl: string | null;
-  readonly temperature: number | null;
-  readonly maxOutputTokens: number | null;
-  readonly systemPrompt: string | null;
-  readonly retrieval: RetrievalSettings;
-  /** Only the last four characters of the stored key, for display. */
-  readonly credentialsLast4: string | null;
-  readonly hasCredentials: boolean;
-  readonly createdAt: Date;
-  readonly updatedAt: Date;
-}
 
 interface BotRow {
   id: string;
@@ -45,8 +25,6 @@ interface BotRow {
   created_at: Date;
   updated_at: Date;
 }
-
-export const DEFAULT_RETRIEVAL: RetrievalSettings = { topK: 6, scoreThreshold: null, tags: [] };
 
 const toBot = (r: BotRow): BotProfile => ({
   id: r.id,

@@ -1,40 +1,8 @@
+import { sql } from '../db/sql.ts';
+import type { Chat, Citation, Message, MessageStatus } from '../domain/chat.ts';
 import type { TenantId } from '../domain/ids.ts';
 import type { Queryable } from '../ports/database.ts';
-import { sql } from '../ports/sql.ts';
 import { afterCursor, type Page, type PageRequest, toPage } from './pagination.ts';
-
-export interface Chat {
-  readonly id: string;
-  readonly botId: string;
-  readonly userId: string | null;
-  readonly title: string | null;
-  readonly createdAt: Date;
-  readonly updatedAt: Date;
-}
-
-export interface Citation {
-  readonly n: number;
-  readonly sourceId: string;
-  readonly title: string;
-  readonly chunkIds: string[];
-  readonly startOffset: number;
-  readonly endOffset: number;
-  readonly snippet: string;
-}
-
-export type MessageStatus = 'complete' | 'partial' | 'failed';
-
-export interface Message {
-  readonly id: string;
-  readonly chatId: string;
-  readonly role: 'user' | 'assistant';
-  readonly content: string;
-  readonly citations: Citation[];
-  readonly status: MessageStatus;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly createdAt: Date;
-}
 
 interface ChatRow {
   id: string;

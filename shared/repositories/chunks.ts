@@ -1,6 +1,6 @@
+import { joinSql, sql } from '../db/sql.ts';
 import type { TenantId } from '../domain/ids.ts';
 import type { Queryable } from '../ports/database.ts';
-import { joinSql, sql } from '../ports/sql.ts';
 
 export interface NewChunk {
   readonly id: string;

@@ -1,7 +1,7 @@
+import { sql } from '../db/sql.ts';
 import { newId, type TenantId } from '../domain/ids.ts';
 import type { Queryable } from '../ports/database.ts';
 import type { IngestMessage } from '../ports/ingest-queue.ts';
-import { sql } from '../ports/sql.ts';
 
 export const INGEST_JOB = 'ingest-source';
 

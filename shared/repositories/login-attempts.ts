@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import { sql } from '../db/sql.ts';
 import type { SystemQueryable } from '../ports/database.ts';
-import { sql } from '../ports/sql.ts';
 
 /**
  * Failed sign-ins per (tenant slug, email), kept whether or not the tenant or the account exists, so

@@ -1,6 +1,6 @@
+import { type SqlFragment, sql } from '../db/sql.ts';
 import { ValidationError } from '../domain/errors.ts';
 import { isUuid } from '../domain/ids.ts';
-import { type SqlFragment, sql } from '../ports/sql.ts';
 
 /** Keyset pagination on (created_at, id): stable under inserts, no OFFSET scans. */
 export interface PageRequest {

@@ -1,31 +1,8 @@
+import { type SqlFragment, sql } from '../db/sql.ts';
 import type { TenantId } from '../domain/ids.ts';
+import type { Source, SourceStatus, SourceType } from '../domain/source.ts';
 import type { Queryable } from '../ports/database.ts';
-import { type SqlFragment, sql } from '../ports/sql.ts';
 import { afterCursor, type Page, type PageRequest, toPage } from './pagination.ts';
-
-export type SourceType = 'text' | 'markdown' | 'html' | 'url' | 'pdf' | 'docx';
-export type SourceStatus = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
-
-export interface Source {
-  readonly id: string;
-  readonly tenantId: string;
-  readonly title: string;
-  readonly type: SourceType;
-  readonly url: string | null;
-  readonly tags: string[];
-  readonly metadata: Record<string, unknown>;
-  readonly contentType: string | null;
-  readonly contentHash: string | null;
-  readonly sizeBytes: number;
-  readonly version: number;
-  readonly status: SourceStatus;
-  readonly error: string | null;
-  readonly chunkCount: number;
-  readonly tokenCount: number;
-  readonly createdAt: Date;
-  readonly updatedAt: Date;
-  readonly processedAt: Date | null;
-}
 
 interface SourceRow {
   id: string;

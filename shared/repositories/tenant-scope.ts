@@ -1,5 +1,5 @@
+import { sql } from '../db/sql.ts';
 import type { Queryable } from '../ports/database.ts';
-import { sql } from '../ports/sql.ts';
 
 /**
  * Scopes the rest of the current transaction to one tenant (transaction-local `app.tenant_id`). Used

@@ -1,19 +1,7 @@
+import { assignments, sql } from '../db/sql.ts';
+import type { Tenant, TenantStatus } from '../domain/tenant.ts';
 import type { Queryable } from '../ports/database.ts';
-import { assignments, sql } from '../ports/sql.ts';
 import { afterCursor, type Page, type PageRequest, toPage } from './pagination.ts';
-
-export type TenantStatus = 'active' | 'suspended';
-
-export interface Tenant {
-  readonly id: string;
-  readonly slug: string;
-  readonly name: string;
-  readonly status: TenantStatus;
-  readonly monthlyTokenBudget: number | null;
-  readonly requestsPerMinute: number | null;
-  readonly createdAt: Date;
-  readonly updatedAt: Date;
-}
 
 interface TenantRow {
   id: string;

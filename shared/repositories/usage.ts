@@ -1,19 +1,7 @@
+import { type SqlFragment, sql } from '../db/sql.ts';
 import { newId, type TenantId } from '../domain/ids.ts';
+import type { UsageEvent, UsageGrouping, UsageKind } from '../domain/usage.ts';
 import type { Queryable } from '../ports/database.ts';
-import { type SqlFragment, sql } from '../ports/sql.ts';
-
-export type UsageKind = 'embed' | 'rewrite' | 'chat';
-
-export interface UsageEvent {
-  readonly kind: UsageKind;
-  readonly provider: string;
-  readonly model: string;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly costUsd?: number;
-  readonly botId?: string | null;
-  readonly chatId?: string | null;
-}
 
 export async function recordUsage(tx: Queryable, tenantId: TenantId, e: UsageEvent): Promise<void> {
   await tx.query(sql`
@@ -21,8 +9,6 @@ export async function recordUsage(tx: Queryable, tenantId: TenantId, e: UsageEve
     values (${newId()}, ${tenantId}, ${e.botId ?? null}, ${e.chatId ?? null}, ${e.kind}, ${e.provider}, ${e.model},
             ${e.inputTokens}, ${e.outputTokens}, ${e.costUsd ?? 0})`);
 }
-
-export type UsageGrouping = 'day' | 'bot' | 'model';
 
 export interface UsageRow {
   readonly key: string | null;

@@ -1,18 +1,9 @@
+import { assignments, sql } from '../db/sql.ts';
 import type { Role } from '../domain/auth-context.ts';
 import type { TenantId } from '../domain/ids.ts';
+import type { User } from '../domain/user.ts';
 import type { Queryable } from '../ports/database.ts';
-import { assignments, sql } from '../ports/sql.ts';
 import { afterCursor, type Page, type PageRequest, toPage } from './pagination.ts';
-
-export interface User {
-  readonly id: string;
-  readonly tenantId: string;
-  readonly email: string;
-  readonly name: string | null;
-  readonly role: Role;
-  readonly createdAt: Date;
-  readonly updatedAt: Date;
-}
 
 /** Only the login use case sees these fields. */
 export interface UserCredentials extends User {

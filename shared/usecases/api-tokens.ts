@@ -1,16 +1,11 @@
 import { generateApiToken } from '../auth/api-token.ts';
 import { requireTenantAdmin } from '../auth/authorize.ts';
+import type { ApiToken } from '../domain/api-token.ts';
 import type { AuthContext, Scope } from '../domain/auth-context.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import type { Database } from '../ports/database.ts';
-import {
-  type ApiToken,
-  findApiToken,
-  insertApiToken,
-  listApiTokens,
-  revokeApiToken,
-} from '../repositories/api-tokens.ts';
+import { findApiToken, insertApiToken, listApiTokens, revokeApiToken } from '../repositories/api-tokens.ts';
 import type { Page, PageRequest } from '../repositories/pagination.ts';
 
 export interface MintApiTokenInput {

@@ -1,28 +1,13 @@
 import { requireScope } from '../auth/authorize.ts';
+import { parseEnvelope } from '../crypto/envelope.ts';
 import type { AuthContext } from '../domain/auth-context.ts';
+import type { BotProfile, BotProvider, ProviderCredentials, RetrievalSettings } from '../domain/bot.ts';
 import { NotFoundError, ValidationError } from '../domain/errors.ts';
 import { newId, type TenantId } from '../domain/ids.ts';
 import type { Database } from '../ports/database.ts';
 import type { EncryptionContext, KeyVault } from '../ports/key-vault.ts';
-import { parseEnvelope } from '../ports/key-vault.ts';
-import {
-  type BotFields,
-  type BotProfile,
-  type BotProvider,
-  deleteBot,
-  findBot,
-  insertBot,
-  listBots,
-  type RetrievalSettings,
-  updateBot,
-} from '../repositories/bots.ts';
+import { type BotFields, deleteBot, findBot, insertBot, listBots, updateBot } from '../repositories/bots.ts';
 import type { Page, PageRequest } from '../repositories/pagination.ts';
-
-/** What a tenant admin writes; never read back. */
-export interface ProviderCredentials {
-  readonly apiKey: string;
-  readonly organization?: string | undefined;
-}
 
 export interface BotInput {
   name?: string | undefined;

@@ -1,18 +1,11 @@
 import { requireScope } from '../auth/authorize.ts';
 import type { AuthContext } from '../domain/auth-context.ts';
+import type { Chat, Message } from '../domain/chat.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import type { Database } from '../ports/database.ts';
 import { findBot } from '../repositories/bots.ts';
-import {
-  type Chat,
-  deleteChat,
-  findChat,
-  insertChat,
-  listChats,
-  listMessages,
-  type Message,
-} from '../repositories/chats.ts';
+import { deleteChat, findChat, insertChat, listChats, listMessages } from '../repositories/chats.ts';
 import type { Page, PageRequest } from '../repositories/pagination.ts';
 
 export async function createChat(

@@ -3,7 +3,7 @@ import type { BeirDataset } from '../eval/beir-dataset.ts';
 import { type CorpusIngestDeps, type IngestedCorpus, ingestCorpus } from '../eval/ingest-corpus.ts';
 import { countRelevant, documentRanking, mean, ndcgAtK, recallAtK } from '../eval/metrics.ts';
 import type { Embedder } from '../ports/embedder.ts';
-import { type RetrievalMode, retrieveContext } from './chat/retrieve-context.ts';
+import { type RetrievalMode, retrieveContext } from './answering/retrieve-context.ts';
 
 export interface RetrievalRun {
   readonly label: string;

@@ -1,27 +1,26 @@
 import { createHash } from 'node:crypto';
 import { errorLogFields } from '../domain/error-log.ts';
-import { DomainError, serviceUnavailableIn } from '../domain/errors.ts';
+import {
+  DomainError,
+  IngestRetryableError,
+  serviceUnavailableIn,
+  UnusableSourceError,
+} from '../domain/errors.ts';
 import { asTenantId, type TenantId } from '../domain/ids.ts';
 import { pointId } from '../domain/point-id.ts';
+import type { Source } from '../domain/source.ts';
 import type { Database } from '../ports/database.ts';
 import type { Embedder } from '../ports/embedder.ts';
 import type { IngestMessage } from '../ports/ingest-queue.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { VectorStore } from '../ports/vector-store.ts';
-import { chunkText } from '../rag/chunker.ts';
-import { embedInBatches } from '../rag/embed-in-batches.ts';
-import type { EmbeddingGroupMember } from '../rag/embedding-group.ts';
+import { chunkText } from '../rag/chunking/index.ts';
+import { type EmbeddingGroupMember, embedInBatches } from '../rag/embedding/index.ts';
 import { extractText } from '../rag/extract/index.ts';
-import { fetchUrl } from '../rag/fetch-url.ts';
+import { fetchUrl } from '../rag/fetch/index.ts';
 import { normalizeText } from '../rag/normalize-text.ts';
 import { replaceSourceChunks } from '../repositories/chunks.ts';
-import {
-  findSource,
-  findSourceByHash,
-  loadSourceContent,
-  type Source,
-  setSourceStatus,
-} from '../repositories/sources.ts';
+import { findSource, findSourceByHash, loadSourceContent, setSourceStatus } from '../repositories/sources.ts';
 import { recordUsage } from '../repositories/usage.ts';
 
 export interface IngestDeps {
@@ -47,12 +46,6 @@ export interface IngestAttempt {
   readonly isLast: boolean;
   readonly outageIsFinal?: boolean;
 }
-
-/**
- * Thrown for a failure that another attempt may fix; the queue retries the message. When its cause is a
- * ServiceUnavailableError (see serviceUnavailableIn) the attempt is not the document's to pay for.
- */
-export class IngestRetryableError extends Error {}
 
 /**
  * The seed's five steps for one message: extract → normalize → chunk → embed → store. Idempotent:
@@ -97,7 +90,7 @@ async function ingestOrFail(
   try {
     const { text, contentHash } = await extract(tenantId, source, deps);
     const chunks = chunkText(text, deps.chunking);
-    if (chunks.length === 0) throw new UserFacingIngestError('The source contains no text to index.');
+    if (chunks.length === 0) throw new UnusableSourceError('The source contains no text to index.');
     const embedded = await embedding.embed(chunks.map((c) => c.content));
     const space = deps.embedder.space;
     const ids = chunks.map((c) => pointId(tenantId, source.id, source.version, c.ordinal));
@@ -163,9 +156,6 @@ async function ingestOrFail(
   }
 }
 
-/** A problem with the source itself (unreadable, empty, duplicate): retrying cannot help. */
-class UserFacingIngestError extends Error {}
-
 async function handleFailure(
   error: unknown,
   tenantId: TenantId,
@@ -174,10 +164,7 @@ async function handleFailure(
   deps: IngestDeps,
 ): Promise<IngestOutcome> {
   const outage = serviceUnavailableIn(error);
-  const permanent =
-    !outage &&
-    (error instanceof UserFacingIngestError ||
-      (error instanceof DomainError && error.status >= 400 && error.status < 500 && error.status !== 429));
+  const permanent = !outage && error instanceof DomainError && !error.retryable;
   const reason = outage ? outage.message : readableReason(error);
   const fields = {
     tenantId,
@@ -225,7 +212,7 @@ const INTERNAL_REASON = 'An internal error interrupted the ingestion; it was log
 
 /** Domain errors carry messages written for people; anything else is summarised without internals. */
 function readableReason(error: unknown): string {
-  if (error instanceof UserFacingIngestError || error instanceof DomainError) return error.message;
+  if (error instanceof DomainError) return error.message;
   return INTERNAL_REASON;
 }
 
@@ -239,7 +226,7 @@ async function extract(
     const contentHash = createHash('sha256').update(fetched.bytes).digest('hex');
     const duplicate = await deps.db.withTenant(tenantId, (tx) => findSourceByHash(tx, tenantId, contentHash));
     if (duplicate && duplicate.id !== source.id) {
-      throw new UserFacingIngestError(
+      throw new UnusableSourceError(
         `The page's content is the same as source ${duplicate.id} ('${duplicate.title}').`,
       );
     }
@@ -252,7 +239,7 @@ async function extract(
     return { text: normalizeText(text), contentHash };
   }
   const stored = await deps.db.withTenant(tenantId, (tx) => loadSourceContent(tx, tenantId, source.id));
-  if (!stored?.content) throw new UserFacingIngestError('The source has no content.');
+  if (!stored?.content) throw new UnusableSourceError('The source has no content.');
   const text = await extractText({
     bytes: stored.content,
     contentType: source.contentType ?? undefined,

@@ -1,31 +1,5 @@
+import type { CredentialCursor, CredentialStore } from '#shared/ports/credential-store.ts';
 import type { EncryptionContext, Envelope, KeyVault } from '#shared/ports/key-vault.ts';
-
-/** Where rotation stops and resumes: the last record handled, in the store's (tenantId, id) order. */
-export interface CredentialCursor {
-  readonly tenantId: string;
-  readonly id: string;
-}
-
-export interface StoredCredentials {
-  readonly tenantId: string;
-  /** The bot profile id: with the tenant it forms the encryption context. */
-  readonly id: string;
-  readonly credentials: Envelope;
-}
-
-/**
- * What rotation needs from the database (the lead implements it on `bot_profiles`, as the owner,
- * across tenants). Only rows that have credentials are listed.
- */
-export interface CredentialStore {
-  /** Up to `limit` records strictly after `cursor`, ordered by (tenantId, id). */
-  listAfter(cursor: CredentialCursor | null, limit: number): Promise<StoredCredentials[]>;
-  /**
-   * Compare-and-swap: writes `next` only if the stored envelope still equals `old`; false when it
-   * changed meanwhile (someone set new credentials, which were written under the current key anyway).
-   */
-  update(tenantId: string, id: string, old: Envelope, next: Envelope): Promise<boolean>;
-}
 
 export interface RotationCounts {
   scanned: number;

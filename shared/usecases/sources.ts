@@ -3,6 +3,7 @@ import { requireScope } from '../auth/authorize.ts';
 import type { AuthContext } from '../domain/auth-context.ts';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
+import type { Source, SourceType } from '../domain/source.ts';
 import type { Database } from '../ports/database.ts';
 import type { EmbeddingSpace } from '../ports/embedder.ts';
 import type { IngestQueue } from '../ports/ingest-queue.ts';
@@ -16,9 +17,7 @@ import {
   findSourceByHash,
   insertSource,
   listSources,
-  type Source,
   type SourceFilter,
-  type SourceType,
 } from '../repositories/sources.ts';
 
 export interface SourceDeps {

@@ -3,6 +3,8 @@ import { hashPassword } from '../auth/password.ts';
 import { SCOPES } from '../domain/auth-context.ts';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import { asTenantId, newId } from '../domain/ids.ts';
+import type { Tenant } from '../domain/tenant.ts';
+import type { User } from '../domain/user.ts';
 import type { Database } from '../ports/database.ts';
 import { insertApiToken } from '../repositories/api-tokens.ts';
 import type { Page, PageRequest } from '../repositories/pagination.ts';
@@ -12,11 +14,10 @@ import {
   findTenantBySlug,
   insertTenant,
   listTenants,
-  type Tenant,
   type TenantChanges,
   updateTenant,
 } from '../repositories/tenants.ts';
-import { insertUser, type User } from '../repositories/users.ts';
+import { insertUser } from '../repositories/users.ts';
 
 export interface CreateTenantInput {
   readonly name: string;

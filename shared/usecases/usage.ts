@@ -1,8 +1,9 @@
 import { requireScope } from '../auth/authorize.ts';
 import type { AuthContext } from '../domain/auth-context.ts';
 import { ValidationError } from '../domain/errors.ts';
+import type { UsageGrouping } from '../domain/usage.ts';
 import type { Database } from '../ports/database.ts';
-import { summariseUsage, type UsageGrouping, type UsageRow } from '../repositories/usage.ts';
+import { summariseUsage, type UsageRow } from '../repositories/usage.ts';
 
 const MAX_RANGE_DAYS = 366;
 

@@ -3,6 +3,7 @@ import { hashPassword } from '../auth/password.ts';
 import type { AuthContext, Role } from '../domain/auth-context.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
+import type { User } from '../domain/user.ts';
 import type { Database } from '../ports/database.ts';
 import type { Page, PageRequest } from '../repositories/pagination.ts';
 import {
@@ -11,7 +12,6 @@ import {
   findUser,
   insertUser,
   listUsers,
-  type User,
   updateUser,
 } from '../repositories/users.ts';
 

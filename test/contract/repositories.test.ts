@@ -9,7 +9,7 @@ import * as loginAttempts from '#shared/repositories/login-attempts.ts';
 import type { Page } from '#shared/repositories/pagination.ts';
 import * as tenants from '#shared/repositories/tenants.ts';
 import * as users from '#shared/repositories/users.ts';
-import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+import { dataApiKinds, databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 
 async function newTenant(db: Database, slug = `t-${newId().slice(0, 8)}`): Promise<TenantId> {
   const id = asTenantId(newId());
@@ -34,7 +34,7 @@ async function walk<T extends { id: string }>(
   throw new Error('pagination did not end');
 }
 
-describe.each(databaseKinds())('repository contract on $name', (kind) => {
+describe.each([...databaseKinds(), ...dataApiKinds()])('repository contract on $name', (kind) => {
   let database: TestDatabase;
   let db: Database;
   let t: TenantId;

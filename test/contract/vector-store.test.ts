@@ -7,13 +7,14 @@ import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPgVectorStore } from '#shared/adapters/pgvector/vector-store.ts';
 import { createQdrantVectorStore } from '#shared/adapters/qdrant/vector-store.ts';
+import { embeddingSpaceName } from '#shared/adapters/vector-space.ts';
+import { sql } from '#shared/db/sql.ts';
 import { ProviderError, ServiceUnavailableError, ValidationError } from '#shared/domain/errors.ts';
 import { asTenantId, type TenantId } from '#shared/domain/ids.ts';
 import { pointId, uuidV5 } from '#shared/domain/point-id.ts';
 import type { Database } from '#shared/ports/database.ts';
 import type { EmbeddingSpace } from '#shared/ports/embedder.ts';
-import { sql } from '#shared/ports/sql.ts';
-import { embeddingSpaceName, type VectorPoint, type VectorStore } from '#shared/ports/vector-store.ts';
+import type { VectorPoint, VectorStore } from '#shared/ports/vector-store.ts';
 import { type FakeQdrant, startFakeQdrant } from '#test/fakes/qdrant-server.ts';
 import { databaseKinds } from '#test/fixtures/databases.ts';
 

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgliteDatabase } from '#shared/adapters/pglite/database.ts';
-import { sql } from '#shared/ports/sql.ts';
+import { sql } from '#shared/db/sql.ts';
 import { createTenant, Http, readSse, type SourceRow, settled } from './http-flow.ts';
 import {
   newAdminToken,

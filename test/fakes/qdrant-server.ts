@@ -228,6 +228,8 @@ async function readBody(req: IncomingMessage): Promise<string> {
 export interface FakeQdrantOptions {
   /** Rewrites a response body before it is validated: lets a test prove invalid responses are caught. */
   readonly tamper?: (operationId: string, body: unknown) => unknown;
+  /** An outage: a request this answers true for gets a 503, as an overloaded or restarting cluster sends. */
+  readonly unavailable?: (operationId: string, body: unknown) => boolean;
 }
 
 export async function startFakeQdrant(options: FakeQdrantOptions = {}): Promise<FakeQdrant> {
@@ -269,6 +271,8 @@ export async function startFakeQdrant(options: FakeQdrantOptions = {}): Promise<
     if (problems.length > 0) {
       violations.push(`request ${where}: ${problems.join('; ')}`);
       reply = { status: op ? 400 : 404, body: errorBody(`Json deserialize error: ${problems.join('; ')}`) };
+    } else if (options.unavailable?.(op!.operationId, body)) {
+      reply = { status: 503, body: errorBody('Service Unavailable') };
     } else {
       const started = performance.now();
       try {

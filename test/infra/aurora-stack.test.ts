@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { MAX_RECEIVE_COUNT } from '#infra/constructs/ingest.ts';
+import { estimateCost } from '#infra/cost/estimate.ts';
 import {
   expectCommonEnvironment,
   expectLeastPrivilegeIdentityPolicies,
@@ -17,6 +18,7 @@ const s = synthesize({
   qdrantUrl: 'https://qdrant.example.com',
   corsOrigins: 'https://app.example.com',
   alarmEmail: 'ops@example.com',
+  monitoring: 'true',
 });
 const { stack, template } = s;
 const fns = {
@@ -79,7 +81,7 @@ describe('MiniRAG stack in aurora mode', () => {
           Value: { 'Fn::GetAtt': [s.logicalId(stack.ingest.deadLetterQueue), 'QueueName'] },
         },
       ],
-      AlarmActions: [{ Ref: s.logicalId(stack.observability.alarmTopic) }],
+      AlarmActions: [{ Ref: s.logicalId(stack.observability!.alarmTopic) }],
     });
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
@@ -263,5 +265,24 @@ describe('MiniRAG stack in aurora mode', () => {
     ]) {
       template.hasOutput(name, {});
     }
+  });
+
+  it('when the cost is estimated then the always-on database, its proxy and the NAT gateway dominate the idle month', () => {
+    const estimate = estimateCost(template.toJSON() as never, {
+      api: s.logicalId(fns.api.function),
+      chat: s.logicalId(fns.chat.function),
+      ingest: s.logicalId(fns.ingest.function),
+    });
+    const monthly = (item: string) => estimate.fixed.find((f) => f.item === item)?.monthly;
+    expect(estimate.databaseAccess).toBe('proxy');
+    expect(monthly('NAT gateway')).toBeCloseTo(32.85, 2);
+    expect(monthly('RDS Proxy')).toBeCloseTo(87.6, 2);
+    expect(monthly('Aurora Serverless v2 writer')).toBeCloseTo(43.8, 2);
+    expect(monthly('CloudWatch alarm')).toBeCloseTo(0.9, 2);
+    expect(monthly('CloudWatch dashboard')).toBe(3);
+    expect(estimate.idleMonthly).toBeGreaterThan(160);
+    // Per-use figures: the 8 s streamed answer on 1 GB arm64 is ~USD 0.107 per 1,000.
+    const chat = estimate.variable.find((v) => v.per === '1,000 chat answers')!;
+    expect(chat.total).toBeCloseTo(0.107, 2);
   });
 });

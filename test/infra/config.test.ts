@@ -13,10 +13,13 @@ const errorOf = (context: Record<string, unknown>): string => {
 };
 
 describe('deploy configuration from CDK context', () => {
-  it('when no context is given then the defaults describe a dev stage on Aurora with pgvector', () => {
+  it('when no context is given then the defaults describe a dev stage on scale-to-zero Aurora with pgvector', () => {
     expect(load({})).toMatchObject({
       stage: 'dev',
-      databaseMode: 'aurora',
+      databaseMode: 'serverless',
+      auroraAutoPauseSeconds: 300,
+      monitoring: false,
+      outboxSweepMinutes: 360,
       vectorStore: 'pgvector',
       deletionProtection: false,
       embeddingProvider: 'openai',
@@ -57,13 +60,29 @@ describe('deploy configuration from CDK context', () => {
     });
   });
 
-  it('when the stage is prod then deletion protection defaults to on', () => {
-    expect(load({ stage: 'prod' }).deletionProtection).toBe(true);
+  it('when the stage is prod then deletion protection and monitoring default to on', () => {
+    expect(load({ stage: 'prod' })).toMatchObject({ deletionProtection: true, monitoring: true });
+  });
+
+  it('when the database is always on then the outbox sweep runs every 5 minutes unless set', () => {
+    expect(load({ databaseMode: 'aurora' }).outboxSweepMinutes).toBe(5);
+    expect(load({ databaseMode: 'external', outboxSweepMinutes: '15' }).outboxSweepMinutes).toBe(15);
+  });
+
+  it('when an alarm e-mail is given without monitoring then the error says monitoring must be on', () => {
+    expect(errorOf({ alarmEmail: 'ops@example.com' })).toContain('-c alarmEmail: needs monitoring=true');
+    expect(load({ alarmEmail: 'ops@example.com', monitoring: 'true' }).monitoring).toBe(true);
+  });
+
+  it('when the auto-pause delay is outside what Aurora allows then the range is named', () => {
+    expect(errorOf({ auroraAutoPauseSeconds: '60' })).toContain(
+      '-c auroraAutoPauseSeconds: must be at least 300',
+    );
   });
 
   it('when a value is bad then the error names the context key, says what is expected and shows the value', () => {
     const message = errorOf({ databaseMode: 'rds', embeddingDimensions: 'lots', logRetentionDays: '10' });
-    expect(message).toContain('-c databaseMode: must be "aurora" or "external" (got "rds")');
+    expect(message).toContain('-c databaseMode: must be "serverless", "aurora" or "external" (got "rds")');
     expect(message).toContain('-c embeddingDimensions: must be a number');
     expect(message).toContain('-c logRetentionDays: must be one of the CloudWatch Logs retention periods');
   });

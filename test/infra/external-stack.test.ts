@@ -99,8 +99,11 @@ describe('MiniRAG stack with an external database', () => {
     expect(functionProps(s, fns.ingest).ReservedConcurrentExecutions).toBeUndefined();
   });
 
-  it('when no alarm e-mail is given then alarms still notify the topic, which has no subscription', () => {
-    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  it('when monitoring is left at its default outside stage prod then there are no alarms, dashboard or alarm topic', () => {
+    expect(stack.observability).toBeUndefined();
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    template.resourceCountIs('AWS::SNS::Topic', 0);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
   });
 

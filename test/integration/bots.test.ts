@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '#functions/api/app.ts';
+import { parseEnvelope } from '#shared/crypto/envelope.ts';
+import { sql } from '#shared/db/sql.ts';
 import { asTenantId } from '#shared/domain/ids.ts';
-import { parseEnvelope } from '#shared/ports/key-vault.ts';
-import { sql } from '#shared/ports/sql.ts';
 import { findBotCredentials } from '#shared/repositories/bots.ts';
 import { openBotCredentials } from '#shared/usecases/bots.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';

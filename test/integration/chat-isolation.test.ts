@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sql } from '#shared/ports/sql.ts';
-import { retrieveContext } from '#shared/usecases/chat/retrieve-context.ts';
+import { sql } from '#shared/db/sql.ts';
+import { retrieveContext } from '#shared/usecases/answering/retrieve-context.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { getSourceJson } from '#test/fixtures/ingest.ts';
 import { call } from '#test/fixtures/platform.ts';

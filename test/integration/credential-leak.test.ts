@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '#functions/api/app.ts';
 import { createChatStreamApp } from '#functions/chat-stream/app.ts';
-import { sql } from '#shared/ports/sql.ts';
+import { sql } from '#shared/db/sql.ts';
 import { type FakeOpenAi, startFakeOpenAi } from '#test/fakes/openai-server.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { call, testPlatform } from '#test/fixtures/platform.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '#functions/api/app.ts';
-import { sql } from '#shared/ports/sql.ts';
+import { sql } from '#shared/db/sql.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { call, TEST_ADMIN_TOKEN, testPlatform } from '#test/fixtures/platform.ts';
 import {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createOpenAiEmbedder } from '#shared/adapters/openai/embedder.ts';
-import { sql } from '#shared/ports/sql.ts';
+import { sql } from '#shared/db/sql.ts';
 import { countTokens } from '#shared/rag/tokenizer.ts';
 import type { ScriptedBehaviour } from '#test/fakes/fake-behaviour.ts';
 import { FAKE_OPENAI_API_KEY, type FakeOpenAi, startFakeOpenAi } from '#test/fakes/openai-server.ts';
@@ -18,8 +18,8 @@ import { createTestTenant, type TestTenant } from '#test/fixtures/tenants.ts';
 // embedInBatches backs off 0.5 s × 2^n between retries; the faults here would make that minutes. The
 // wrapper keeps its retry logic and shortens only the waits (and records them), as its `sleep` option allows.
 const waits = vi.hoisted(() => [] as number[]);
-vi.mock('#shared/rag/embed-in-batches.ts', async (importOriginal) => {
-  const real = await importOriginal<typeof import('#shared/rag/embed-in-batches.ts')>();
+vi.mock('#shared/rag/embedding/embed-in-batches.ts', async (importOriginal) => {
+  const real = await importOriginal<typeof import('#shared/rag/embedding/embed-in-batches.ts')>();
   return {
     ...real,
     embedInBatches: (...[embedder, texts, options]: Parameters<typeof real.embedInBatches>) =>

@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createJobWorker, type JobWorker } from '#shared/adapters/local-queue/job-worker.ts';
 import { ingestJobHandler } from '#shared/composition/ingest-deps.ts';
+import { sql } from '#shared/db/sql.ts';
 import type { Database } from '#shared/ports/database.ts';
 import type { Embedder } from '#shared/ports/embedder.ts';
-import { sql } from '#shared/ports/sql.ts';
 import { claimJobs, enqueueIngestJob, type Job } from '#shared/repositories/jobs.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { getSourceJson, type IngestHarness, startIngestHarness } from '#test/fixtures/ingest.ts';

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IngestRetryableError } from '#shared/domain/errors.ts';
 import type { Embedder } from '#shared/ports/embedder.ts';
 import type { VectorStore } from '#shared/ports/vector-store.ts';
-import { IngestRetryableError, ingestSource } from '#shared/usecases/ingest-source.ts';
+import { ingestSource } from '#shared/usecases/ingest-source.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import {
   expectConsistentSource,

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '#functions/api/app.ts';
 import { hashApiToken } from '#shared/auth/api-token.ts';
+import { type SqlFragment, sql } from '#shared/db/sql.ts';
 import type { TenantId } from '#shared/domain/ids.ts';
 import type { Queryable } from '#shared/ports/database.ts';
-import { type SqlFragment, sql } from '#shared/ports/sql.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { testPlatform } from '#test/fixtures/platform.ts';
 import {

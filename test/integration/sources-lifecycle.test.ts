@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sql } from '#shared/ports/sql.ts';
-import { fetchUrl } from '#shared/rag/fetch-url.ts';
+import { sql } from '#shared/db/sql.ts';
+import { fetchUrl } from '#shared/rag/fetch/index.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import {
   expectConsistentSource,

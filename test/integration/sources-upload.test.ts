@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sql } from '#shared/ports/sql.ts';
+import { sql } from '#shared/db/sql.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import {
   expectConsistentSource,

@@ -9,8 +9,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '#functions/api/app.ts';
 import { createIngestApp } from '#functions/ingest/app.ts';
 import { createSqsIngestQueue } from '#shared/adapters/sqs/ingest-queue.ts';
+import { sql } from '#shared/db/sql.ts';
 import type { IngestQueue } from '#shared/ports/ingest-queue.ts';
-import { sql } from '#shared/ports/sql.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import {
   getSourceJson,

@@ -6,15 +6,9 @@ import {
   masterKeyFromBase64,
   masterKeyId,
 } from '#shared/adapters/local-keyring/local-key-vault.ts';
+import { canonicalContext, gcmOpen, gcmSeal, isEnvelope, parseEnvelope } from '#shared/crypto/envelope.ts';
 import { ProviderError } from '#shared/domain/errors.ts';
-import {
-  canonicalContext,
-  type EncryptionContext,
-  gcmOpen,
-  gcmSeal,
-  isEnvelope,
-  parseEnvelope,
-} from '#shared/ports/key-vault.ts';
+import type { EncryptionContext } from '#shared/ports/key-vault.ts';
 
 const ctx: EncryptionContext = { tenantId: 'tenant-a', botProfileId: 'bot-1', purpose: 'bot-credentials' };
 const secret = 'sk-proj-local-secret';

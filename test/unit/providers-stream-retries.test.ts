@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProviderError } from '#shared/domain/errors.ts';
-import { type ChatEvent, collectCompletion, streamWithRetries } from '#shared/ports/chat-model.ts';
+import { collectCompletion, streamWithRetries } from '#shared/llm/stream-with-retries.ts';
+import type { ChatEvent } from '#shared/ports/chat-model.ts';
 
 const policy = { providerLabel: 'TestProvider', maxRetries: 2, idleTimeoutMs: 1000 };
 const usage: ChatEvent = { type: 'usage', inputTokens: 3, outputTokens: 2 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#shared/domain/errors.ts';
-import { type Chunk, chunkText } from '#shared/rag/chunker.ts';
+import { type Chunk, chunkText } from '#shared/rag/chunking/index.ts';
 import { countTokens } from '#shared/rag/tokenizer.ts';
 import { generateMixedCorpus } from '#test/fixtures/rag/mixed-corpus.ts';
 import { type Random, seededRandom } from '#test/fixtures/seeded-random.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProviderError } from '#shared/domain/errors.ts';
 import type { Embedder, EmbeddingResult } from '#shared/ports/embedder.ts';
-import { embedInBatches, isRetryable } from '#shared/rag/embed-in-batches.ts';
+import { embedInBatches, isRetryable } from '#shared/rag/embedding/index.ts';
 
 /** Embeds each text as [its index in the input list]; fails the first calls as scripted. */
 function scriptedEmbedder(

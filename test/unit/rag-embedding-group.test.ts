@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProviderError } from '#shared/domain/errors.ts';
 import type { Embedder, EmbeddingResult } from '#shared/ports/embedder.ts';
-import { createEmbeddingGroup, embeddingGroupsByTenant } from '#shared/rag/embedding-group.ts';
+import { createEmbeddingGroup, embeddingGroupsByTenant } from '#shared/rag/embedding/index.ts';
 
 /** Embeds each text (`<member>:<n>`) as [n] and bills 3 tokens per text; records every request. */
 function recordingEmbedder(): Embedder & { batches: string[][] } {

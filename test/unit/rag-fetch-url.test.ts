@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PayloadTooLargeError, ValidationError } from '#shared/domain/errors.ts';
-import { fetchUrl, type HostLookup } from '#shared/rag/fetch-url.ts';
+import { fetchUrl, type HostLookup } from '#shared/rag/fetch/index.ts';
 
 const resolvesTo =
   (table: Record<string, string[]>): HostLookup =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createPreTokenScanner } from '#shared/rag/pre-token-scanner.ts';
+import { createPreTokenScanner } from '#shared/rag/chunking/pre-token-scanner.ts';
 import { createPreTokenPattern } from '#shared/rag/tokenizer.ts';
 import { generateMixedCorpus } from '#test/fixtures/rag/mixed-corpus.ts';
 import { seededRandom } from '#test/fixtures/seeded-random.ts';

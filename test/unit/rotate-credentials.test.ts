@@ -5,13 +5,9 @@ import {
   type MasterKey,
   masterKeyId,
 } from '#shared/adapters/local-keyring/local-key-vault.ts';
+import type { CredentialCursor, CredentialStore, StoredCredentials } from '#shared/ports/credential-store.ts';
 import type { Envelope, KeyVault } from '#shared/ports/key-vault.ts';
-import {
-  type CredentialCursor,
-  type CredentialStore,
-  rotateCredentials,
-  type StoredCredentials,
-} from '#shared/usecases/rotate-credentials.ts';
+import { rotateCredentials } from '#shared/usecases/rotate-credentials.ts';
 
 const master = (): MasterKey => {
   const key = randomBytes(32);

@@ -163,6 +163,16 @@ describe('database URL', () => {
     expect(new URL(url!).hostname).toBe('proxy.proxy-abc.eu-west-1.rds.amazonaws.com');
   });
 
+  it('when the database secret still holds the placeholder then the error names the secret and what to do', async () => {
+    sm.on(GetSecretValueCommand, { SecretId: RDS_ARN }).resolves({ SecretString: 'REPLACE_ME' });
+    const error = await rejection<ValidationError>(
+      createSecretResolver().resolveDatabaseUrl({ env: { DATABASE_SECRET_ARN: RDS_ARN } }),
+    );
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.message).toContain(`DATABASE_SECRET_ARN (${RDS_ARN})`);
+    expect(error.message).toMatch(/placeholder "REPLACE_ME".+put-secret-value.+migrate function/);
+  });
+
   it('when DATABASE_URL is set then it wins', async () => {
     const env = { DATABASE_URL: 'postgres://local/db', DATABASE_SECRET_ARN: RDS_ARN };
     await expect(createSecretResolver().resolveDatabaseUrl({ env })).resolves.toBe('postgres://local/db');

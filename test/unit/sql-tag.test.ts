@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assignments, compile, joinSql, type SqlFragment, sql } from '#shared/ports/sql.ts';
+import { assignments, compile, joinSql, type SqlFragment, sql } from '#shared/db/sql.ts';
 
 describe('the sql tag', () => {
   it('when values are interpolated then they become numbered bind parameters, never text', () => {

@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { tenantAuth } from '#shared/adapters/hono/auth.ts';
-import { createRouter, deleteByIdRoute } from '#shared/adapters/hono/router.ts';
+import type { ApiToken } from '#shared/domain/api-token.ts';
+import { SCOPES } from '#shared/domain/auth-context.ts';
+import { tenantAuth } from '#shared/http/auth.ts';
+import { createRouter, deleteByIdRoute } from '#shared/http/router.ts';
 import {
   iso,
   json,
@@ -10,10 +12,8 @@ import {
   PageQuery,
   security,
   standardErrors,
-} from '#shared/adapters/hono/schemas.ts';
-import { SCOPES } from '#shared/domain/auth-context.ts';
+} from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
-import type { ApiToken } from '#shared/repositories/api-tokens.ts';
 import { listTenantApiTokens, mintApiToken, revokeTenantApiToken } from '#shared/usecases/api-tokens.ts';
 
 const ApiTokenSchema = z

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { createRouter } from '#shared/adapters/hono/router.ts';
-import { json, jsonBody, standardErrors, text } from '#shared/adapters/hono/schemas.ts';
+import { createRouter } from '#shared/http/router.ts';
+import { json, jsonBody, standardErrors, text } from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
 import { login } from '#shared/usecases/login.ts';
 

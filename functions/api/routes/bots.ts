@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { tenantAuth } from '#shared/adapters/hono/auth.ts';
-import { createRouter, deleteByIdRoute } from '#shared/adapters/hono/router.ts';
+import type { BotProfile } from '#shared/domain/bot.ts';
+import { BOT_PROVIDERS } from '#shared/domain/bot.ts';
+import { tenantAuth } from '#shared/http/auth.ts';
+import { createRouter, deleteByIdRoute } from '#shared/http/router.ts';
 import {
   IdParam,
   iso,
@@ -12,9 +14,8 @@ import {
   security,
   standardErrors,
   text,
-} from '#shared/adapters/hono/schemas.ts';
+} from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
-import type { BotProfile } from '#shared/repositories/bots.ts';
 import {
   type BotInput,
   changeBot,
@@ -24,7 +25,7 @@ import {
   removeBot,
 } from '#shared/usecases/bots.ts';
 
-const Provider = z.enum(['openai', 'anthropic', 'openai-compatible']);
+const Provider = z.enum(BOT_PROVIDERS);
 const Retrieval = z.object({
   top_k: z.number().int().min(1).max(50).optional(),
   score_threshold: z.number().min(0).max(1).nullable().optional(),

@@ -1,7 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { citationJson } from '#shared/adapters/hono/answer-json.ts';
-import { tenantAuth } from '#shared/adapters/hono/auth.ts';
-import { createRouter, deleteByIdRoute } from '#shared/adapters/hono/router.ts';
+import type { Chat, Message } from '#shared/domain/chat.ts';
+import { MESSAGE_ROLES, MESSAGE_STATUSES } from '#shared/domain/chat.ts';
+import { citationJson } from '#shared/http/answer-json.ts';
+import { tenantAuth } from '#shared/http/auth.ts';
+import { createRouter, deleteByIdRoute } from '#shared/http/router.ts';
 import {
   IdParam,
   iso,
@@ -12,9 +14,8 @@ import {
   security,
   standardErrors,
   text,
-} from '#shared/adapters/hono/schemas.ts';
+} from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
-import type { Chat, Message } from '#shared/repositories/chats.ts';
 import { createChat, getChatWithMessages, listTenantChats, removeChat } from '#shared/usecases/chats.ts';
 
 const ChatSchema = z
@@ -31,10 +32,10 @@ const ChatSchema = z
 const MessageSchema = z
   .object({
     id: z.string(),
-    role: z.enum(['user', 'assistant']),
+    role: z.enum(MESSAGE_ROLES),
     content: z.string(),
     citations: z.array(z.record(z.string(), z.unknown())),
-    status: z.enum(['complete', 'partial', 'failed']),
+    status: z.enum(MESSAGE_STATUSES),
     input_tokens: z.number(),
     output_tokens: z.number(),
     created_at: z.string(),

@@ -1,9 +1,10 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { AppEnv } from '#shared/adapters/hono/env.ts';
-import { describeIssues } from '#shared/adapters/hono/router.ts';
-import { text } from '#shared/adapters/hono/schemas.ts';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '#shared/domain/errors.ts';
+import { INLINE_SOURCE_TYPES } from '#shared/domain/source.ts';
+import type { AppEnv } from '#shared/http/env.ts';
+import { describeIssues } from '#shared/http/router.ts';
+import { text } from '#shared/http/schemas.ts';
 import { detectSourceType } from '#shared/rag/extract/index.ts';
 import type { NewSourceInput } from '#shared/usecases/sources.ts';
 
@@ -11,7 +12,7 @@ const Tags = z.array(text(100).min(1)).max(50);
 export const CreateSourceJson = z
   .object({
     title: text(500).min(1),
-    type: z.enum(['text', 'markdown', 'html', 'url']),
+    type: z.enum(INLINE_SOURCE_TYPES),
     content: text(50_000_000).min(1).optional(),
     url: z
       .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })

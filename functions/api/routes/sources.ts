@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { tenantAuth } from '#shared/adapters/hono/auth.ts';
-import { createRouter, deleteByIdRoute } from '#shared/adapters/hono/router.ts';
+import type { Source } from '#shared/domain/source.ts';
+import { SOURCE_STATUSES, SOURCE_TYPES } from '#shared/domain/source.ts';
+import { tenantAuth } from '#shared/http/auth.ts';
+import { createRouter, deleteByIdRoute } from '#shared/http/router.ts';
 import {
   IdParam,
   iso,
@@ -10,9 +12,8 @@ import {
   security,
   standardErrors,
   text,
-} from '#shared/adapters/hono/schemas.ts';
+} from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
-import type { Source } from '#shared/repositories/sources.ts';
 import {
   createSource,
   getSource,
@@ -23,12 +24,12 @@ import {
 } from '#shared/usecases/sources.ts';
 import { CreateSourceJson, readSourceInput, UploadForm } from './source-input.ts';
 
-const Status = z.enum(['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED']);
+const Status = z.enum(SOURCE_STATUSES);
 const SourceSchema = z
   .object({
     id: z.string(),
     title: z.string(),
-    type: z.enum(['text', 'markdown', 'html', 'url', 'pdf', 'docx']),
+    type: z.enum(SOURCE_TYPES),
     url: z.string().nullable(),
     tags: z.array(z.string()),
     metadata: z.record(z.string(), z.unknown()),

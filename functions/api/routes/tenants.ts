@@ -1,6 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { platformAdminAuth, tenantAuth } from '#shared/adapters/hono/auth.ts';
-import { createRouter } from '#shared/adapters/hono/router.ts';
+import { ROLES } from '#shared/domain/auth-context.ts';
+import type { Tenant } from '#shared/domain/tenant.ts';
+import { TENANT_STATUSES } from '#shared/domain/tenant.ts';
+import { platformAdminAuth, tenantAuth } from '#shared/http/auth.ts';
+import { createRouter } from '#shared/http/router.ts';
 import {
   IdParam,
   iso,
@@ -12,9 +15,8 @@ import {
   security,
   standardErrors,
   text,
-} from '#shared/adapters/hono/schemas.ts';
+} from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
-import type { Tenant } from '#shared/repositories/tenants.ts';
 import { findTenantById } from '#shared/repositories/tenants.ts';
 import { findUser } from '#shared/repositories/users.ts';
 import { changeTenant, createTenant, getTenant, listAllTenants } from '#shared/usecases/tenants.ts';
@@ -24,7 +26,7 @@ const TenantSchema = z
     id: z.string(),
     slug: z.string(),
     name: z.string(),
-    status: z.enum(['active', 'suspended']),
+    status: z.enum(TENANT_STATUSES),
     quotas: z.object({
       monthly_token_budget: z.number().nullable(),
       requests_per_minute: z.number().nullable(),
@@ -48,7 +50,7 @@ const IdentitySchema = z.object({
   user_id: z.string().nullable(),
   email: z.string().nullable(),
   token_id: z.string().nullable(),
-  role: z.enum(['owner', 'admin', 'member']),
+  role: z.enum(ROLES),
   scopes: z.array(z.string()),
   is_service_account: z.boolean(),
 });
@@ -75,7 +77,7 @@ const CreateTenant = z
 const UpdateTenant = z
   .object({
     name: name.optional(),
-    status: z.enum(['active', 'suspended']).optional(),
+    status: z.enum(TENANT_STATUSES).optional(),
     quotas: Quotas.optional(),
   })
   .openapi('UpdateTenant');

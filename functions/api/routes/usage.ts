@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { tenantAuth } from '#shared/adapters/hono/auth.ts';
-import { createRouter } from '#shared/adapters/hono/router.ts';
-import { json, security, standardErrors } from '#shared/adapters/hono/schemas.ts';
+import { USAGE_GROUPINGS, USAGE_KINDS } from '#shared/domain/usage.ts';
+import { tenantAuth } from '#shared/http/auth.ts';
+import { createRouter } from '#shared/http/router.ts';
+import { json, security, standardErrors } from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
 import { tenantUsage } from '#shared/usecases/usage.ts';
 
@@ -20,11 +21,11 @@ const UsageSchema = z
   .object({
     from: z.string(),
     to: z.string(),
-    group_by: z.enum(['day', 'bot', 'model']),
+    group_by: z.enum(USAGE_GROUPINGS),
     data: z.array(
       z.object({
         key: z.string().nullable(),
-        kind: z.enum(['embed', 'rewrite', 'chat']),
+        kind: z.enum(USAGE_KINDS),
         input_tokens: z.number(),
         output_tokens: z.number(),
         cost_usd: z.number(),

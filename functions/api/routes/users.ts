@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { tenantAuth } from '#shared/adapters/hono/auth.ts';
-import { createRouter, deleteByIdRoute } from '#shared/adapters/hono/router.ts';
+import { ROLES } from '#shared/domain/auth-context.ts';
+import type { User } from '#shared/domain/user.ts';
+import { tenantAuth } from '#shared/http/auth.ts';
+import { createRouter, deleteByIdRoute } from '#shared/http/router.ts';
 import {
   IdParam,
   iso,
@@ -11,12 +13,11 @@ import {
   security,
   standardErrors,
   text,
-} from '#shared/adapters/hono/schemas.ts';
+} from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
-import type { User } from '#shared/repositories/users.ts';
 import { changeUser, createUser, listTenantUsers, removeUser } from '#shared/usecases/users.ts';
 
-const Role = z.enum(['owner', 'admin', 'member']);
+const Role = z.enum(ROLES);
 const UserSchema = z
   .object({
     id: z.string(),

@@ -3,12 +3,10 @@ import type { MessageCreateParamsBase, MessageParam, Usage } from '@anthropic-ai
 import { ProviderError } from '#shared/domain/errors.ts';
 import {
   type ChatAttemptPolicy,
-  type ChatEvent,
-  type ChatModel,
-  type ChatRequest,
   collectCompletion,
   streamWithRetries,
-} from '#shared/ports/chat-model.ts';
+} from '#shared/llm/stream-with-retries.ts';
+import type { ChatEvent, ChatModel, ChatRequest } from '#shared/ports/chat-model.ts';
 import { anthropicError } from './anthropic-errors.ts';
 
 export interface AnthropicChatModelOptions {

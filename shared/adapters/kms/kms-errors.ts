@@ -1,4 +1,4 @@
-import { ProviderError } from '#shared/domain/errors.ts';
+import { CredentialError, ProviderError } from '#shared/domain/errors.ts';
 
 export type KmsOperation = 'encrypt' | 'decrypt' | 're-encrypt';
 
@@ -16,9 +16,9 @@ export function kmsError(operation: KmsOperation, error: unknown): ProviderError
     case 'InvalidCiphertextException':
     case 'IncorrectKeyException':
       // KMS reports a wrong encryption context this way too: the record belongs to another bot or tenant.
-      return new ProviderError(
+      return new CredentialError(
         `The key service could not ${operation} ${what}: they were altered or belong to another bot`,
-        { cause: error },
+        { status: 502, cause: error },
       );
     case 'DisabledException':
     case 'KMSInvalidStateException':

@@ -1,15 +1,14 @@
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
-import { ProviderError } from '#shared/domain/errors.ts';
 import {
   canonicalContext,
   contextRecord,
   DATA_KEY_BYTES,
-  type Envelope,
-  type KeyVault,
   openPayload,
   sealPayload,
   zero,
-} from '#shared/ports/key-vault.ts';
+} from '#shared/crypto/envelope.ts';
+import { CredentialError, ProviderError } from '#shared/domain/errors.ts';
+import type { Envelope, KeyVault } from '#shared/ports/key-vault.ts';
 import { createDataKeyCache } from './data-key-cache.ts';
 import { type KmsOperation, kmsError } from './kms-errors.ts';
 
@@ -149,9 +148,8 @@ async function call<T>(operation: KmsOperation, send: () => Promise<T>): Promise
 
 function assertKmsEnvelope(env: Envelope): void {
   if (env.keyId.startsWith('local:')) {
-    throw new ProviderError(
+    throw new CredentialError(
       "The bot's credentials were encrypted with a local master key, which this deployment (KMS) cannot read",
-      { status: 500 },
     );
   }
 }

@@ -1,20 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { ProviderError } from '#shared/domain/errors.ts';
 import {
   contextAad,
   DATA_KEY_BYTES,
-  type EncryptionContext,
-  type Envelope,
   GCM_IV_BYTES,
   GCM_TAG_BYTES,
   gcmOpen,
   gcmSeal,
-  type KeyVault,
   openPayload,
   sealPayload,
   unreadableCredentials,
   zero,
-} from '#shared/ports/key-vault.ts';
+} from '#shared/crypto/envelope.ts';
+import { CredentialError, ProviderError } from '#shared/domain/errors.ts';
+import type { EncryptionContext, Envelope, KeyVault } from '#shared/ports/key-vault.ts';
 
 export interface MasterKey {
   /** `local:<8 hex>`, a fingerprint of the key (see `masterKeyId`). */
@@ -89,9 +87,8 @@ export function createLocalKeyVault(options: LocalKeyVaultOptions): KeyVault {
   const unwrap = (env: Envelope, ctx: EncryptionContext): Buffer => {
     const masterKey = keys.get(env.keyId);
     if (!masterKey) {
-      throw new ProviderError(
+      throw new CredentialError(
         `The bot's credentials were encrypted under a master key this server does not have (${env.keyId})`,
-        { status: 500 },
       );
     }
     const blob = Buffer.from(env.encryptedDataKey, 'base64');

@@ -7,12 +7,10 @@ import type { CompletionUsage } from 'openai/resources/completions';
 import { ProviderError } from '#shared/domain/errors.ts';
 import {
   type ChatAttemptPolicy,
-  type ChatEvent,
-  type ChatModel,
-  type ChatRequest,
   collectCompletion,
   streamWithRetries,
-} from '#shared/ports/chat-model.ts';
+} from '#shared/llm/stream-with-retries.ts';
+import type { ChatEvent, ChatModel, ChatRequest } from '#shared/ports/chat-model.ts';
 import { countTokens } from '#shared/rag/tokenizer.ts';
 import { type OpenAiProvider, openAiError, openAiLabel } from './openai-errors.ts';
 

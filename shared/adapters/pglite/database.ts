@@ -1,8 +1,9 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
+import { scopeStatement } from '../../db/scope-statement.ts';
+import { compile, type SqlFragment } from '../../db/sql.ts';
 import type { TenantId } from '../../domain/ids.ts';
-import { type Database, type Queryable, type SystemQueryable, scopeStatement } from '../../ports/database.ts';
-import { compile, type SqlFragment } from '../../ports/sql.ts';
+import type { Database, Queryable, SystemQueryable } from '../../ports/database.ts';
 
 export interface PgliteDatabaseOptions {
   /** Directory to persist into; in memory when omitted (tests). */

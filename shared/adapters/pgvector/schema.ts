@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import { SqlFragment, sql } from '../../db/sql.ts';
 import { ServiceUnavailableError, ValidationError } from '../../domain/errors.ts';
 import type { SystemQueryable } from '../../ports/database.ts';
-import { SqlFragment, sql } from '../../ports/sql.ts';
 
 /**
  * The pgvector table is created lazily by the store rather than by a migration: pgvector is optional on a

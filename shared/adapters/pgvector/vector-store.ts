@@ -1,14 +1,9 @@
+import { sql } from '../../db/sql.ts';
 import { isUuid, type TenantId } from '../../domain/ids.ts';
 import type { Database } from '../../ports/database.ts';
 import type { EmbeddingSpace } from '../../ports/embedder.ts';
-import { sql } from '../../ports/sql.ts';
-import {
-  assertPointFits,
-  assertVectorFits,
-  embeddingSpaceName,
-  type VectorHit,
-  type VectorStore,
-} from '../../ports/vector-store.ts';
+import type { VectorHit, VectorStore } from '../../ports/vector-store.ts';
+import { assertPointFits, assertVectorFits, embeddingSpaceName } from '../vector-space.ts';
 import { comparedType, ensureChunkVectorsTable, ensureSpaceIndex } from './schema.ts';
 
 export interface PgVectorStoreOptions {

@@ -1,8 +1,9 @@
 import postgres from 'postgres';
+import { scopeStatement } from '../../db/scope-statement.ts';
+import { compile, type SqlFragment } from '../../db/sql.ts';
 import { ServiceUnavailableError } from '../../domain/errors.ts';
 import type { TenantId } from '../../domain/ids.ts';
-import { type Database, type Queryable, type SystemQueryable, scopeStatement } from '../../ports/database.ts';
-import { compile, type SqlFragment } from '../../ports/sql.ts';
+import type { Database, Queryable, SystemQueryable } from '../../ports/database.ts';
 import { unavailableOr } from '../transient-fault.ts';
 import { createStallWatch, type StallWatch } from './stall-watch.ts';
 

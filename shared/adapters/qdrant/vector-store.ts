@@ -2,14 +2,8 @@ import { QdrantClient } from '@qdrant/js-client-rest';
 import { ServiceUnavailableError } from '../../domain/errors.ts';
 import type { TenantId } from '../../domain/ids.ts';
 import type { EmbeddingSpace } from '../../ports/embedder.ts';
-import {
-  assertPointFits,
-  assertVectorFits,
-  embeddingSpaceName,
-  type VectorHit,
-  type VectorPoint,
-  type VectorStore,
-} from '../../ports/vector-store.ts';
+import type { VectorHit, VectorPoint, VectorStore } from '../../ports/vector-store.ts';
+import { assertPointFits, assertVectorFits, embeddingSpaceName } from '../vector-space.ts';
 import { isAlreadyExists, qdrantProviderError } from './provider-error.ts';
 
 export interface QdrantVectorStoreOptions {

@@ -1,0 +1,9 @@
+import type { Citation } from '../../domain/chat.ts';
+
+/** What an answer streams, in order: meta, citations, deltas, usage, done. */
+export type AnswerEvent =
+  | { type: 'meta'; messageId: string; chatId: string | null; botId: string; query: string }
+  | { type: 'citations'; citations: Citation[] }
+  | { type: 'delta'; text: string }
+  | { type: 'usage'; inputTokens: number; outputTokens: number; costUsd: number }
+  | { type: 'done'; messageId: string; status: 'complete'; cited: number[] };

@@ -1,0 +1,203 @@
+import { requireScope } from '../../auth/authorize.ts';
+import { costUsd } from '../../config/prices.ts';
+import type { AuthContext } from '../../domain/auth-context.ts';
+import type { BotProfile, ProviderCredentials } from '../../domain/bot.ts';
+import type { Citation } from '../../domain/chat.ts';
+import { NotFoundError } from '../../domain/errors.ts';
+import { newId, type TenantId } from '../../domain/ids.ts';
+import type { ChatModel, ChatRequest, ChatTurn, ContextPassage } from '../../ports/chat-model.ts';
+import type { Database } from '../../ports/database.ts';
+import type { Embedder } from '../../ports/embedder.ts';
+import type { KeyVault } from '../../ports/key-vault.ts';
+import type { Logger } from '../../ports/logger.ts';
+import type { VectorStore } from '../../ports/vector-store.ts';
+import { countTokens } from '../../rag/tokenizer.ts';
+import { findBot, findBotCredentials } from '../../repositories/bots.ts';
+import { findChat, listMessages } from '../../repositories/chats.ts';
+import { openBotCredentials } from '../bots.ts';
+import type { AnswerEvent } from './answer-events.ts';
+import { assembleContext } from './assemble-context.ts';
+import { answerRequest } from './prompt.ts';
+import { assertWithinQuota } from './quota.ts';
+import { retrieveContext } from './retrieve-context.ts';
+import { rewriteQuery } from './rewrite-query.ts';
+import { type PendingUsage, streamAnswer } from './stream-answer.ts';
+
+export type { AnswerEvent };
+
+/**
+ * The ChatModel for one bot and one call. A bot without a provider answers extractively; the decrypted
+ * credentials live only inside the model built here. Throws a ProviderError (400) when no key applies.
+ */
+export type ChatModelFor = (bot: BotProfile, credentials: ProviderCredentials | null) => ChatModel;
+
+export interface AnswerDeps {
+  readonly db: Database;
+  readonly embedder: Embedder;
+  readonly vectorStore: VectorStore;
+  readonly vault: KeyVault;
+  readonly logger: Logger;
+  /** Builds the model for one bot and one call; the composition root binds the platform's keys into it. */
+  readonly chatModelFor: ChatModelFor;
+  /** Tokens of retrieved context given to the model. */
+  readonly contextBudgetTokens?: number;
+  readonly now?: () => Date;
+}
+
+/** Where the question is asked: a stored chat, or an inline conversation (the OpenAI-compatible endpoint). */
+export type AnswerTarget =
+  | { readonly chatId: string }
+  | { readonly botId: string; readonly history: readonly ChatTurn[] };
+
+export interface PreparedAnswer {
+  readonly messageId: string;
+  readonly citations: Citation[];
+  /** The answer as it is generated. Throws a ProviderError (after saving the partial answer) if the stream breaks. */
+  events(signal?: AbortSignal): AsyncGenerator<AnswerEvent>;
+}
+
+/**
+ * The chat orchestrator, everything that can fail before the first byte, in four steps: load (quota,
+ * chat, bot, history, credentials) → retrieve (query rewrite, hybrid retrieval, context assembly) →
+ * prompt → generate. The returned answer then streams the generation and saves the message and usage
+ * (see stream-answer.ts).
+ */
+export async function prepareAnswer(
+  auth: AuthContext,
+  target: AnswerTarget,
+  question: string,
+  deps: AnswerDeps,
+  signal?: AbortSignal,
+): Promise<PreparedAnswer> {
+  requireScope(auth, 'chat');
+  const conversation = await loadConversation(auth.tenantId, target, deps);
+  const model = deps.chatModelFor(conversation.bot, conversation.credentials);
+  const grounding = await retrieveGrounding(auth.tenantId, question, conversation, model, deps, signal);
+  const request = answerRequest(
+    conversation.bot,
+    conversation.history,
+    question,
+    grounding.query,
+    grounding.passages,
+  );
+  return generate(auth, conversation, question, grounding, model, request, deps, signal);
+}
+
+interface Conversation {
+  readonly bot: BotProfile;
+  readonly chatId: string | null;
+  readonly history: readonly ChatTurn[];
+  readonly credentials: ProviderCredentials | null;
+}
+
+/** Load: the quota check, the chat, its bot and history, and the bot's credentials (decrypted for this call only). */
+async function loadConversation(
+  tenantId: TenantId,
+  target: AnswerTarget,
+  deps: AnswerDeps,
+): Promise<Conversation> {
+  const now = deps.now?.() ?? new Date();
+  const { bot, history, chatId, sealed } = await deps.db.withTenant(tenantId, async (tx) => {
+    await assertWithinQuota(tx, tenantId, now);
+    const chat = 'chatId' in target ? await findChat(tx, tenantId, target.chatId) : null;
+    if ('chatId' in target && !chat) throw new NotFoundError('Chat');
+    const botId = chat?.botId ?? ('botId' in target ? target.botId : '');
+    const found: BotProfile | null = await findBot(tx, tenantId, botId);
+    if (!found) throw new NotFoundError('Bot');
+    const turns: ChatTurn[] = chat
+      ? (await listMessages(tx, tenantId, chat.id, 20))
+          .filter((m) => m.status !== 'failed')
+          .map((m) => ({ role: m.role, content: m.content }))
+      : [...('history' in target ? target.history : [])];
+    const sealed = found.provider ? await findBotCredentials(tx, tenantId, found.id) : null;
+    return { bot: found, history: turns, chatId: chat?.id ?? null, sealed };
+  });
+  // Outside the transaction: the key service call must not hold a database connection.
+  const credentials = await openBotCredentials(sealed, tenantId, bot.id, deps.vault);
+  return { bot, history, chatId, credentials };
+}
+
+interface Grounding {
+  /** The question as retrieval saw it (rewritten from the history when there is one). */
+  readonly query: string;
+  readonly passages: ContextPassage[];
+  readonly citations: Citation[];
+  /** The embedding and rewrite calls made so far, saved with the answer. */
+  readonly usage: PendingUsage[];
+}
+
+/** Retrieve: rewrite the question from the history, retrieve (dense + full text) and assemble numbered passages. */
+async function retrieveGrounding(
+  tenantId: TenantId,
+  question: string,
+  conversation: Conversation,
+  model: ChatModel,
+  deps: AnswerDeps,
+  signal: AbortSignal | undefined,
+): Promise<Grounding> {
+  const { bot } = conversation;
+  const rewrite = await rewriteQuery(question, conversation.history, model, deps.logger, signal);
+  const retrieval = await retrieveContext(
+    tenantId,
+    rewrite.query,
+    { topK: bot.retrieval.topK, tags: bot.retrieval.tags, scoreThreshold: bot.retrieval.scoreThreshold },
+    deps,
+  );
+  const context = assembleContext(retrieval.chunks, deps.contextBudgetTokens ?? 4000);
+
+  const usage: PendingUsage[] = [];
+  const space = deps.embedder.space;
+  usage.push({
+    kind: 'embed',
+    provider: space.provider,
+    model: space.model,
+    inputTokens: retrieval.embeddingTokens,
+    outputTokens: 0,
+    costUsd: costUsd(space.provider, space.model, retrieval.embeddingTokens, 0),
+  });
+  if (rewrite.rewritten) {
+    usage.push({
+      kind: 'rewrite',
+      provider: model.provider,
+      model: model.model,
+      inputTokens: rewrite.inputTokens,
+      outputTokens: rewrite.outputTokens,
+      costUsd: costUsd(model.provider, model.model, rewrite.inputTokens, rewrite.outputTokens),
+    });
+  }
+  return { query: rewrite.query, passages: context.passages, citations: context.citations, usage };
+}
+
+/** Generate: the answer, streamed when the caller pulls its events (see stream-answer.ts). */
+function generate(
+  auth: AuthContext,
+  conversation: Conversation,
+  question: string,
+  grounding: Grounding,
+  model: ChatModel,
+  request: ChatRequest,
+  deps: AnswerDeps,
+  signal: AbortSignal | undefined,
+): PreparedAnswer {
+  const messageId = newId();
+  return {
+    messageId,
+    citations: grounding.citations,
+    events: (streamSignal) =>
+      streamAnswer({
+        auth,
+        bot: conversation.bot,
+        chatId: conversation.chatId,
+        messageId,
+        question,
+        query: grounding.query,
+        citations: grounding.citations,
+        usage: grounding.usage,
+        model,
+        request,
+        estimateTokens: countTokens,
+        deps,
+        signal: streamSignal ?? signal,
+      }),
+  };
+}

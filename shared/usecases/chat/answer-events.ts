@@ -1,9 +1,0 @@
-import type { Citation } from '../../repositories/chats.ts';
-
-/** What an answer streams, in order: meta, citations, deltas, usage, done. */
-export type AnswerEvent =
-  | { type: 'meta'; messageId: string; chatId: string | null; botId: string; query: string }
-  | { type: 'citations'; citations: Citation[] }
-  | { type: 'delta'; text: string }
-  | { type: 'usage'; inputTokens: number; outputTokens: number; costUsd: number }
-  | { type: 'done'; messageId: string; status: 'complete'; cited: number[] };
