@@ -2,8 +2,10 @@ import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { Command } from 'commander';
 import { buildLocalPlatform } from '#shared/composition/local.ts';
+import { checkReadiness } from '#shared/composition/readiness.ts';
 import { SECRETS_FILE } from '#shared/config/key-file.ts';
 import { loadConfig } from '#shared/config/load.ts';
+import { serviceUnavailableIn } from '#shared/domain/errors.ts';
 import { requeueAbandonedJobs } from '#shared/repositories/jobs.ts';
 import { DEFAULT_API_URL } from '../client/connection.ts';
 import { removeLocalServerFile, writeLocalServerFile } from '../client/local-server-file.ts';
@@ -17,7 +19,18 @@ export function registerServe(program: Command): void {
     .option('-p, --port <port>', 'port to listen on (default: PORT or 8787)')
     .action(async (options: { port?: string }) => {
       const config = loadConfig({ ...process.env, ...(options.port ? { PORT: options.port } : {}) });
-      const platform = await buildLocalPlatform(config, 'minirag-local');
+      const platform = await buildLocalPlatform(config, 'minirag-local').catch((error: unknown) =>
+        refuseToStart([
+          serviceUnavailableIn(error)
+            ? `database: ${(error as Error).message} Check DATABASE_URL and that the server is running.`
+            : `database: ${error instanceof Error ? error.message : String(error)}`,
+        ]),
+      );
+      const report = await checkReadiness(platform);
+      if (!report.ready) {
+        await platform.db.close().catch(() => {});
+        refuseToStart(report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`));
+      }
       const { app, worker } = createLocalServer(platform);
       if (platform.db.kind === 'pglite') {
         // This process owns the data directory: jobs left running were cut off by a crash or a kill.
@@ -65,4 +78,10 @@ export function registerServe(program: Command): void {
       process.on('SIGINT', () => void shutdown('SIGINT'));
       process.on('SIGTERM', () => void shutdown('SIGTERM'));
     });
+}
+
+/** A failed startup check: one readable line per problem (each names its remedy), then exit 1. */
+function refuseToStart(problems: readonly string[]): never {
+  process.stderr.write(`MiniRAG cannot start:\n${problems.map((p) => `  ${p}\n`).join('')}`);
+  process.exit(1);
 }

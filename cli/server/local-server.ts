@@ -28,7 +28,7 @@ export interface LocalServer {
  */
 export function createLocalServer(p: LocalPlatform): LocalServer {
   const ingestDeps = ingestDepsOf(p);
-  const ingest = ingestJobHandler(ingestDeps);
+  const ingest = ingestJobHandler(ingestDeps, p.config.INGEST_OUTAGE_RETRY_SECONDS);
   const worker = createJobWorker({
     db: p.db,
     logger: p.logger,
@@ -36,6 +36,7 @@ export function createLocalServer(p: LocalPlatform): LocalServer {
     groupSize: p.config.INGEST_GROUP_SIZE,
     groupWindowMs: p.config.INGEST_GROUP_WINDOW_MS,
     abandoned: abandonedIngestHandler(ingestDeps),
+    outageRetrySeconds: p.config.INGEST_OUTAGE_RETRY_SECONDS,
     handle: async (job, claimedWith) => {
       const outcome = await ingest(job, claimedWith);
       // A final failure is recorded on the source; the job is finished either way.

@@ -1,10 +1,12 @@
 import { Scalar } from '@scalar/hono-api-reference';
 import { requestId } from 'hono/request-id';
+import { checkReadiness } from '#shared/composition/readiness.ts';
 import { answerRoutes } from '#shared/http/answer-routes.ts';
 import { bodyLimits } from '#shared/http/body-limits.ts';
 import type { AppEnv } from '#shared/http/env.ts';
 import { modelRoutes } from '#shared/http/model-routes.ts';
 import { errorToResponse, problemResponse } from '#shared/http/problem.ts';
+import { readinessGate, readyzHandler } from '#shared/http/readiness.ts';
 import { createRouter } from '#shared/http/router.ts';
 import type { Platform } from '#shared/platform.ts';
 import { apiTokenRoutes } from './routes/api-tokens.ts';
@@ -18,14 +20,26 @@ import { userRoutes } from './routes/users.ts';
 
 export const API_VERSION = '0.1.0';
 
+export interface AppOptions {
+  /**
+   * Run the startup checks on the first request and answer 503 with a misconfiguration from then on
+   * (Lambda, where no process start shows it). The local server checks before it listens instead.
+   */
+  readonly startupChecks?: boolean;
+}
+
 /** The REST API (tenants, users, tokens, bots, sources, chats, usage): one Hono app, one sub-app per resource. */
-export function createApiApp(p: Platform) {
+export function createApiApp(p: Platform, options: AppOptions = {}) {
   const app = createRouter();
+  const readiness = () => checkReadiness(p);
 
   app.use('*', requestId());
+  if (options.startupChecks) app.use('*', readinessGate(readiness, p.logger));
   app.use('*', bodyLimits(p.config));
 
+  // Liveness: the process answers. Readiness: what it depends on answers too.
   app.get('/healthz', (c) => c.json({ status: 'ok', version: API_VERSION }));
+  app.get('/readyz', readyzHandler(readiness));
 
   app.route('/v1/tenants', tenantRoutes(p));
   app.route('/v1/auth', authRoutes(p));

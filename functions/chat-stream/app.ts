@@ -1,9 +1,11 @@
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
+import { checkReadiness } from '#shared/composition/readiness.ts';
 import { answerRoutes } from '#shared/http/answer-routes.ts';
 import { bodyLimits } from '#shared/http/body-limits.ts';
 import { modelRoutes } from '#shared/http/model-routes.ts';
 import { errorToResponse, problemResponse } from '#shared/http/problem.ts';
+import { readinessGate, readyzHandler } from '#shared/http/readiness.ts';
 import { createRouter } from '#shared/http/router.ts';
 import type { Platform } from '#shared/platform.ts';
 
@@ -11,9 +13,11 @@ import type { Platform } from '#shared/platform.ts';
  * The streaming function (Lambda function URL, RESPONSE_STREAM): asking questions with answers streamed
  * as Server-Sent Events. Authentication is our own bearer token, checked by the same middleware as the API.
  */
-export function createChatStreamApp(p: Platform) {
+export function createChatStreamApp(p: Platform, options: { readonly startupChecks?: boolean } = {}) {
   const app = createRouter();
+  const readiness = () => checkReadiness(p);
   app.use('*', requestId());
+  if (options.startupChecks) app.use('*', readinessGate(readiness, p.logger));
   if (p.config.CORS_ORIGINS.length > 0) {
     app.use(
       '*',
@@ -27,6 +31,7 @@ export function createChatStreamApp(p: Platform) {
   }
   app.use('*', bodyLimits(p.config));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', readyzHandler(readiness));
   app.route('/v1', answerRoutes(p, { streaming: true }));
   // Clients given the function URL as their OpenAI base URL list models there too.
   app.route('/v1', modelRoutes(p));

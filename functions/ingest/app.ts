@@ -48,9 +48,12 @@ export function createIngestApp(deps: IngestAppDeps) {
       throw new Error(`Malformed ingest message ${record.messageId}`);
     }
     const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
+    const isLast = receiveCount >= deps.maxAttempts;
+    // SQS counts every delivery, so an outage cannot be kept off the count: it is retried (a batch item
+    // failure, redelivered after the visibility timeout) on every delivery but the last, never FAILED before.
     const outcome = await ingestSource(
       message,
-      { number: receiveCount, isLast: receiveCount >= deps.maxAttempts },
+      { number: receiveCount, isLast, outageIsFinal: isLast },
       deps,
       embedding,
     );

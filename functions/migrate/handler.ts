@@ -90,7 +90,8 @@ export async function handler(): Promise<MigrateOutcome> {
   }
   const dir = migrationsDir();
   for (let attempt = 0; ; attempt++) {
-    const db = createPostgresDatabase({ url, maxConnections: 1 });
+    // Migrations may wait for another runner's lock and build indexes: no 10 s statement timeout here.
+    const db = createPostgresDatabase({ url, maxConnections: 1, statementTimeoutMs: 900_000 });
     try {
       const result = await migrate(db, dir);
       log('INFO', 'Migrations applied', { applied: result.applied, alreadyApplied: result.alreadyApplied });

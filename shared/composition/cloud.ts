@@ -77,6 +77,8 @@ function postgresDatabase(config: Config, url: string | undefined): Database {
     url,
     schema: config.DATABASE_SCHEMA,
     maxConnections: config.DATABASE_MAX_CONNECTIONS,
+    connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
   });
 }
 

@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.ts';
 import type { Platform } from '../platform.ts';
 import { type EmbeddingGroupMember, embeddingGroupsByTenant } from '../rag/embedding/index.ts';
 import type { ExtractLimits } from '../rag/extract/index.ts';
-import type { Job } from '../repositories/jobs.ts';
+import { type Job, outageRetryAllowed } from '../repositories/jobs.ts';
 import {
   failAbandonedIngest,
   type IngestDeps,
@@ -45,6 +45,8 @@ export function extractLimitsOf(config: Config): ExtractLimits {
  */
 export function ingestJobHandler(
   deps: IngestDeps,
+  /** INGEST_OUTAGE_RETRY_SECONDS: the job worker's `outageRetrySeconds`. */
+  outageRetrySeconds: number,
 ): (job: Job, claimedWith: readonly Job[]) => Promise<IngestOutcome> {
   const membersOf = new WeakMap<readonly Job[], EmbeddingGroupMember[]>();
   return (job, claimedWith) => {
@@ -56,9 +58,10 @@ export function ingestJobHandler(
       );
       membersOf.set(claimedWith, members);
     }
+    const isLast = job.attempts >= job.maxAttempts;
     return ingestSource(
       job.payload,
-      { number: job.attempts, isLast: job.attempts >= job.maxAttempts },
+      { number: job.attempts, isLast, outageIsFinal: isLast && !outageRetryAllowed(job, outageRetrySeconds) },
       deps,
       members[claimedWith.indexOf(job)],
     );

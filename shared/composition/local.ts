@@ -26,6 +26,8 @@ export async function buildLocalPlatform(config: Config, serviceName = 'minirag'
         url: config.DATABASE_URL,
         schema: config.DATABASE_SCHEMA,
         maxConnections: config.DATABASE_MAX_CONNECTIONS,
+        connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
+        statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
       })
     : await createPgliteDatabase({ dataDir: join(config.MINIRAG_DATA_DIR, 'pgdata') });
   await migrate(db);

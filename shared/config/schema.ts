@@ -32,6 +32,10 @@ export const configSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]*$/, 'must be a plain lower-case identifier')
     .optional(),
   DATABASE_MAX_CONNECTIONS: int(1, 100).default(5),
+  /** Opening a database connection fails after this long (the API answers 503 instead of waiting). */
+  DATABASE_CONNECT_TIMEOUT_SECONDS: int(1, 120).default(3),
+  /** The server's statement_timeout; a statement unanswered a second longer is a stalled connection. */
+  DATABASE_STATEMENT_TIMEOUT_MS: int(100, 3_600_000).default(10_000),
   /**
    * How to reach PostgreSQL: `postgres` (a connection, the default) or `data-api` (the RDS Data API over HTTPS,
    * for a serverless Aurora cluster; needs DATABASE_CLUSTER_ARN, DATABASE_SECRET_ARN and DATABASE_NAME).
@@ -61,6 +65,11 @@ export const configSchema = z.object({
   INGEST_GROUP_SIZE: int(1, 100).default(16),
   /** Local worker: how long a partial group waits for more sources (SQS's batching window in AWS). */
   INGEST_GROUP_WINDOW_MS: int(0, 60_000).default(500),
+  /**
+   * Local worker: how long after it was queued a source may keep waiting out database or vector-store
+   * outages without spending its attempts (after that an outage counts as an attempt).
+   */
+  INGEST_OUTAGE_RETRY_SECONDS: int(0, 7 * 86_400).default(3600),
 
   VECTOR_STORE: z.enum(['pgvector', 'qdrant']).default('pgvector'),
   QDRANT_URL: z.string().url().optional(),

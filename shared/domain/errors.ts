@@ -123,16 +123,23 @@ export class CredentialError extends ProviderError {
 export class IngestRetryableError extends Error {}
 
 /**
- * Infrastructure the platform depends on is briefly unavailable (a paused database resuming, an outage): the
- * request was not carried out and may be sent again after `retryAfterSeconds`. Maps to 503 with Retry-After.
+ * A service MiniRAG depends on (the database, the vector store, the queue) is down, overloaded, resuming
+ * from a pause or misconfigured: the request was not carried out and nothing the caller sent is at fault.
+ * Maps to 503; ingestion keeps the document's attempts and tries again later. `retryable` is false for a
+ * misconfiguration (pgvector missing, a wrong vector size) that only an operator can fix: then no
+ * Retry-After is promised; otherwise `retryAfterSeconds` (default 5) becomes the Retry-After header.
  */
 export class ServiceUnavailableError extends DomainError {
   readonly status = 503;
   readonly type = 'service-unavailable';
   readonly retryAfterSeconds: number | undefined;
-  constructor(message: string, options?: { retryAfterSeconds?: number; cause?: unknown }) {
-    super(message, { ...options, retryable: true });
-    this.retryAfterSeconds = options?.retryAfterSeconds;
+  constructor(
+    message: string,
+    options?: { retryable?: boolean; retryAfterSeconds?: number; cause?: unknown },
+  ) {
+    const retryable = options?.retryable ?? true;
+    super(message, { ...options, retryable });
+    this.retryAfterSeconds = retryable ? (options?.retryAfterSeconds ?? 5) : undefined;
   }
 }
 
@@ -145,4 +152,12 @@ export class DocumentLimitError extends DomainError {
   readonly status = 422;
   readonly type = 'document-limit-exceeded';
   override readonly retryable = false;
+}
+
+/** The ServiceUnavailableError in `error` or its chain of causes (a use case may wrap it). */
+export function serviceUnavailableIn(error: unknown): ServiceUnavailableError | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    if (e instanceof ServiceUnavailableError) return e;
+  }
+  return undefined;
 }

@@ -1,6 +1,8 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { unavailableOr } from '../adapters/transient-fault.ts';
+import { errorLogFields } from '../domain/error-log.ts';
 import { DomainError, ProviderError, QuotaExceededError, ServiceUnavailableError } from '../domain/errors.ts';
 import type { Logger } from '../ports/logger.ts';
 
@@ -84,8 +86,14 @@ function databaseProblem(error: unknown): { status: number; type: string; detail
   return undefined;
 }
 
-/** The one place that turns an error into an HTTP response. Unknown errors are logged and become a bare 500. */
-export function errorToResponse(error: unknown, c: Context, logger: Logger): Response {
+/**
+ * The one place that turns an error into an HTTP response. An unavailable database or vector store is a
+ * 503 with Retry-After; unknown errors become a bare 500. Every 5xx is logged at ERROR with its cause
+ * chain and the request id the response carries, so "the request id identifies it in our logs" is true.
+ */
+export function errorToResponse(raw: unknown, c: Context, logger: Logger): Response {
+  // A transient fault that reached here unwrapped (no adapter named the service) is still an outage.
+  const error = raw instanceof HTTPException ? raw : unavailableOr(raw, 'service');
   if (error instanceof DomainError) {
     const headers: Record<string, string> = {};
     const retryAfter =
@@ -96,7 +104,13 @@ export function errorToResponse(error: unknown, c: Context, logger: Logger): Res
         : undefined;
     if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
     if (error.status === 401) headers['www-authenticate'] = 'Bearer realm="minirag"';
-    if (error.status >= 500) logger.warn('provider failure', { error: error.message, type: error.type });
+    if (error.status >= 500) {
+      logger.error(error instanceof ServiceUnavailableError ? 'service unavailable' : 'provider failure', {
+        requestId: requestIdOf(c),
+        type: error.type,
+        ...errorLogFields(error),
+      });
+    }
     return problemResponse(c, error.status, error.type, error.message, error.details ?? {}, headers);
   }
   if (error instanceof HTTPException) {
@@ -113,10 +127,7 @@ export function errorToResponse(error: unknown, c: Context, logger: Logger): Res
   }
   const db = databaseProblem(error);
   if (db) return problemResponse(c, db.status, db.type, db.detail);
-  logger.error('unhandled error', {
-    error: error instanceof Error ? error.message : String(error),
-    stack: (error as Error)?.stack,
-  });
+  logger.error('unhandled error', { requestId: requestIdOf(c), ...errorLogFields(error) });
   return problemResponse(
     c,
     500,
@@ -124,3 +135,5 @@ export function errorToResponse(error: unknown, c: Context, logger: Logger): Res
     'Something went wrong on our side. The request id identifies it in our logs.',
   );
 }
+
+const requestIdOf = (c: Context) => c.get('requestId' as never) as string | undefined;

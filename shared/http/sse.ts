@@ -1,5 +1,7 @@
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { unavailableOr } from '../adapters/transient-fault.ts';
+import { errorLogFields } from '../domain/error-log.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { Logger } from '../ports/logger.ts';
 import { PROBLEM_BASE } from './problem.ts';
@@ -39,7 +41,10 @@ export function sseResponse(
       }
     } catch (error) {
       if (!stream.aborted)
-        await stream.writeSSE({ event: 'error', data: JSON.stringify(errorEvent(error, logger)) });
+        await stream.writeSSE({
+          event: 'error',
+          data: JSON.stringify(errorEvent(error, logger, c.get('requestId' as never) as string | undefined)),
+        });
     } finally {
       clearInterval(keepAlive);
     }
@@ -87,8 +92,11 @@ export async function primed<T>(source: AsyncIterable<T>, graceMs: number): Prom
   };
 }
 
-function errorEvent(error: unknown, logger: Logger) {
+function errorEvent(raw: unknown, logger: Logger, requestId: string | undefined) {
+  const error = unavailableOr(raw, 'service');
   if (error instanceof DomainError) {
+    if (error.status >= 500)
+      logger.error('stream failed', { requestId, type: error.type, ...errorLogFields(error) });
     return {
       type: PROBLEM_BASE + error.type,
       status: error.status,
@@ -98,7 +106,7 @@ function errorEvent(error: unknown, logger: Logger) {
         : {}),
     };
   }
-  logger.error('stream failed', { error: error instanceof Error ? error.message : String(error) });
+  logger.error('stream failed', { requestId, ...errorLogFields(error) });
   return {
     type: `${PROBLEM_BASE}internal-error`,
     status: 500,

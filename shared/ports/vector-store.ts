@@ -56,6 +56,8 @@ export interface VectorStore {
     sourceId: string,
     opts?: { exceptVersion?: number },
   ): Promise<void>;
+  /** Asks the store whether it answers right now (readiness probes); throws a ServiceUnavailableError if not. */
+  ping?(space: EmbeddingSpace): Promise<void>;
   /**
    * Number of a source's points (optionally of one version). Optional in the port so a test double may
    * omit it; both real adapters implement it, for consistency checks between chunks and vectors.

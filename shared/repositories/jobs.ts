@@ -12,6 +12,8 @@ export interface Job {
   readonly payload: IngestMessage;
   readonly attempts: number;
   readonly maxAttempts: number;
+  /** When it was queued: an outage is waited out for free only within a budget from then. */
+  readonly createdAt: Date;
 }
 
 interface JobRow {
@@ -21,6 +23,7 @@ interface JobRow {
   payload: IngestMessage;
   attempts: number;
   max_attempts: number;
+  created_at: Date;
 }
 
 const toJob = (r: JobRow): Job => ({
@@ -30,7 +33,17 @@ const toJob = (r: JobRow): Job => ({
   payload: r.payload,
   attempts: r.attempts,
   maxAttempts: r.max_attempts,
+  createdAt: r.created_at,
 });
+
+/**
+ * Whether an outage of the database or vector store may still send the job back without spending an
+ * attempt: for `budgetSeconds` after it was queued. After that an outage counts like any other failure, so
+ * a job can never circle forever.
+ */
+export function outageRetryAllowed(job: Job, budgetSeconds: number, now = Date.now()): boolean {
+  return now - job.createdAt.getTime() < budgetSeconds * 1000;
+}
 
 /**
  * Adds an ingest job inside the caller's tenant transaction (the outbox write). The app role may only
@@ -78,7 +91,7 @@ export async function claimJobs(
       order by run_at
       limit ${options.limit}
       for update skip locked)
-    returning id, tenant_id, kind, payload, attempts, max_attempts`);
+    returning id, tenant_id, kind, payload, attempts, max_attempts, created_at`);
   return rows.map(toJob);
 }
 
@@ -122,6 +135,23 @@ export async function failJob(
       run_at = now() + make_interval(secs => ${dead ? 0 : backoffSeconds}), updated_at = now()
     where id = ${job.id}`);
   return dead ? 'dead' : 'retry';
+}
+
+/**
+ * Back to the queue after `backoffSeconds` without counting the attempt: the database or the vector store
+ * was down, which says nothing about the job. Only while this worker still holds it (same attempt number),
+ * so a late write after an outage cannot undo another worker's claim.
+ */
+export async function requeueAfterOutage(
+  tx: Queryable,
+  job: Job,
+  error: string,
+  backoffSeconds: number,
+): Promise<void> {
+  await tx.query(sql`
+    update jobs set status = 'queued', attempts = greatest(attempts - 1, 0), last_error = ${error.slice(0, 2000)},
+      locked_until = null, run_at = now() + make_interval(secs => ${backoffSeconds}), updated_at = now()
+    where id = ${job.id} and status = 'running' and attempts = ${job.attempts}`);
 }
 
 /** Returns running jobs to the queue without counting an attempt (graceful shutdown). */

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
+import { errorLogFields } from '../domain/error-log.ts';
 import {
   DocumentLimitError,
   DomainError,
   IngestRetryableError,
+  serviceUnavailableIn,
   UnsupportedMediaTypeError,
   UnusableSourceError,
   ValidationError,
@@ -45,6 +47,17 @@ export interface IngestDeps {
 export type IngestOutcome = 'completed' | 'skipped' | 'rejected' | 'failed';
 
 /**
+ * Which delivery this is. `isLast`: a document problem now is final (FAILED). `outageIsFinal`: an outage of
+ * the database or the vector store now is final too; until then it spends none of the document's attempts
+ * (the queue redelivers after a backoff) because nothing is wrong with the document.
+ */
+export interface IngestAttempt {
+  readonly number: number;
+  readonly isLast: boolean;
+  readonly outageIsFinal?: boolean;
+}
+
+/**
  * Ingestion of one message in five steps: extract → normalize → chunk → embed → store. Idempotent:
  * chunk and vector ids are derived from (tenant, source, version, ordinal), so a redelivered or
  * concurrently delivered message writes the same rows; a message for an old version is skipped.
@@ -53,7 +66,7 @@ export type IngestOutcome = 'completed' | 'skipped' | 'rejected' | 'failed';
  */
 export async function ingestSource(
   message: IngestMessage,
-  attempt: { readonly number: number; readonly isLast: boolean },
+  attempt: IngestAttempt,
   deps: IngestDeps,
   embedding: EmbeddingGroupMember = embeddedAlone(deps.embedder),
 ): Promise<IngestOutcome> {
@@ -71,7 +84,7 @@ function embeddedAlone(embedder: Embedder): EmbeddingGroupMember {
 
 async function ingestOrFail(
   message: IngestMessage,
-  attempt: { readonly number: number; readonly isLast: boolean },
+  attempt: IngestAttempt,
   deps: IngestDeps,
   embedding: EmbeddingGroupMember,
 ): Promise<IngestOutcome> {
@@ -174,20 +187,41 @@ async function handleFailure(
   error: unknown,
   tenantId: TenantId,
   source: Source,
-  attempt: { number: number; isLast: boolean },
+  attempt: IngestAttempt,
   deps: IngestDeps,
 ): Promise<IngestOutcome> {
-  const rejected = isDocumentError(error);
-  const permanent = error instanceof DomainError && !error.retryable;
-  const reason = readableReason(error);
-  deps.logger.warn('ingest attempt failed', {
+  const outage = serviceUnavailableIn(error);
+  const rejected = !outage && isDocumentError(error);
+  const permanent = !outage && error instanceof DomainError && !error.retryable;
+  const reason = outage ? outage.message : readableReason(error);
+  const fields = {
     tenantId,
     sourceId: source.id,
     attempt: attempt.number,
     permanent,
+    outage: !!outage,
     reason,
-  });
-  if (!permanent && !attempt.isLast) {
+  };
+  if (outage || reason === INTERNAL_REASON) {
+    // Not the document's fault: the operator needs the cause, which the source's reason does not carry.
+    deps.logger.error('ingest attempt failed', { ...fields, ...errorLogFields(error) });
+  } else {
+    deps.logger.warn('ingest attempt failed', fields);
+  }
+  if (outage && !attempt.outageIsFinal) {
+    // The database may be the service that is down: then this write fails too, and the source keeps its
+    // PROCESSING status until the queue delivers it again.
+    await deps.db
+      .withTenant(tenantId, (tx) =>
+        setSourceStatus(tx, tenantId, source.id, source.version, {
+          status: 'PENDING',
+          error: `Waiting to retry: ${reason}`,
+        }),
+      )
+      .catch(() => {});
+    throw new IngestRetryableError(reason, { cause: error });
+  }
+  if (!permanent && !outage && !attempt.isLast) {
     await deps.db.withTenant(tenantId, (tx) =>
       setSourceStatus(tx, tenantId, source.id, source.version, {
         status: 'PENDING',

@@ -9,7 +9,7 @@ import { createPgVectorStore } from '#shared/adapters/pgvector/vector-store.ts';
 import { createQdrantVectorStore } from '#shared/adapters/qdrant/vector-store.ts';
 import { embeddingSpaceName } from '#shared/adapters/vector-space.ts';
 import { sql } from '#shared/db/sql.ts';
-import { ProviderError, ValidationError } from '#shared/domain/errors.ts';
+import { ProviderError, ServiceUnavailableError, ValidationError } from '#shared/domain/errors.ts';
 import { asTenantId, type TenantId } from '#shared/domain/ids.ts';
 import { pointId, uuidV5 } from '#shared/domain/point-id.ts';
 import type { Database } from '#shared/ports/database.ts';
@@ -415,7 +415,9 @@ for (const adapter of cases) {
         expect(inspect(error, { depth: 10 })).not.toContain(apiKey);
         const unreachable = createQdrantVectorStore({ url: await closedPortUrl(), apiKey });
         const refused = await unreachable.ensureSpace(lost).catch((e) => e);
-        expect(refused).toBeInstanceOf(ProviderError);
+        // Unreachable is an outage of ours, not a provider's refusal: 503, and ingestion keeps its attempts.
+        expect(refused).toBeInstanceOf(ServiceUnavailableError);
+        expect(refused.status).toBe(503);
         expect(refused.message).toContain('cannot reach the server');
         expect(inspect(refused, { depth: 10 })).not.toContain(apiKey);
         warn.mockRestore();

@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient, KMSServiceException } from '@aws-sdk/client-kms';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { handle } from 'hono/aws-lambda';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApiApp } from '#functions/api/app.ts';
 import { createPostgresDatabase } from '#shared/adapters/postgres/database.ts';
 import { migrate } from '#shared/db/migrate.ts';
+import { type FakeQdrant, startFakeQdrant } from '#test/fakes/qdrant-server.ts';
 import { apiGatewayEvent, invoke } from '#test/fixtures/apigw-events.ts';
 import {
   createTestSchema,
@@ -105,11 +107,14 @@ describe.skipIf(!databaseUrl)(
     /** KMS's memory: data key by ciphertext blob, with the context it was generated under. */
     const issued = new Map<string, { key: Buffer; context: string }>();
     let handler: unknown;
+    let qdrant: FakeQdrant;
 
     beforeAll(async () => {
       // As the other real-PostgreSQL suites: a schema owned by the test login role, which is no superuser.
       const url = loginRoleUrl(databaseUrl as string);
       ({ schema, drop: dropSchema } = await createTestSchema(databaseUrl as string));
+      // The server has no pgvector (see the last test): this deployment uses Qdrant.
+      qdrant = await startFakeQdrant();
       const db = createPostgresDatabase({ url, schema, maxConnections: 1 });
       await migrate(db);
       await db.close();
@@ -142,6 +147,8 @@ describe.skipIf(!databaseUrl)(
       vi.stubEnv('KMS_KEY_ID', 'alias/minirag-credentials');
       vi.stubEnv('AWS_REGION', 'eu-west-1');
       vi.stubEnv('LOG_LEVEL', 'SILENT');
+      vi.stubEnv('VECTOR_STORE', 'qdrant');
+      vi.stubEnv('QDRANT_URL', qdrant.url);
       vi.resetModules();
       handler = (await import('#functions/api/handler.ts')).handler;
     });
@@ -151,6 +158,7 @@ describe.skipIf(!databaseUrl)(
       await (await apiPlatform()).db.close();
       vi.unstubAllEnvs();
       kms.restore();
+      await qdrant.close();
       await dropSchema();
     });
 
@@ -202,6 +210,30 @@ describe.skipIf(!databaseUrl)(
       expect(res.headers['content-type']).toBe('application/problem+json');
       const unauth = await invoke(handler, apiGatewayEvent('GET', '/v1/tenants'));
       expect(unauth.statusCode).toBe(401);
+    });
+
+    it('when the configuration needs pgvector and the server has none then every request answers 503 with the remedy', async (ctx) => {
+      const probe = postgres(databaseUrl as string, { max: 1, onnotice: () => {} });
+      const available = await probe`select 1 from pg_available_extensions where name = 'vector'`;
+      await probe.end();
+      if (available.length > 0) ctx.skip(); // this server has the extension
+      vi.stubEnv('VECTOR_STORE', 'pgvector');
+      vi.resetModules();
+      const misconfigured = (await import('#functions/api/handler.ts')).handler;
+      try {
+        for (const path of ['/v1/tenants', '/v1/bots']) {
+          const res = await invoke(misconfigured, apiGatewayEvent('GET', path, { token: TEST_ADMIN_TOKEN }));
+          expect(res.statusCode).toBe(503);
+          expect(res.headers['content-type']).toBe('application/problem+json');
+          expect(res.headers['retry-after']).toBeUndefined(); // only an operator can fix it
+          expect(res.json.detail).toMatch(/^vector store: .*no pgvector extension.*VECTOR_STORE=qdrant/);
+        }
+        const live = await invoke(misconfigured, apiGatewayEvent('GET', '/healthz'));
+        expect(live.statusCode).toBe(200); // alive, only not ready
+      } finally {
+        const { apiPlatform } = await import('#functions/api/deps.ts');
+        await (await apiPlatform()).db.close();
+      }
     });
   },
 );

@@ -88,7 +88,7 @@ describe.each(databaseKinds())('local job worker on $name', (kind) => {
         return h.platform.embedder.embed(texts, options);
       },
     };
-    const ingest = ingestJobHandler({ ...h.ingestDeps, embedder });
+    const ingest = ingestJobHandler({ ...h.ingestDeps, embedder }, 3600);
     const handle = async (job: Job, claimedWith: readonly Job[]) => void (await ingest(job, claimedWith));
     return { requests, handle };
   }
@@ -115,6 +115,7 @@ describe.each(databaseKinds())('local job worker on $name', (kind) => {
         return source.status === 'COMPLETED' ? source : undefined;
       });
     }
+    await h.worker.idle(); // a job's row goes a moment after its source is COMPLETED
     const left = await db().withSystem((tx) => tx.query(sql`select id from jobs`));
     expect(left).toEqual([]);
     await h.worker.stop(1_000);
@@ -316,7 +317,7 @@ describe.each(databaseKinds())('local job worker on $name', (kind) => {
       expect(attempts).toEqual([1, 2]);
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(unhandled).toEqual([]);
-      expect(h.platform.logger.lines.some((l) => l.includes('job bookkeeping failed'))).toBe(true);
+      expect(h.platform.logger.lines.some((l) => l.includes('job outcome not written yet'))).toBe(true);
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIngestApp } from '#functions/ingest/app.ts';
+import { qdrantProviderError } from '#shared/adapters/qdrant/provider-error.ts';
 import { ProviderError } from '#shared/domain/errors.ts';
 import type { Embedder } from '#shared/ports/embedder.ts';
+import type { VectorStore } from '#shared/ports/vector-store.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import {
   expectConsistentSource,
@@ -27,6 +29,8 @@ describe.each(databaseKinds())('ingest Lambda handler (SQS batch) on $name', (ki
   /** Its sources share no embedding request with `tenant`'s, even in one batch. */
   let other: TestTenant;
   let handle: ReturnType<typeof createIngestApp>;
+  /** Sources whose vectors cannot be written: the vector store is down for them (a refused connection). */
+  const unreachableFor = new Set<string>();
   /** Every request the embedder got, as its texts. */
   const requests: string[][] = [];
 
@@ -49,7 +53,24 @@ describe.each(databaseKinds())('ingest Lambda handler (SQS batch) on $name', (ki
         return h.platform.embedder.embed(texts, options);
       },
     };
-    handle = createIngestApp({ ...h.ingestDeps, embedder, maxAttempts: MAX_ATTEMPTS });
+    const store = h.ingestDeps.vectorStore;
+    const vectorStore: VectorStore = {
+      ...store,
+      ensureSpace: (space) => store.ensureSpace(space),
+      search: (...args) => store.search(...args),
+      deleteBySource: (...args) => store.deleteBySource(...args),
+      upsert: async (tenantId, space, points) => {
+        if (points.some((p) => unreachableFor.has(p.sourceId))) {
+          // What the Qdrant client throws when nothing listens, as the adapter translates it.
+          const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6333'), {
+            code: 'ECONNREFUSED',
+          });
+          throw qdrantProviderError('upsert', new TypeError('fetch failed', { cause: refused }), undefined);
+        }
+        return store.upsert(tenantId, space, points);
+      },
+    };
+    handle = createIngestApp({ ...h.ingestDeps, embedder, vectorStore, maxAttempts: MAX_ATTEMPTS });
   });
   afterAll(async () => {
     await h.dispose();
@@ -186,5 +207,59 @@ describe.each(databaseKinds())('ingest Lambda handler (SQS batch) on $name', (ki
     const gone = sqsRecord(JSON.stringify({ tenantId: tenant.id, sourceId: source.id, version: 2 }));
     expect((await handle(sqsEvent(gone))).batchItemFailures).toEqual([]);
     expect(await h.vectors(tenant.id, source.id)).toBe(0);
+  });
+
+  it('when the vector store is down then the record is retried on every delivery but the last, and only a document problem is FAILED at once', async () => {
+    const good = await message('A document indexed while another waits for the vector store.');
+    const waiting = await message('A document whose vectors cannot be written while the store is down.');
+    const refused = await message(`A document the provider rejects meanwhile: ${FORBIDDEN}.`, other);
+    unreachableFor.add(waiting.id);
+    const logged = h.platform.logger.lines.length;
+    for (let receive = 1; receive < MAX_ATTEMPTS; receive++) {
+      const records = [sqsRecord(good.body, receive), sqsRecord(waiting.body, receive)];
+      if (receive === 1) records.push(sqsRecord(refused.body, receive));
+      const out = await handle(sqsEvent(...records));
+      // In the order the records finished, which is not the order they came in.
+      const failed = out.batchItemFailures.map((f) => f.itemIdentifier).sort();
+      expect(failed).toEqual(
+        records
+          .slice(1)
+          .map((r) => r.messageId)
+          .sort(),
+      );
+      expect(await getSourceJson(h, tenant.apiToken, waiting.id)).toMatchObject({
+        status: 'PENDING',
+        error: expect.stringMatching(/^Waiting to retry: The vector store is unavailable right now/),
+      });
+    }
+    // The document problem did not wait: FAILED on its first delivery.
+    expect(await getSourceJson(h, other.apiToken, refused.id)).toMatchObject({
+      status: 'FAILED',
+      error: REJECTION,
+    });
+    expect((await getSourceJson(h, tenant.apiToken, good.id)).status).toBe('COMPLETED');
+    // The cause is in the log at ERROR, with the source id: class, code and stack, not only the sentence.
+    const outage = h.platform.logger.lines
+      .slice(logged)
+      .map((l) => JSON.parse(l))
+      .find((l) => l.level === 'error' && l.sourceId === waiting.id);
+    expect(outage).toMatchObject({
+      message: 'ingest attempt failed',
+      outage: true,
+      error: { class: 'ServiceUnavailableError' },
+      causes: expect.arrayContaining([expect.objectContaining({ class: 'Error', code: 'ECONNREFUSED' })]),
+    });
+    expect(outage.causes.at(-1).stack).toMatch(/at /);
+
+    // The last delivery: the outage is final now, and the source says why.
+    const last = sqsRecord(waiting.body, MAX_ATTEMPTS);
+    expect((await handle(sqsEvent(sqsRecord(good.body, MAX_ATTEMPTS), last))).batchItemFailures).toEqual([
+      { itemIdentifier: last.messageId },
+    ]);
+    expect(await getSourceJson(h, tenant.apiToken, waiting.id)).toMatchObject({
+      status: 'FAILED',
+      error: expect.stringMatching(/^The vector store is unavailable right now/),
+    });
+    unreachableFor.delete(waiting.id);
   });
 });

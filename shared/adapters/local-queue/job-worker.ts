@@ -1,4 +1,6 @@
-import type { Database } from '../../ports/database.ts';
+import { errorLogFields } from '../../domain/error-log.ts';
+import { serviceUnavailableIn } from '../../domain/errors.ts';
+import type { Database, SystemQueryable } from '../../ports/database.ts';
 import type { Logger } from '../../ports/logger.ts';
 import {
   buryAbandonedJobs,
@@ -8,7 +10,9 @@ import {
   extendJobLease,
   failJob,
   type Job,
+  outageRetryAllowed,
   releaseJob,
+  requeueAfterOutage,
 } from '../../repositories/jobs.ts';
 
 export interface JobWorkerOptions {
@@ -37,6 +41,13 @@ export interface JobWorkerOptions {
   readonly pollMs?: number;
   readonly leaseSeconds?: number;
   readonly backoffSeconds?: (attempt: number) => number;
+  /**
+   * For how long after it was queued a job failing because the database or vector store is unavailable
+   * goes back to the queue without spending an attempt (default 3600 s).
+   */
+  readonly outageRetrySeconds?: number;
+  /** The wait before such a job runs again (default 2–3 s: the pump finds the database back at once). */
+  readonly outageBackoffSeconds?: () => number;
 }
 
 export interface JobWorker {
@@ -53,6 +64,7 @@ const ABANDONED =
   'The ingestion was cut off (the process stopped while it ran) on its last attempt, so it is not tried again.';
 
 const defaultBackoff = (attempt: number) => Math.min(300, 2 ** attempt) + Math.random();
+const defaultOutageBackoff = () => 2 + Math.random();
 
 /**
  * The local queue's consumer: claims jobs from the `jobs` table (SKIP LOCKED, leases), runs them with
@@ -68,6 +80,12 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
   // Short leases (renewed every third of one) so a crashed worker's job is picked up within seconds.
   const leaseSeconds = options.leaseSeconds ?? 30;
   const backoff = options.backoffSeconds ?? defaultBackoff;
+  const outageRetrySeconds = options.outageRetrySeconds ?? 3600;
+  const outageBackoff = options.outageBackoffSeconds ?? defaultOutageBackoff;
+  // Outcomes of finished jobs that could not be written (the database was down). The pump writes them
+  // before it claims anything, so a job whose lease ran out during the outage is requeued by its own
+  // outcome (keeping its attempt) rather than claimed again as if its worker had died.
+  let unwritten: { jobId: string; write: (tx: SystemQueryable) => Promise<unknown> }[] = [];
   const running = new Map<string, Promise<void>>();
   let groupsRunning = 0;
   let stopping = false;
@@ -85,30 +103,52 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
       () => void options.db.withSystem((tx) => extendJobLease(tx, job.id, leaseSeconds)).catch(() => {}),
       (leaseSeconds * 1000) / 3,
     );
+    let outcome: (tx: SystemQueryable) => Promise<unknown>;
     try {
-      try {
-        await options.handle(job, claimedWith);
-        await options.db.withSystem((tx) => completeJob(tx, job.id));
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        const outcome = await options.db.withSystem((tx) => failJob(tx, job, reason, backoff(job.attempts)));
-        options.logger.warn('job failed', { jobId: job.id, attempt: job.attempts, outcome, reason });
-      }
+      await options.handle(job, claimedWith);
+      outcome = (tx) => completeJob(tx, job.id);
     } catch (error) {
-      // The queue's own bookkeeping failed (database unreachable). Nobody awaits this promise, so a throw
-      // would be an unhandled rejection that ends the process; the job is claimed again when its lease expires.
-      options.logger.error('job bookkeeping failed; the job runs again after its lease', {
-        jobId: job.id,
-        error: error instanceof Error ? error.message : String(error),
-      });
+      outcome = failureOutcome(job, error);
     } finally {
       clearInterval(heartbeat);
+    }
+    try {
+      await options.db.withSystem(outcome);
+    } catch (error) {
+      // Nobody awaits this promise, so a throw would be an unhandled rejection that ends the process.
+      unwritten.push({ jobId: job.id, write: outcome });
+      options.logger.error('job outcome not written yet; written once the database answers', {
+        jobId: job.id,
+        ...errorLogFields(error),
+      });
+    }
+  }
+
+  function failureOutcome(job: Job, error: unknown): (tx: SystemQueryable) => Promise<unknown> {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (serviceUnavailableIn(error) && outageRetryAllowed(job, outageRetrySeconds)) {
+      const wait = outageBackoff();
+      options.logger.warn('job waits out an outage', { jobId: job.id, attempt: job.attempts, reason, wait });
+      return (tx) => requeueAfterOutage(tx, job, reason, wait);
+    }
+    return async (tx) => {
+      const outcome = await failJob(tx, job, reason, backoff(job.attempts));
+      options.logger.warn('job failed', { jobId: job.id, attempt: job.attempts, outcome, reason });
+    };
+  }
+
+  /** Writes the outcomes an outage held back; throws (and claims nothing) while the database is still down. */
+  async function writeHeldOutcomes(): Promise<void> {
+    while (unwritten.length > 0) {
+      const [next] = unwritten;
+      await options.db.withSystem(next!.write);
+      unwritten = unwritten.filter((u) => u !== next);
     }
   }
 
   /** Nothing was claimable: resolve the idle waiters that this pump may answer (see idle()). */
   function settleIdleWaiters(pumpNumber: number): void {
-    if (running.size > 0) return;
+    if (running.size > 0 || unwritten.length > 0) return;
     const due = idleWaiters.filter((w) => w.registeredAfter < pumpNumber);
     idleWaiters = idleWaiters.filter((w) => w.registeredAfter >= pumpNumber);
     for (const w of due) w.resolve();
@@ -148,6 +188,7 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
 
   async function pump(): Promise<void> {
     const pumpNumber = ++pumpsStarted;
+    await writeHeldOutcomes();
     await buryAbandoned();
     while (!stopping) {
       if (groupsRunning >= concurrency) return;
@@ -188,7 +229,7 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
       do {
         pumpAgain = false;
         await pump().catch((error: unknown) =>
-          options.logger.error('job worker poll failed', { error: String(error) }),
+          options.logger.error('job worker poll failed', errorLogFields(error)),
         );
       } while (pumpAgain && !stopping);
     })().finally(() => {

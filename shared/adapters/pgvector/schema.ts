@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SqlFragment, sql } from '../../db/sql.ts';
-import { ValidationError } from '../../domain/errors.ts';
+import { ServiceUnavailableError, ValidationError } from '../../domain/errors.ts';
 import type { SystemQueryable } from '../../ports/database.ts';
 
 /**
@@ -69,10 +69,29 @@ export function comparedType(dimensions: number): { sql: SqlFragment; text: stri
   return { sql: new SqlFragment([text], []), text, indexable: dims <= MAX_HALFVEC_INDEX_DIMENSIONS };
 }
 
+export const PGVECTOR_MISSING =
+  'The PostgreSQL server has no pgvector extension, which VECTOR_STORE=pgvector needs: install it on the server (the postgresql-<major version>-pgvector package, or the pgvector option of a managed database), or set VECTOR_STORE=qdrant and QDRANT_URL.';
+
+/**
+ * `create extension vector` on a server without the package: 0A000 "extension is not available"
+ * (PostgreSQL 15+), 58P01 "could not open extension control file" (older). Only an operator can fix it.
+ */
+function pgvectorMissing(error: unknown): ServiceUnavailableError | undefined {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const aboutVector = typeof message === 'string' && /vector/.test(message);
+  if ((code === '0A000' || code === '58P01') && aboutVector)
+    return new ServiceUnavailableError(PGVECTOR_MISSING, { retryable: false, cause: error });
+  return undefined;
+}
+
 /** Serialises the table's creation across processes, so concurrent first uses do not race on the catalog. */
 export async function ensureChunkVectorsTable(tx: SystemQueryable): Promise<string> {
   await tx.query(sql`select pg_advisory_xact_lock(hashtext('minirag.chunk_vectors'))`);
-  await tx.execScript(TABLE_DDL);
+  try {
+    await tx.execScript(TABLE_DDL);
+  } catch (error) {
+    throw pgvectorMissing(error) ?? error;
+  }
   const [row] = await tx.query<{ version: string }>(
     sql`select extversion as version from pg_extension where extname = 'vector'`,
   );

@@ -71,6 +71,10 @@ export function createPgVectorStore(db: Database, options: PgVectorStoreOptions 
   return {
     ensureSpace,
 
+    async ping() {
+      await db.withSystem((tx) => tx.query(sql`select 1`));
+    },
+
     async upsert(tenantId, space, points) {
       if (points.length === 0) return;
       for (const p of points) assertPointFits(space, p);

@@ -1,4 +1,5 @@
-import { ProviderError } from '../../domain/errors.ts';
+import { ProviderError, ServiceUnavailableError } from '../../domain/errors.ts';
+import { isTransientFault } from '../transient-fault.ts';
 
 interface HttpFailure {
   status?: unknown;
@@ -10,7 +11,8 @@ interface HttpFailure {
 
 /**
  * Turns whatever the Qdrant client threw (an HTTP error with Qdrant's `{status: {error}}` body, a timeout,
- * a refused connection) into a ProviderError whose message says what failed. The API key travels only in
+ * a refused connection) into an error whose message says what failed: a ServiceUnavailableError (503) when
+ * Qdrant is unreachable, slow or answering 5xx/429 (another try may succeed), else a ProviderError. The API key travels only in
  * a request header and none of these carry request headers, but it is scrubbed from the text anyway so a
  * future client version that echoes it cannot leak it.
  */
@@ -18,7 +20,7 @@ export function qdrantProviderError(
   operation: string,
   error: unknown,
   apiKey: string | undefined,
-): ProviderError {
+): ProviderError | ServiceUnavailableError {
   const failure = (typeof error === 'object' && error !== null ? error : {}) as HttpFailure;
   const status = typeof failure.status === 'number' ? failure.status : undefined;
   const body = failure.data?.status;
@@ -38,11 +40,13 @@ export function qdrantProviderError(
   if (apiKey) message = message.replaceAll(apiKey, '[redacted]');
   const retryAfter = typeof failure.retry_after === 'number' ? failure.retry_after : undefined;
   const rateLimited = status === 429 || retryAfter !== undefined;
-  return new ProviderError(message, {
-    status: rateLimited ? 429 : 502,
-    ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
-    cause: error,
-  });
+  if (rateLimited || isTransientFault(error)) {
+    return new ServiceUnavailableError(
+      `The vector store is unavailable right now (${message}); try again in a few seconds.`,
+      { cause: error, ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }) },
+    );
+  }
+  return new ProviderError(message, { status: 502, cause: error });
 }
 
 /** Two processes creating the same collection: Qdrant answers 409 (older versions: 400 "already exists"). */

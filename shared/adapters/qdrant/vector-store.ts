@@ -1,5 +1,5 @@
 import { QdrantClient } from '@qdrant/js-client-rest';
-import { ProviderError } from '../../domain/errors.ts';
+import { ServiceUnavailableError } from '../../domain/errors.ts';
 import type { TenantId } from '../../domain/ids.ts';
 import type { EmbeddingSpace } from '../../ports/embedder.ts';
 import type { VectorHit, VectorPoint, VectorStore } from '../../ports/vector-store.ts';
@@ -72,8 +72,9 @@ export function createQdrantVectorStore(options: QdrantVectorStoreOptions): Requ
     const info = await call('collection lookup', () => client.getCollection(name));
     const vectors = info.config.params.vectors as { size?: unknown } | undefined;
     if (vectors?.size !== space.dimensions) {
-      throw new ProviderError(
-        `Qdrant collection ${name} exists with vectors of size ${String(vectors?.size)}, expected ${space.dimensions}`,
+      throw new ServiceUnavailableError(
+        `Qdrant collection ${name} exists with vectors of size ${String(vectors?.size)}, but the embedder makes ${space.dimensions}: set EMBEDDING_DIMENSIONS to match the collection, or drop the collection and ingest again.`,
+        { retryable: false },
       );
     }
     for (const [field, schema] of Object.entries(PAYLOAD_INDEXES)) {
@@ -113,6 +114,10 @@ export function createQdrantVectorStore(options: QdrantVectorStoreOptions): Requ
 
   return {
     ensureSpace,
+
+    async ping(space) {
+      await call('health check', () => client.collectionExists(embeddingSpaceName(space)));
+    },
 
     async upsert(tenantId, space, points: readonly VectorPoint[]) {
       if (points.length === 0) return;
