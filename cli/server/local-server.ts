@@ -61,6 +61,19 @@ export function createLocalServer(p: LocalPlatform): LocalServer {
   return { app, worker };
 }
 
+/**
+ * The playground keeps a tenant token in localStorage, so its pages run only this origin's scripts and
+ * styles, cannot be framed (clickjacking), are not sniffed into another type and leak no URL in Referer.
+ */
+export const PLAYGROUND_SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+} as const;
+
 async function serveWeb(_request: Request, file: string): Promise<Response> {
   const path = normalize(join(WEB_DIR, file));
   if (!path.startsWith(WEB_DIR)) return new Response('Not found', { status: 404 });
@@ -70,6 +83,7 @@ async function serveWeb(_request: Request, file: string): Promise<Response> {
       headers: {
         'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
         'cache-control': 'no-cache',
+        ...PLAYGROUND_SECURITY_HEADERS,
       },
     });
   } catch {

@@ -5,7 +5,7 @@ import { createPgliteDatabase } from '../adapters/pglite/database.ts';
 import { createPgVectorStore } from '../adapters/pgvector/vector-store.ts';
 import { createPostgresDatabase } from '../adapters/postgres/database.ts';
 import { createQdrantVectorStore } from '../adapters/qdrant/vector-store.ts';
-import { loadOrCreateLocalSecrets } from '../config/key-file.ts';
+import { loadOrCreateLocalSecrets, secureDataDir } from '../config/key-file.ts';
 import type { Config } from '../config/schema.ts';
 import { migrate } from '../db/migrate.ts';
 import type { Platform } from '../platform.ts';
@@ -20,6 +20,14 @@ export type LocalPlatform = Platform & { readonly ingestQueue: ReturnType<typeof
  * the job table as the queue, pgvector (or Qdrant when configured).
  */
 export async function buildLocalPlatform(config: Config, serviceName = 'minirag'): Promise<LocalPlatform> {
+  const logger = createLogger(config, serviceName);
+  const { narrowedFrom } = await secureDataDir(config.MINIRAG_DATA_DIR);
+  if (narrowedFrom !== undefined) {
+    logger.warn('The data directory was readable by other users; its mode is now 0700', {
+      dataDir: config.MINIRAG_DATA_DIR,
+      previousMode: `0${narrowedFrom.toString(8)}`,
+    });
+  }
   const fileSecrets = await loadOrCreateLocalSecrets(config.MINIRAG_DATA_DIR);
   const db = config.DATABASE_URL
     ? createPostgresDatabase({
@@ -34,7 +42,7 @@ export async function buildLocalPlatform(config: Config, serviceName = 'minirag'
   return {
     config,
     db,
-    logger: createLogger(config, serviceName),
+    logger,
     secrets: {
       adminToken: config.ADMIN_TOKEN ?? fileSecrets.adminToken,
       jwtSigningKey: config.JWT_SIGNING_KEY ?? fileSecrets.jwtSigningKey,

@@ -34,6 +34,20 @@ const fileSchema = z.object({
   previousMasterKeys: z.array(masterKeySchema).default([]),
 });
 
+/**
+ * Makes the data directory private to this user: it holds every tenant's documents, chunks, chats and the
+ * database's write-ahead log in plain text, plus the key file. `mkdir`'s mode applies only when it creates the
+ * directory, so an existing directory that others can read is narrowed to 0700; the previous mode is
+ * returned so the caller can say so.
+ */
+export async function secureDataDir(dataDir: string): Promise<{ narrowedFrom?: number }> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const mode = (await stat(dataDir)).mode & 0o777;
+  if ((mode & 0o077) === 0) return {};
+  await chmod(dataDir, 0o700);
+  return { narrowedFrom: mode };
+}
+
 /** Reads the key file, creating it (atomically, once, even with concurrent starters) when absent. */
 export async function loadOrCreateLocalSecrets(dataDir: string): Promise<LocalSecrets> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });

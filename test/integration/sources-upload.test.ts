@@ -138,6 +138,30 @@ describe.each(databaseKinds())('sources: uploads and formats on $name', (kind) =
     expect(await jobCount(h)).toBe(jobs);
   });
 
+  it.each([
+    { label: 'a 501-character title field', name: 'notes.txt', title: 't'.repeat(501), rule: /title: /i },
+    {
+      label: 'a 501-character file name',
+      name: `${'n'.repeat(497)}.txt`,
+      title: undefined,
+      rule: /file name/i,
+    },
+    { label: 'a title field with a NUL', name: 'notes.txt', title: 'a\u0000b', rule: /NUL/ },
+  ])('when a multipart upload has $label then 400 names the title rule and nothing is stored', async (c) => {
+    const jobs = await jobCount(h);
+    const res = await uploadFile(
+      h,
+      a.apiToken,
+      { name: c.name, type: 'text/plain', bytes: 'Plain notes about valves.' },
+      c.title === undefined ? {} : { title: c.title },
+    );
+    const body = await res.json();
+    expect(res.status, JSON.stringify(body)).toBe(400);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(body.detail).toMatch(c.rule);
+    expect(await jobCount(h)).toBe(jobs);
+  });
+
   it('when a multipart file is over MAX_UPLOAD_BYTES then 413 and nothing is stored', async () => {
     const jobs = await jobCount(h);
     const res = await uploadFile(h, a.apiToken, {

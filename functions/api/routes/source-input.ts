@@ -11,9 +11,10 @@ import { nonPublicAddressReason } from '#shared/rag/fetch/index.ts';
 import type { NewSourceInput } from '#shared/usecases/sources.ts';
 
 const Tags = z.array(text(100).min(1)).max(50);
+const Title = text(500).min(1);
 export const CreateSourceJson = z
   .object({
-    title: text(500).min(1),
+    title: Title,
     type: z.enum(INLINE_SOURCE_TYPES),
     content: text(50_000_000).min(1).optional(),
     url: z
@@ -76,8 +77,16 @@ export async function readSourceInput(c: Context<AppEnv>, maxBytes: number): Pro
         : [];
     const parsedTags = Tags.safeParse(tags);
     if (!parsedTags.success) throw new ValidationError(`tags: ${parsedTags.error.issues[0]?.message}`);
-    const title =
-      typeof form.title === 'string' && form.title.trim() ? form.title.trim().slice(0, 500) : file.name;
+    // An upload's title is held to the same rules as a JSON title, whether given or taken from the file name.
+    const given = typeof form.title === 'string' && form.title.trim() ? form.title.trim() : undefined;
+    const parsedTitle = Title.safeParse(given ?? file.name);
+    if (!parsedTitle.success) {
+      const rule = parsedTitle.error.issues[0]?.message;
+      throw new ValidationError(
+        given ? `title: ${rule}` : `title (taken from the file name): ${rule}; send a \`title\` field`,
+      );
+    }
+    const title = parsedTitle.data;
     return {
       title,
       type,
