@@ -10,6 +10,41 @@ export const text = (max: number) =>
 
 export const name = text(200).min(1);
 
+/** How deep a JSON value given as metadata may nest (deeper values are refused, not stored). */
+export const MAX_JSON_DEPTH = 32;
+
+const LONE_SURROGATE_OR_NUL = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/;
+
+/**
+ * Why a JSON value cannot be stored as jsonb, or undefined when it can: nested deeper than MAX_JSON_DEPTH
+ * (walked without recursion, so no depth can overflow the stack here) or holding a string with a lone
+ * surrogate or a NUL, which PostgreSQL's json refuses.
+ */
+export function jsonValueProblem(value: unknown): string | undefined {
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const v = item.value;
+    if (typeof v === 'string') {
+      if (LONE_SURROGATE_OR_NUL.test(v)) return 'must not contain NUL characters or lone surrogates';
+    } else if (v !== null && typeof v === 'object') {
+      if (item.depth >= MAX_JSON_DEPTH) return `must not nest deeper than ${MAX_JSON_DEPTH} levels`;
+      for (const [key, child] of Object.entries(v)) {
+        if (LONE_SURROGATE_OR_NUL.test(key)) {
+          return 'must not contain NUL characters or lone surrogates';
+        }
+        stack.push({ value: child, depth: item.depth + 1 });
+      }
+    }
+  }
+  return undefined;
+}
+
+/** A metadata object: any JSON object PostgreSQL can store. */
+export const jsonObject = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+  const problem = jsonValueProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 export const IdParam = z.object({
   id: z.uuid({ message: 'must be a UUID' }).openapi({ param: { name: 'id', in: 'path' }, example: '0b8f…' }),
 });

@@ -18,8 +18,13 @@ interface CursorPosition {
   readonly id: string;
 }
 
+// Four-digit years from 0001 only: JavaScript also writes years 0, -1 or +275760 in ISO form, which
+// PostgreSQL's timestamptz refuses.
 const isCanonicalIso = (value: unknown): value is string =>
-  typeof value === 'string' && !Number.isNaN(Date.parse(value)) && new Date(value).toISOString() === value;
+  typeof value === 'string' &&
+  /^(?!0000)\d{4}-/.test(value) &&
+  !Number.isNaN(Date.parse(value)) &&
+  new Date(value).toISOString() === value;
 
 export function decodeCursor(cursor: string | undefined): CursorPosition | undefined {
   if (!cursor) return undefined;

@@ -162,6 +162,31 @@ describe.each(databaseKinds())('sources: uploads and formats on $name', (kind) =
     expect(await jobCount(h)).toBe(jobs);
   });
 
+  it('when metadata nests 5,000 levels or holds a lone surrogate then 400 and nothing is stored', async () => {
+    // Written as text: building it with JSON.stringify would overflow the test's own stack.
+    const deep = `${'{"d":'.repeat(5_000)}"leaf"${'}'.repeat(5_000)}`;
+    const body = (metadata: string) =>
+      `{"title":"Meta","type":"text","content":"Valves open at 12 bar.","metadata":${metadata}}`;
+    const jobs = await jobCount(h);
+    for (const metadata of [`{"deep":${deep}}`, '{"note":"broken \\udfff"}', '{"\\ud800key":1}']) {
+      const res = await call(h.api, 'POST', '/v1/sources', { token: a.apiToken, body: body(metadata) });
+      expect(res.status, res.text.slice(0, 300)).toBe(400);
+      expect(res.body.detail).toMatch(/metadata/);
+    }
+    expect(await jobCount(h)).toBe(jobs);
+  });
+
+  it.each(['-000001-01-01T00:00:00.000Z', '0000-01-01T00:00:00.000Z', '+275760-09-13T00:00:00.000Z'])(
+    'when a cursor names the time %s then 400, not a database error',
+    async (createdAt) => {
+      const cursor = Buffer.from(
+        JSON.stringify({ createdAt, id: '00000000-0000-4000-8000-000000000000' }),
+      ).toString('base64url');
+      const res = await call(h.api, 'GET', `/v1/sources?cursor=${cursor}`, { token: a.apiToken });
+      expect(res.status, res.text.slice(0, 300)).toBe(400);
+    },
+  );
+
   it('when a multipart file is over MAX_UPLOAD_BYTES then 413 and nothing is stored', async () => {
     const jobs = await jobCount(h);
     const res = await uploadFile(h, a.apiToken, {

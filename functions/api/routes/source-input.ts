@@ -5,7 +5,7 @@ import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from
 import { INLINE_SOURCE_TYPES } from '#shared/domain/source.ts';
 import type { AppEnv } from '#shared/http/env.ts';
 import { describeIssues } from '#shared/http/router.ts';
-import { text } from '#shared/http/schemas.ts';
+import { jsonObject, text } from '#shared/http/schemas.ts';
 import { detectSourceType } from '#shared/rag/extract/index.ts';
 import { nonPublicAddressReason } from '#shared/rag/fetch/index.ts';
 import type { NewSourceInput } from '#shared/usecases/sources.ts';
@@ -22,7 +22,7 @@ export const CreateSourceJson = z
       .max(2000)
       .optional(),
     tags: Tags.optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
+    metadata: jsonObject.optional(),
   })
   .superRefine((v, ctx) => {
     if (v.type === 'url' && !v.url)
