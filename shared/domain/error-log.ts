@@ -1,3 +1,5 @@
+import { ProviderError } from './errors.ts';
+
 /** One error of a cause chain as a log record shows it. */
 export interface LoggedError {
   readonly class: string;
@@ -13,12 +15,20 @@ const MAX_FRAMES = 12;
 /**
  * The fields that make "it was logged" true: the error and each of its causes with class, code, message and
  * stack. Messages are cut to 300 characters, so a parser that quotes its input cannot copy a document into
- * the log; credentials never reach error messages in the first place (adapters redact them).
+ * the log. A ProviderError's own message is redacted by its adapter, but the provider SDK's error beneath it
+ * may quote the request's API key back: below a ProviderError only class, code and stack are logged.
  */
 export function errorLogFields(error: unknown): { error: LoggedError; causes?: LoggedError[] } {
   const chain: LoggedError[] = [];
+  let withholdMessages = false;
   for (let e: unknown = error; e !== undefined && e !== null && chain.length < 5; ) {
-    chain.push(describe(e));
+    const described = describe(e);
+    chain.push(
+      withholdMessages
+        ? { ...described, message: '(withheld: a provider message may quote credentials)' }
+        : described,
+    );
+    if (e instanceof ProviderError) withholdMessages = true;
     e = e instanceof Error ? e.cause : undefined;
   }
   const [first, ...causes] = chain;
