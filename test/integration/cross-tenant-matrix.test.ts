@@ -270,7 +270,10 @@ describe.each(RUNS)('cross-tenant matrix on $name', ({ kind, layer, credentials 
     it("when A lists /v1/models then it sees its own bots and none of B's", async () => {
       const [botsOfA, botsOfB] = await Promise.all(
         [a, b].map((t) =>
-          database.db.withTenant(t.id, (tx) => tx.query<{ id: string }>(sql`select id from bot_profiles`)),
+          // Filtered by tenant, not by RLS alone: the matrix also runs with RLS open.
+          database.db.withTenant(t.id, (tx) =>
+            tx.query<{ id: string }>(sql`select id from bot_profiles where tenant_id = ${t.id}`),
+          ),
         ),
       );
       expect(botsOfB!.length).toBeGreaterThan(0);
