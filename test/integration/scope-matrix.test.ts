@@ -58,6 +58,7 @@ const BODIES: Record<string, (ids: Ids) => unknown> = {
     model: botId,
     messages: [{ role: 'user', content: 'What is in the notes?' }],
   }),
+  'POST /v1/responses': ({ botId }) => ({ model: botId, input: 'What is in the notes?' }),
 };
 
 function pathFor(template: string, ids: Ids): string {
@@ -65,7 +66,7 @@ function pathFor(template: string, ids: Ids): string {
     ? ids.t.id
     : template.startsWith('/v1/users')
       ? ids.userId
-      : template.startsWith('/v1/bots')
+      : template.startsWith('/v1/bots') || template.startsWith('/v1/models')
         ? ids.botId
         : template.startsWith('/v1/chats')
           ? ids.chatId
