@@ -134,20 +134,14 @@ export function estimateCost(template: CfnTemplate, functions: FunctionIds): Cos
     PRICES.rdsProxyMinimumAcus * PRICES.rdsProxyAcuHour * HOURS_PER_MONTH,
     `billed on at least ${PRICES.rdsProxyMinimumAcus} ACUs`,
   );
-  add(
-    'Secrets Manager secret',
-    resourcesOf(template, 'AWS::SecretsManager::Secret').length,
-    PRICES.secretMonth,
-    '',
-  );
-  add('KMS key', resourcesOf(template, 'AWS::KMS::Key').length, PRICES.kmsKeyMonth, '');
-  add(
-    'CloudWatch dashboard',
-    resourcesOf(template, 'AWS::CloudWatch::Dashboard').length,
-    PRICES.dashboardMonth,
-    '',
-  );
-  add('CloudWatch alarm', resourcesOf(template, 'AWS::CloudWatch::Alarm').length, PRICES.alarmMonth, '');
+  // Resources billed a flat monthly price each.
+  const monthlyEach: [item: string, type: string, price: number][] = [
+    ['Secrets Manager secret', 'AWS::SecretsManager::Secret', PRICES.secretMonth],
+    ['KMS key', 'AWS::KMS::Key', PRICES.kmsKeyMonth],
+    ['CloudWatch dashboard', 'AWS::CloudWatch::Dashboard', PRICES.dashboardMonth],
+    ['CloudWatch alarm', 'AWS::CloudWatch::Alarm', PRICES.alarmMonth],
+  ];
+  for (const [item, type, price] of monthlyEach) add(item, resourcesOf(template, type).length, price, '');
 
   const access = databaseAccess(template);
   const dbCall = access === 'data-api' ? PRICES.dataApiMillion / 1e6 : 0;

@@ -9,6 +9,7 @@ import {
   functionProps,
   keyPolicyGrants,
   secretsReadBy,
+  stackFunctions,
 } from './stack-assertions.ts';
 import { synthesize } from './synth.ts';
 
@@ -21,12 +22,7 @@ const s = synthesize({
   monitoring: 'true',
 });
 const { stack, template } = s;
-const fns = {
-  api: stack.api.function,
-  ingest: stack.ingest.function,
-  chat: stack.chatStream.function,
-  migrate: stack.migrations.function,
-};
+const fns = stackFunctions(stack);
 
 describe('MiniRAG stack in aurora mode', () => {
   it('when synthesized with AwsSolutions checks then there is no unacknowledged finding and no error', () => {

@@ -5,18 +5,14 @@ import {
   expectLeastPrivilegeIdentityPolicies,
   expectNagClean,
   functionProps,
+  stackFunctions,
 } from './stack-assertions.ts';
 import { actionsOf, identityPolicies, resourcesOf, synthesize } from './synth.ts';
 
 // The default profile: no databaseMode given.
 const s = synthesize({ stage: 'pilot' });
 const { stack, template } = s;
-const fns = {
-  api: stack.api.function,
-  ingest: stack.ingest.function,
-  chat: stack.chatStream.function,
-  migrate: stack.migrations.function,
-};
+const fns = stackFunctions(stack);
 
 describe('MiniRAG stack in serverless mode (the default)', () => {
   it('when synthesized with AwsSolutions checks then there is no unacknowledged finding and no error', () => {

@@ -1,9 +1,22 @@
 import { expect } from 'vitest';
 import type { AppFunction } from '#infra/constructs/app-function.ts';
 import { CREDENTIALS_CONTEXT_KEYS, CREDENTIALS_PURPOSE } from '#infra/constructs/keys.ts';
+import type { MiniRagStack } from '#infra/stacks/minirag-stack.ts';
 import { actionsOf, identityPolicies, resourcesOf, type Statement, type Synthesized } from './synth.ts';
 
-/** Assertions shared by the aurora and external stack tests. */
+/** Assertions shared by the stack tests of each database profile. */
+
+/** The stack's four functions, by the names the tests use. */
+export function stackFunctions(
+  stack: MiniRagStack,
+): Record<'api' | 'ingest' | 'chat' | 'migrate', AppFunction> {
+  return {
+    api: stack.api.function,
+    ingest: stack.ingest.function,
+    chat: stack.chatStream.function,
+    migrate: stack.migrations.function,
+  };
+}
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are untyped JSON.
 export function functionProps(s: Synthesized, fn: AppFunction): Record<string, any> {
