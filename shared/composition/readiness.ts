@@ -90,12 +90,18 @@ async function migrationLevel(p: Pick<Platform, 'db'>, dir = DEFAULT_MIGRATIONS_
       );
     });
   const applied = new Set(rows.map((r) => r.name));
+  // The newest applied file names the level (`minirag doctor` compares it with the migrations it ships).
+  const latest =
+    [...applied]
+      .sort()
+      .at(-1)
+      ?.replace(/\.sql$/, '') ?? 'nothing';
   let expected: string[];
   try {
     expected = (await readdir(dir)).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
   } catch {
     // A bundle without the migration files (the api function): the level cannot be compared here.
-    return `${applied.size} migrations applied`;
+    return `migrated to ${latest} (${applied.size} migrations applied)`;
   }
   const missing = expected.filter((f) => !applied.has(f));
   if (missing.length > 0) {
@@ -103,5 +109,5 @@ async function migrationLevel(p: Pick<Platform, 'db'>, dir = DEFAULT_MIGRATIONS_
       `The database schema lacks ${missing.length} migration(s) this version needs (${missing.join(', ')}): run \`npx minirag migrate\` (in AWS the migrate function runs on deploy).`,
     );
   }
-  return `${expected.length} of ${expected.length} migrations applied`;
+  return `migrated to ${latest} (${expected.length} of ${expected.length} migrations applied)`;
 }
