@@ -13,6 +13,7 @@ import { apiTokenRoutes } from './routes/api-tokens.ts';
 import { authRoutes } from './routes/auth.ts';
 import { botRoutes } from './routes/bots.ts';
 import { chatRoutes } from './routes/chats.ts';
+import { feedbackRoutes } from './routes/feedback.ts';
 import { sourceRoutes } from './routes/sources.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { usageRoutes } from './routes/usage.ts';
@@ -48,6 +49,7 @@ export function createApiApp(p: Platform, options: AppOptions = {}) {
   app.route('/v1/bots', botRoutes(p));
   app.route('/v1/sources', sourceRoutes(p));
   app.route('/v1/chats', chatRoutes(p));
+  app.route('/v1/feedback', feedbackRoutes(p));
   app.route('/v1/usage', usageRoutes(p));
   // API Gateway buffers responses: here the answer routes always reply with JSON.
   app.route('/v1', answerRoutes(p, { streaming: false }));

@@ -3,6 +3,7 @@ import { chatModelFactory, type ProviderEndpoints } from '../composition/chat-mo
 import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
 import { type AnswerDeps, prepareAnswer } from '../usecases/answering/answer-question.ts';
+import { noTrace, recordAnswerTrace } from '../usecases/answering/trace-recorder.ts';
 import { answerEventJson, citationJson, collectAnswer } from './answer-json.ts';
 import { tenantAuth } from './auth.ts';
 import { openAiChunks, openAiCompletion } from './openai-format.ts';
@@ -139,7 +140,17 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
   };
   // Scoped paths, not '*': this sub-app is mounted at /v1 beside the other resources.
   const auth = tenantAuth({ db: p.db, ...p.secrets });
-  app.use('/chats/*', auth);
+  // A chat's answers are traced from the request's arrival, authentication included.
+  app.use('/chats/*', async (c, next) => {
+    if (!p.config.ANSWER_TRACES || c.req.method !== 'POST') return auth(c, next);
+    const trace = recordAnswerTrace();
+    const start = trace.now();
+    c.set('answerTrace', trace);
+    await auth(c, () => {
+      trace.span('auth', start, trace.now());
+      return next();
+    });
+  });
   app.use('/chat/*', auth);
   app.use('/responses', auth);
 
@@ -174,6 +185,7 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
         body.content,
         deps,
         controller.signal,
+        c.get('answerTrace') ?? noTrace,
       );
       if (body.stream && options.streaming) {
         const { items } = await primed(answer.events(controller.signal), timing.firstEventGraceMs);

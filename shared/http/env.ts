@@ -1,10 +1,13 @@
 import type { AuthContext } from '../domain/auth-context.ts';
+import type { TraceRecorder } from '../usecases/answering/trace-recorder.ts';
 
 /** Hono context variables shared by the api and chat-stream apps. */
 export interface AppVariables {
   requestId: string;
   /** Set by the auth middleware on tenant routes. */
   auth: AuthContext;
+  /** Set on the routes that answer in a chat when answer traces are on. */
+  answerTrace?: TraceRecorder;
 }
 
 export interface AppEnv {

@@ -3,6 +3,7 @@ import type { Database } from '../../ports/database.ts';
 import type { Embedder } from '../../ports/embedder.ts';
 import type { VectorStore } from '../../ports/vector-store.ts';
 import { findChunks, type StoredChunk, searchChunksFullText } from '../../repositories/chunks.ts';
+import { noTrace, type TraceRecorder } from './trace-recorder.ts';
 
 export type RetrievalMode = 'hybrid' | 'dense' | 'lexical';
 
@@ -61,32 +62,44 @@ export async function retrieveContext(
   query: string,
   options: RetrievalOptions,
   deps: { db: Database; embedder: Embedder; vectorStore: VectorStore },
+  trace: TraceRecorder = noTrace,
 ): Promise<RetrievalResult> {
   const mode = options.mode ?? 'hybrid';
   const candidates = options.candidates ?? Math.max(options.topK * 4, 20);
   const tags = options.tags?.length ? options.tags : undefined;
+  const threshold = options.scoreThreshold ?? null;
 
   const dense = async () => {
-    if (mode === 'lexical') return { ids: [] as string[], tokens: 0 };
-    const embedded = await deps.embedder.embed([query]);
-    const hits = await deps.vectorStore.search(tenantId, deps.embedder.space, embedded.vectors[0]!, {
-      limit: candidates,
-      ...(tags ? { tags } : {}),
-      ...(options.scoreThreshold != null ? { scoreThreshold: options.scoreThreshold } : {}),
-    });
-    return { ids: hits.map((h) => h.chunkId), tokens: embedded.inputTokens };
+    if (mode === 'lexical') return { hits: [], belowThreshold: [], tokens: 0 };
+    const embedded = await trace.time('embed', () => deps.embedder.embed([query]));
+    // The threshold is applied here rather than in the store (the same hits: the store ranks by score
+    // before it cuts at `limit`), so a trace can say which candidates it removed.
+    const all = await trace.time('dense', () =>
+      deps.vectorStore.search(tenantId, deps.embedder.space, embedded.vectors[0]!, {
+        limit: candidates,
+        ...(tags ? { tags } : {}),
+      }),
+    );
+    const hits = threshold === null ? all : all.filter((h) => h.score >= threshold);
+    const belowThreshold = threshold === null ? [] : all.filter((h) => h.score < threshold);
+    return { hits, belowThreshold, tokens: embedded.inputTokens };
   };
   const lexical = async () => {
-    if (mode === 'dense') return [] as string[];
-    const hits = await deps.db.withTenant(tenantId, (tx) =>
-      searchChunksFullText(tx, tenantId, query, { limit: candidates, tags }),
+    if (mode === 'dense') return [];
+    return trace.time('lexical', () =>
+      deps.db.withTenant(tenantId, (tx) =>
+        searchChunksFullText(tx, tenantId, query, { limit: candidates, tags }),
+      ),
     );
-    return hits.map((h) => h.id);
   };
 
-  const [denseResult, lexicalIds] = await Promise.all([dense(), lexical()]);
+  const [denseResult, lexicalHits] = await Promise.all([dense(), lexical()]);
+  const fusionStart = trace.now();
   const fused = [
-    ...reciprocalRankFusion([denseResult.ids, lexicalIds], [denseWeight(deps.embedder), 1]).entries(),
+    ...reciprocalRankFusion(
+      [denseResult.hits.map((h) => h.chunkId), lexicalHits.map((h) => h.id)],
+      [denseWeight(deps.embedder), 1],
+    ).entries(),
   ].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   // Read a few more than topK: some ids may belong to versions that are no longer current.
   const wanted = fused.slice(0, options.topK * 2);
@@ -104,5 +117,18 @@ export async function retrieveContext(
     if (chunk) chunks.push({ ...chunk, score });
     if (chunks.length === options.topK) break;
   }
+  trace.span('fusion', fusionStart, trace.now());
+  trace.retrieval(
+    {
+      dense: denseResult.hits,
+      belowThreshold: denseResult.belowThreshold,
+      lexical: lexicalHits,
+      fused,
+      lookedUp: wanted.length,
+      rows: byId,
+      returned: chunks,
+    },
+    candidates,
+  );
   return { chunks, embeddingTokens: denseResult.tokens };
 }
