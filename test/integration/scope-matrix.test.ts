@@ -5,6 +5,7 @@ import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { call, TEST_ADMIN_TOKEN, testPlatform } from '#test/fixtures/platform.ts';
 import {
   countTenants,
+  createTestAnswer,
   createTestBot,
   createTestChat,
   createTestSource,
@@ -38,6 +39,8 @@ interface Ids {
   readonly chatId: string;
   readonly sourceId: string;
   readonly tokenId: string;
+  /** An answer in the chat (it has a trace). */
+  readonly messageId: string;
 }
 
 /** A valid body per route with a body: the only refusal left to give is about the credential. */
@@ -54,6 +57,7 @@ const BODIES: Record<string, (ids: Ids) => unknown> = {
   'POST /v1/sources/{id}/reingest': () => undefined,
   'POST /v1/chats': ({ botId }) => ({ bot_id: botId }),
   'POST /v1/chats/{id}/messages': () => ({ content: 'What is in the notes?' }),
+  'POST /v1/chats/{chat_id}/messages/{message_id}/feedback': () => ({ rating: 'up' }),
   'POST /v1/chat/completions': ({ botId }) => ({
     model: botId,
     messages: [{ role: 'user', content: 'What is in the notes?' }],
@@ -73,7 +77,7 @@ function pathFor(template: string, ids: Ids): string {
           : template.startsWith('/v1/sources')
             ? ids.sourceId
             : ids.tokenId;
-  return template.replace('{id}', id);
+  return template.replace('{id}', id).replace('{chat_id}', ids.chatId).replace('{message_id}', ids.messageId);
 }
 
 const TENANT_SCOPES = SCOPES.filter((s) => s !== 'admin');
@@ -102,7 +106,16 @@ describe.each(databaseKinds())('scope matrix on $name', (kind) => {
     const chat = await createTestChat(app, t.apiToken);
     const source = await createTestSource(app, t.apiToken);
     const spare = await mintToken(app, t.apiToken, { scopes: ['read'] });
-    ids = { t, userId: user.id, botId: chat.botId, chatId: chat.id, sourceId: source.id, tokenId: spare.id };
+    const messageId = await createTestAnswer(app, t.apiToken, chat.id);
+    ids = {
+      t,
+      userId: user.id,
+      botId: chat.botId,
+      chatId: chat.id,
+      messageId,
+      sourceId: source.id,
+      tokenId: spare.id,
+    };
     await createTestBot(app, t.apiToken);
     for (const scope of SCOPES) {
       tokens[scope] = (await mintToken(app, t.apiToken, { scopes: [scope] })).token;
