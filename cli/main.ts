@@ -3,6 +3,7 @@ import { registerBot } from './commands/bot.ts';
 import { registerChat } from './commands/chat.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDoctor } from './commands/doctor.ts';
+import { registerFeedback } from './commands/feedback.ts';
 import { registerIngest } from './commands/ingest.ts';
 import { registerTenant } from './commands/tenant.ts';
 import { registerToken } from './commands/token.ts';
@@ -52,6 +53,7 @@ for (const register of [
   registerIngest,
   registerChat,
   registerUsage,
+  registerFeedback,
   registerDoctor,
 ])
   register(program);
