@@ -4,6 +4,7 @@ import type { Embedder } from './ports/embedder.ts';
 import type { IngestQueue } from './ports/ingest-queue.ts';
 import type { KeyVault } from './ports/key-vault.ts';
 import type { Logger } from './ports/logger.ts';
+import type { Metrics, Tracing } from './ports/telemetry.ts';
 import type { VectorStore } from './ports/vector-store.ts';
 
 /** Secrets resolved at start-up (from env, the local key file or Secrets Manager). */
@@ -31,4 +32,8 @@ export interface Platform {
    * for bots that name a provider but store no key of their own. Never returned or logged.
    */
   readonly providerKeys: { readonly openai?: string | undefined; readonly anthropic?: string | undefined };
+  /** Operational metrics (EMF in AWS, DEBUG log lines locally); absent: not measured. */
+  readonly metrics?: Metrics;
+  /** Trace spans (X-Ray in AWS) around provider calls; the other ports are wrapped at composition. */
+  readonly tracing?: Tracing;
 }

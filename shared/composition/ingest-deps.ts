@@ -17,6 +17,7 @@ export function ingestDepsOf(p: Platform): IngestDeps {
     embedder: p.embedder,
     vectorStore: p.vectorStore,
     logger: p.logger,
+    ...(p.metrics ? { metrics: p.metrics } : {}),
     chunking: { maxTokens: p.config.CHUNK_TOKENS, overlapTokens: p.config.CHUNK_OVERLAP_TOKENS },
     maxSourceBytes: p.config.MAX_UPLOAD_BYTES,
     extractLimits: extractLimitsOf(p.config),

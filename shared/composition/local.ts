@@ -10,6 +10,7 @@ import type { Config } from '../config/schema.ts';
 import { migrate } from '../db/migrate.ts';
 import type { Platform } from '../platform.ts';
 import { selectEmbedder } from './embedder.ts';
+import { createLoggedMetrics } from '../adapters/powertools/metrics.ts';
 import { createLogger } from './logger.ts';
 
 export type LocalPlatform = Platform & { readonly ingestQueue: ReturnType<typeof createLocalIngestQueue> };
@@ -43,6 +44,7 @@ export async function buildLocalPlatform(config: Config, serviceName = 'minirag'
     config,
     db,
     logger,
+    metrics: createLoggedMetrics(logger),
     secrets: {
       adminToken: config.ADMIN_TOKEN ?? fileSecrets.adminToken,
       jwtSigningKey: config.JWT_SIGNING_KEY ?? fileSecrets.jwtSigningKey,

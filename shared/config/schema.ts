@@ -123,6 +123,10 @@ export const configSchema = z.object({
    * rewrite, the candidates and their ranks, the context and the stage timings.
    */
   ANSWER_TRACES: bool.default(true),
+  /** The deployment's stage: a dimension of every metric (set by the CDK stack). */
+  MINIRAG_STAGE: z.string().min(1).default('local'),
+  /** CloudWatch namespace of the functions' metrics (set by the CDK stack). */
+  POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('MiniRAG'),
   /** Lets bots point at http://localhost model servers (local mode only). */
   ALLOW_LOCAL_PROVIDER_URLS: bool.default(false),
 });

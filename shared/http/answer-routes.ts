@@ -1,11 +1,16 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { chatModelFactory, type ProviderEndpoints } from '../composition/chat-model.ts';
+import { tracedChatModel } from '../composition/traced.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
-import { type AnswerDeps, prepareAnswer } from '../usecases/answering/answer-question.ts';
+import type { Context, MiddlewareHandler } from 'hono';
+import { noMetrics } from '../ports/telemetry.ts';
+import { type AnswerDeps, type AnswerTarget, prepareAnswer } from '../usecases/answering/answer-question.ts';
 import { noTrace, recordAnswerTrace } from '../usecases/answering/trace-recorder.ts';
 import { answerEventJson, citationJson, collectAnswer } from './answer-json.ts';
+import { measureAnswer } from './answer-metrics.ts';
 import { tenantAuth } from './auth.ts';
+import type { AppEnv } from './env.ts';
 import { openAiChunks, openAiCompletion } from './openai-format.ts';
 import { openAiResponse, openAiResponseEvents } from './openai-responses.ts';
 import { createRouter } from './router.ts';
@@ -109,20 +114,24 @@ const inputTurns = (input: z.infer<typeof ResponsesBody>['input']): Turn[] =>
       }));
 
 export function answerDeps(p: Platform, endpoints?: ProviderEndpoints): AnswerDeps {
+  const chatModelFor = chatModelFactory(
+    p.providerKeys,
+    endpoints ?? {
+      openaiBaseUrl: p.config.OPENAI_BASE_URL,
+      anthropicBaseUrl: p.config.ANTHROPIC_BASE_URL,
+    },
+    { allowLoopback: p.config.ALLOW_LOCAL_PROVIDER_URLS },
+  );
+  const tracing = p.tracing;
   return {
     db: p.db,
     embedder: p.embedder,
     vectorStore: p.vectorStore,
     vault: p.vault,
     logger: p.logger,
-    chatModelFor: chatModelFactory(
-      p.providerKeys,
-      endpoints ?? {
-        openaiBaseUrl: p.config.OPENAI_BASE_URL,
-        anthropicBaseUrl: p.config.ANTHROPIC_BASE_URL,
-      },
-      { allowLoopback: p.config.ALLOW_LOCAL_PROVIDER_URLS },
-    ),
+    chatModelFor: tracing
+      ? async (bot, credentials) => tracedChatModel(await chatModelFor(bot, credentials), tracing)
+      : chatModelFor,
   };
 }
 
@@ -140,19 +149,50 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
   };
   // Scoped paths, not '*': this sub-app is mounted at /v1 beside the other resources.
   const auth = tenantAuth({ db: p.db, ...p.secrets });
-  // A chat's answers are traced from the request's arrival, authentication included.
-  app.use('/chats/*', async (c, next) => {
-    if (!p.config.ANSWER_TRACES || c.req.method !== 'POST') return auth(c, next);
-    const trace = recordAnswerTrace();
-    const start = trace.now();
-    c.set('answerTrace', trace);
-    await auth(c, () => {
-      trace.span('auth', start, trace.now());
-      return next();
-    });
-  });
-  app.use('/chat/*', auth);
-  app.use('/responses', auth);
+  // An answer is measured (and, in a chat, traced) from the request's arrival, authentication included.
+  const arrival =
+    (traced: boolean): MiddlewareHandler<AppEnv> =>
+    async (c, next) => {
+      const receivedAt = performance.now();
+      c.set('receivedAt', receivedAt);
+      if (!traced || !p.config.ANSWER_TRACES || c.req.method !== 'POST') return auth(c, next);
+      const trace = recordAnswerTrace(receivedAt);
+      c.set('answerTrace', trace);
+      await auth(c, () => {
+        trace.span('auth', receivedAt, trace.now());
+        return next();
+      });
+    };
+  app.use('/chats/*', arrival(true));
+  app.use('/chat/*', arrival(false));
+  app.use('/responses', arrival(false));
+
+  /** Prepares the answer (counting a failure by kind) and returns its events, measured. */
+  async function startAnswer(
+    c: Context<AppEnv>,
+    target: AnswerTarget,
+    question: string,
+    controller: AbortController,
+  ) {
+    const measure = measureAnswer(p.metrics ?? noMetrics, c.get('receivedAt'));
+    try {
+      const answer = await prepareAnswer(
+        c.get('auth'),
+        target,
+        question,
+        deps,
+        controller.signal,
+        c.get('answerTrace') ?? noTrace,
+      );
+      return {
+        answer,
+        events: (signal?: AbortSignal) => measure.events(answer.events(signal), answer.retrieved),
+      };
+    } catch (error) {
+      measure.failed(error);
+      throw error;
+    }
+  }
 
   app.openapi(
     createRoute({
@@ -179,16 +219,14 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
     async (c) => {
       const body = c.req.valid('json');
       const controller = new AbortController();
-      const answer = await prepareAnswer(
-        c.get('auth'),
+      const { answer, events } = await startAnswer(
+        c,
         { chatId: c.req.valid('param').id },
         body.content,
-        deps,
-        controller.signal,
-        c.get('answerTrace') ?? noTrace,
+        controller,
       );
       if (body.stream && options.streaming) {
-        const { items } = await primed(answer.events(controller.signal), timing.firstEventGraceMs);
+        const { items } = await primed(events(controller.signal), timing.firstEventGraceMs);
         return sseResponse(
           c,
           async function* () {
@@ -205,7 +243,7 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
           controller,
         );
       }
-      const result = await collectAnswer(answer.events());
+      const result = await collectAnswer(events());
       return c.json(
         {
           message_id: answer.messageId,
@@ -245,16 +283,10 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
       const body = c.req.valid('json');
       const { question, history } = questionAndHistory(body.messages);
       const controller = new AbortController();
-      const answer = await prepareAnswer(
-        c.get('auth'),
-        { botId: body.model, history },
-        question,
-        deps,
-        controller.signal,
-      );
+      const { answer, events } = await startAnswer(c, { botId: body.model, history }, question, controller);
       if (body.stream && options.streaming) {
         const includeUsage = body.stream_options?.include_usage ?? false;
-        const { items } = await primed(answer.events(controller.signal), timing.firstEventGraceMs);
+        const { items } = await primed(events(controller.signal), timing.firstEventGraceMs);
         return sseResponse(
           c,
           () => openAiChunks(answer, items, body.model, includeUsage),
@@ -264,7 +296,7 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
         );
       }
       return c.json(
-        openAiCompletion(answer.messageId, body.model, await collectAnswer(answer.events())),
+        openAiCompletion(answer.messageId, body.model, await collectAnswer(events())),
         200,
       );
     },
@@ -292,15 +324,9 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
       const body = c.req.valid('json');
       const { question, history } = questionAndHistory(inputTurns(body.input));
       const controller = new AbortController();
-      const answer = await prepareAnswer(
-        c.get('auth'),
-        { botId: body.model, history },
-        question,
-        deps,
-        controller.signal,
-      );
+      const { answer, events } = await startAnswer(c, { botId: body.model, history }, question, controller);
       if (body.stream && options.streaming) {
-        const { items } = await primed(answer.events(controller.signal), timing.firstEventGraceMs);
+        const { items } = await primed(events(controller.signal), timing.firstEventGraceMs);
         return sseResponse(
           c,
           () => openAiResponseEvents(answer, items, body.model),
@@ -309,7 +335,7 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
           controller,
         );
       }
-      return c.json(openAiResponse(body.model, await collectAnswer(answer.events())), 200);
+      return c.json(openAiResponse(body.model, await collectAnswer(events())), 200);
     },
   );
   return app;

@@ -8,6 +8,8 @@ export interface AppVariables {
   auth: AuthContext;
   /** Set on the routes that answer in a chat when answer traces are on. */
   answerTrace?: TraceRecorder;
+  /** When an answer route received the request (a `performance.now()` reading). */
+  receivedAt?: number;
 }
 
 export interface AppEnv {

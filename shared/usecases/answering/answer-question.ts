@@ -59,6 +59,8 @@ export interface PreparedAnswer {
   /** The stream's first event, known before the provider answers. */
   readonly meta: Extract<AnswerEvent, { type: 'meta' }>;
   readonly citations: Citation[];
+  /** How many chunks retrieval returned (before context assembly). */
+  readonly retrieved: number;
   /** The answer as it is generated. Throws a ProviderError (after saving the partial answer) if the stream breaks. */
   events(signal?: AbortSignal): AsyncGenerator<AnswerEvent>;
 }
@@ -188,6 +190,7 @@ interface Grounding {
   readonly citations: Citation[];
   /** The embedding and rewrite calls made so far, saved with the answer. */
   readonly usage: PendingUsage[];
+  readonly retrieved: number;
   /** When context assembly started (a `trace.now()` reading; it ends once the prompt is built). */
   readonly assemblyStart: number;
 }
@@ -247,6 +250,7 @@ async function retrieveGrounding(
     passages: context.passages,
     citations: context.citations,
     usage,
+    retrieved: retrieval.chunks.length,
     assemblyStart,
   };
 }
@@ -274,6 +278,7 @@ function generate(
       query: grounding.query,
     },
     citations: grounding.citations,
+    retrieved: grounding.retrieved,
     events: (streamSignal) =>
       streamAnswer({
         auth,
