@@ -76,6 +76,28 @@ export const chatBench: Bench = {
         provider: StreamTimings;
       };
 
+      // The same questions with answer traces off (ANSWER_TRACES=false), on a second server over the same
+      // database: what recording and saving the trace adds to the first byte.
+      const untraced = createLocalServer({ ...p, config: { ...p.config, ANSWER_TRACES: false } });
+      const untracedServer = await listen(untraced.app.fetch);
+      let withoutTraces: StreamTimings;
+      try {
+        const offSpec: StreamClientSpec = {
+          ...spec,
+          platform: { ...spec.platform, url: untracedServer.url },
+          rounds: 0,
+        };
+        const off = await run(
+          process.execPath,
+          ['--import', 'tsx', join(ctx.repoRoot, 'bench', 'lib', 'stream-client.ts'), JSON.stringify(offSpec)],
+          { cwd: ctx.repoRoot, maxBuffer: 16 * 1024 * 1024 },
+        );
+        withoutTraces = (JSON.parse(off.stdout) as { platform: StreamTimings }).platform;
+      } finally {
+        await untracedServer.close();
+        await untraced.worker.stop();
+      }
+
       const figures: Figure[] = [];
       for (const [label, key] of [
         ['1 stream', 'one'],
@@ -106,6 +128,21 @@ export const chatBench: Bench = {
           }
         }
       }
+      for (const stat of ['p50', 'p95'] as const) {
+        const traced = (platform.one.firstByte as LatencySummary)[stat];
+        const base = (withoutTraces.one.firstByte as LatencySummary)[stat];
+        figures.push(
+          figure(
+            `chat first SSE byte ${stat}, 1 stream, answer traces on`,
+            traced,
+            'ms',
+            { label: `answer traces off (ANSWER_TRACES=false), ${stat}`, value: base },
+            stat === 'p50'
+              ? { text: 'traces on − off ≤ 1 ms at p50', met: (v) => v - base <= 1 }
+              : undefined,
+          ),
+        );
+      }
       return {
         figures,
         notes: [
@@ -113,7 +150,7 @@ export const chatBench: Bench = {
           "First byte = the `meta` event. By design (shared/usecases/answering/stream-answer.ts) it is written only after the provider's first event, so that a refused key or a rate limit is still an ordinary HTTP error: it includes token auth, quota, bot + credential decryption, query embedding, hybrid retrieval, context assembly AND one provider round trip through the OpenAI SDK. Platform overhead = platform first byte − the fake's own first byte. With a zero-latency fake the whole answer follows at once, so `done` = first byte + saving the message and usage.",
           'Baseline: the same streamed completion asked of the fake provider directly (its own time to first byte / [DONE]), from the same client. The client is a separate Node process (bench/lib/stream-client.ts), as a real one would be; platform and fake share one process and event loop, as in `npm start`; with 50 streams the figures are queueing on that loop and on the single PGlite connection.',
         ],
-        details: { platform, provider },
+        details: { platform, provider, withoutTraces },
       };
     } finally {
       await server.close();
