@@ -89,7 +89,12 @@ export const chatBench: Bench = {
         };
         const off = await run(
           process.execPath,
-          ['--import', 'tsx', join(ctx.repoRoot, 'bench', 'lib', 'stream-client.ts'), JSON.stringify(offSpec)],
+          [
+            '--import',
+            'tsx',
+            join(ctx.repoRoot, 'bench', 'lib', 'stream-client.ts'),
+            JSON.stringify(offSpec),
+          ],
           { cwd: ctx.repoRoot, maxBuffer: 16 * 1024 * 1024 },
         );
         withoutTraces = (JSON.parse(off.stdout) as { platform: StreamTimings }).platform;
@@ -137,9 +142,7 @@ export const chatBench: Bench = {
             traced,
             'ms',
             { label: `answer traces off (ANSWER_TRACES=false), ${stat}`, value: base },
-            stat === 'p50'
-              ? { text: 'traces on − off ≤ 1 ms at p50', met: (v) => v - base <= 1 }
-              : undefined,
+            stat === 'p50' ? { text: 'traces on − off ≤ 1 ms at p50', met: (v) => v - base <= 1 } : undefined,
           ),
         );
       }

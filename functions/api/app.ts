@@ -7,6 +7,7 @@ import type { AppEnv } from '#shared/http/env.ts';
 import { modelRoutes } from '#shared/http/model-routes.ts';
 import { errorToResponse, problemResponse } from '#shared/http/problem.ts';
 import { readinessGate, readyzHandler } from '#shared/http/readiness.ts';
+import { loggerOf, requestLogger } from '#shared/http/request-logger.ts';
 import { createRouter } from '#shared/http/router.ts';
 import type { Platform } from '#shared/platform.ts';
 import { apiTokenRoutes } from './routes/api-tokens.ts';
@@ -35,6 +36,7 @@ export function createApiApp(p: Platform, options: AppOptions = {}) {
   const readiness = () => checkReadiness(p);
 
   app.use('*', requestId());
+  app.use('*', requestLogger(p.logger));
   if (options.startupChecks) app.use('*', readinessGate(readiness, p.logger));
   app.use('*', bodyLimits(p.config));
 
@@ -72,7 +74,7 @@ export function createApiApp(p: Platform, options: AppOptions = {}) {
   app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'MiniRAG API reference' }));
 
   app.notFound((c) => problemResponse(c, 404, 'not-found', `No route for ${c.req.method} ${c.req.path}.`));
-  app.onError((error, c) => errorToResponse(error, c, p.logger));
+  app.onError((error, c) => errorToResponse(error, c, loggerOf(c, p.logger)));
   return app;
 }
 

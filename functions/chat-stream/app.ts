@@ -6,6 +6,7 @@ import { bodyLimits } from '#shared/http/body-limits.ts';
 import { modelRoutes } from '#shared/http/model-routes.ts';
 import { errorToResponse, problemResponse } from '#shared/http/problem.ts';
 import { readinessGate, readyzHandler } from '#shared/http/readiness.ts';
+import { loggerOf, requestLogger } from '#shared/http/request-logger.ts';
 import { createRouter } from '#shared/http/router.ts';
 import type { Platform } from '#shared/platform.ts';
 
@@ -17,6 +18,7 @@ export function createChatStreamApp(p: Platform, options: { readonly startupChec
   const app = createRouter();
   const readiness = () => checkReadiness(p);
   app.use('*', requestId());
+  app.use('*', requestLogger(p.logger));
   if (options.startupChecks) app.use('*', readinessGate(readiness, p.logger));
   if (p.config.CORS_ORIGINS.length > 0) {
     app.use(
@@ -36,6 +38,6 @@ export function createChatStreamApp(p: Platform, options: { readonly startupChec
   // Clients given the function URL as their OpenAI base URL list models there too.
   app.route('/v1', modelRoutes(p));
   app.notFound((c) => problemResponse(c, 404, 'not-found', `No route for ${c.req.method} ${c.req.path}.`));
-  app.onError((error, c) => errorToResponse(error, c, p.logger));
+  app.onError((error, c) => errorToResponse(error, c, loggerOf(c, p.logger)));
   return app;
 }

@@ -138,7 +138,8 @@ export class Observability extends Construct {
     }
     const chat = (name: string, statistic: string, label?: string) =>
       appMetric(name, 'minirag-chat-stream', props.stage, statistic, label);
-    const ingest = (name: string, statistic = 'Sum') => appMetric(name, 'minirag-ingest', props.stage, statistic);
+    const ingest = (name: string, statistic = 'Sum') =>
+      appMetric(name, 'minirag-ingest', props.stage, statistic);
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Answers: time to first token and total (p50, p99)',

@@ -1,8 +1,8 @@
 import { createKmsKeyVault } from '../adapters/kms/kms-key-vault.ts';
-import { createEmfMetrics } from '../adapters/powertools/metrics.ts';
-import { createXRayTracing } from '../adapters/powertools/tracing.ts';
 import { createPgVectorStore } from '../adapters/pgvector/vector-store.ts';
 import { createPostgresDatabase } from '../adapters/postgres/database.ts';
+import { createEmfMetrics } from '../adapters/powertools/metrics.ts';
+import { createXRayTracing } from '../adapters/powertools/tracing.ts';
 import { createQdrantVectorStore } from '../adapters/qdrant/vector-store.ts';
 import { createDataApiDatabase } from '../adapters/rds-data/database.ts';
 import { createSqsIngestQueue } from '../adapters/sqs/ingest-queue.ts';
@@ -39,7 +39,10 @@ export async function buildCloudPlatform(
   ]);
   if (!config.KMS_KEY_ID) throw new ValidationError('KMS_KEY_ID must be set in AWS');
   const tracing = createXRayTracing(serviceName);
-  const db = tracedDatabase(dataApi ? dataApiDatabase(config) : postgresDatabase(config, databaseUrl), tracing);
+  const db = tracedDatabase(
+    dataApi ? dataApiDatabase(config) : postgresDatabase(config, databaseUrl),
+    tracing,
+  );
   const logger = createLogger(config, serviceName);
   return {
     config,

@@ -4,13 +4,13 @@ import { createLocalIngestQueue } from '../adapters/local-queue/ingest-queue.ts'
 import { createPgliteDatabase } from '../adapters/pglite/database.ts';
 import { createPgVectorStore } from '../adapters/pgvector/vector-store.ts';
 import { createPostgresDatabase } from '../adapters/postgres/database.ts';
+import { createLoggedMetrics } from '../adapters/powertools/metrics.ts';
 import { createQdrantVectorStore } from '../adapters/qdrant/vector-store.ts';
 import { loadOrCreateLocalSecrets, secureDataDir } from '../config/key-file.ts';
 import type { Config } from '../config/schema.ts';
 import { migrate } from '../db/migrate.ts';
 import type { Platform } from '../platform.ts';
 import { selectEmbedder } from './embedder.ts';
-import { createLoggedMetrics } from '../adapters/powertools/metrics.ts';
 import { createLogger } from './logger.ts';
 
 export type LocalPlatform = Platform & { readonly ingestQueue: ReturnType<typeof createLocalIngestQueue> };

@@ -23,7 +23,8 @@ export function tracedVectorStore(store: VectorStore, tracing: Tracing): VectorS
   return {
     ...store,
     ensureSpace: (space) => tracing.span('vector-store', () => store.ensureSpace(space)),
-    upsert: (tenantId, space, points) => tracing.span('vector-store', () => store.upsert(tenantId, space, points)),
+    upsert: (tenantId, space, points) =>
+      tracing.span('vector-store', () => store.upsert(tenantId, space, points)),
     search: (tenantId, space, vector, opts) =>
       tracing.span('vector-store', () => store.search(tenantId, space, vector, opts)),
     deleteBySource: (tenantId, space, sourceId, opts) =>

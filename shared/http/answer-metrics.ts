@@ -18,10 +18,7 @@ export function measureAnswer(metrics: Metrics, receivedAt = performance.now()) 
   return {
     /** The answer could not start (quota, bad bot, provider refusal): counted by kind. */
     failed: fail,
-    async *events(
-      source: AsyncIterable<AnswerEvent>,
-      retrieved: number,
-    ): AsyncGenerator<AnswerEvent> {
+    async *events(source: AsyncIterable<AnswerEvent>, retrieved: number): AsyncGenerator<AnswerEvent> {
       let first = true;
       try {
         for await (const event of source) {

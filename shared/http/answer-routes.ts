@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context, MiddlewareHandler } from 'hono';
 import { chatModelFactory, type ProviderEndpoints } from '../composition/chat-model.ts';
 import { tracedChatModel } from '../composition/traced.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
-import type { Context, MiddlewareHandler } from 'hono';
 import { noMetrics } from '../ports/telemetry.ts';
 import { type AnswerDeps, type AnswerTarget, prepareAnswer } from '../usecases/answering/answer-question.ts';
 import { noTrace, recordAnswerTrace } from '../usecases/answering/trace-recorder.ts';
@@ -13,6 +13,7 @@ import { tenantAuth } from './auth.ts';
 import type { AppEnv } from './env.ts';
 import { openAiChunks, openAiCompletion } from './openai-format.ts';
 import { openAiResponse, openAiResponseEvents } from './openai-responses.ts';
+import { childLogger, loggerOf } from './request-logger.ts';
 import { createRouter } from './router.ts';
 import { IdParam, jsonBody, requires, standardErrors, text } from './schemas.ts';
 import { primed, sseResponse } from './sse.ts';
@@ -175,15 +176,18 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
     controller: AbortController,
   ) {
     const measure = measureAnswer(p.metrics ?? noMetrics, c.get('receivedAt'));
+    const logger = loggerOf(c, p.logger);
     try {
       const answer = await prepareAnswer(
         c.get('auth'),
         target,
         question,
-        deps,
+        { ...deps, logger },
         controller.signal,
         c.get('answerTrace') ?? noTrace,
       );
+      // From here on every line also names the answer.
+      c.set('logger', childLogger(logger, { messageId: answer.messageId }));
       return {
         answer,
         events: (signal?: AbortSignal) => measure.events(answer.events(signal), answer.retrieved),
@@ -238,7 +242,7 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
                 yield { event: event.type, data: JSON.stringify(answerEventJson(event)) };
             }
           },
-          p.logger,
+          loggerOf(c, p.logger),
           timing,
           controller,
         );
@@ -290,15 +294,12 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
         return sseResponse(
           c,
           () => openAiChunks(answer, items, body.model, includeUsage),
-          p.logger,
+          loggerOf(c, p.logger),
           timing,
           controller,
         );
       }
-      return c.json(
-        openAiCompletion(answer.messageId, body.model, await collectAnswer(events())),
-        200,
-      );
+      return c.json(openAiCompletion(answer.messageId, body.model, await collectAnswer(events())), 200);
     },
   );
   app.openapi(
@@ -330,7 +331,7 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
         return sseResponse(
           c,
           () => openAiResponseEvents(answer, items, body.model),
-          p.logger,
+          loggerOf(c, p.logger),
           timing,
           controller,
         );

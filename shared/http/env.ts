@@ -1,4 +1,5 @@
 import type { AuthContext } from '../domain/auth-context.ts';
+import type { Logger } from '../ports/logger.ts';
 import type { TraceRecorder } from '../usecases/answering/trace-recorder.ts';
 
 /** Hono context variables shared by the api and chat-stream apps. */
@@ -8,6 +9,8 @@ export interface AppVariables {
   auth: AuthContext;
   /** Set on the routes that answer in a chat when answer traces are on. */
   answerTrace?: TraceRecorder;
+  /** The request's logger: request id, then tenant id and message id, on every line. */
+  logger?: Logger;
   /** When an answer route received the request (a `performance.now()` reading). */
   receivedAt?: number;
 }

@@ -100,7 +100,9 @@ describe('the minirag CLI (node bin/minirag.js) against a running local server',
     expect(explained.code, explained.stderr).toBe(0);
     expect(explained.stdout).toContain('hold hands while they sleep');
     expect(explained.stdout).toContain('Why this answer');
-    expect(explained.stdout).toContain('query as asked (rewrite skipped) · extractive/extractive-v1 · top_k 6');
+    expect(explained.stdout).toContain(
+      'query as asked (rewrite skipped) · extractive/extractive-v1 · top_k 6',
+    );
     expect(explained.stdout).toMatch(/fused\s+lexical\s+dense\s+kept\s+source/);
     expect(explained.stdout).toMatch(/ 1 +0\.\d{4} .*\[1\] +otters\.md/);
     expect(explained.stdout).toMatch(/ms: auth [\d.]+ · history .* · total \d+/);

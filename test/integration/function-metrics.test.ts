@@ -86,6 +86,21 @@ describe('the functions emit CloudWatch metrics (EMF)', () => {
     expect(raw).not.toContain(h.tenant.id);
   });
 
+  it('when a chat request logs then every line carries its request id, tenant id and message id', async () => {
+    const chatId = await h.chat(await h.bot('openai'));
+    const before = h.platform.logger.lines.length;
+    await emfLinesOf(async () => {
+      const res = await h.ask(chatId, 'Which mission demonstrated solar sailing?');
+      await res.text();
+    });
+    const lines = h.platform.logger.lines.slice(before).map((l) => JSON.parse(l));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      expect(line, line.message).toMatchObject({ tenantId: h.tenant.id, requestId: expect.any(String) });
+      expect(line.messageId, line.message).toEqual(expect.any(String));
+    }
+  });
+
   it('when an answer is refused before the first byte then AnswerErrors is counted with the kind as a dimension', async () => {
     const { docs } = await emfLinesOf(async () => {
       const res = await h.ask(crypto.randomUUID(), 'Anyone there?');

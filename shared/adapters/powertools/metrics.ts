@@ -6,7 +6,11 @@ import type { Metrics } from '../../ports/telemetry.ts';
  * CloudWatch metrics as Embedded Metric Format lines on stdout (Powertools): CloudWatch Logs turns them
  * into metrics, no API call on the request path. Dimensions: `service` (the function) and `stage`.
  */
-export function createEmfMetrics(options: { namespace: string; serviceName: string; stage: string }): Metrics {
+export function createEmfMetrics(options: {
+  namespace: string;
+  serviceName: string;
+  stage: string;
+}): Metrics {
   const metrics = new PowertoolsMetrics({
     namespace: options.namespace,
     serviceName: options.serviceName,
