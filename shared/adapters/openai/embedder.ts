@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import type { Embedding } from 'openai/resources/embeddings';
 import { ProviderError, ValidationError } from '#shared/domain/errors.ts';
-import type { Embedder, EmbeddingResult, EmbeddingSpace } from '#shared/ports/embedder.ts';
+import type { Embedder, EmbeddingResult } from '#shared/ports/embedder.ts';
 import { countTokens } from '#shared/rag/tokenizer.ts';
 import { MAX_BATCH_SIZE, type OpenAiEmbedderOptions, openAiEmbeddingSpace } from './embedding-space.ts';
 import { openAiError, openAiLabel } from './openai-errors.ts';
