@@ -62,6 +62,9 @@ export class AppFunction extends Construct {
         bundling: {
           // Never used: local bundling always succeeds or throws (esbuild is a dependency, no Docker).
           image: DockerImage.fromRegistry('dummy'),
+          // Never run either, but part of the key CDK caches bundles under: without what this function is
+          // built from in it, every function of the stack would get the first one's bundle.
+          command: ['bundle', JSON.stringify(spec)],
           local: {
             tryBundle(outputDir: string) {
               bundleFunction(props.projectRoot, spec, outputDir);
