@@ -101,8 +101,10 @@ export interface BundleSizes {
   readonly entryBytes: number;
   /** Bytes of every .mjs in the asset (entries and chunks; source maps excluded). */
   readonly totalBytes: number;
-  /** Bytes of the chunks index.mjs imports statically: loaded at cold start together with the entry. */
+  /** Bytes of index.mjs and the chunks it imports statically: what a cold start loads. */
   readonly coldStartBytes: number;
+  /** The source files (node_modules/… paths included) bundled into what a cold start loads. */
+  readonly coldStartInputs: readonly string[];
 }
 
 /** Sizes of a built asset, read from its metafile. */
@@ -123,9 +125,11 @@ export function bundleSizes(metafile: Metafile, outdir: string, projectRoot: str
     }
     return bytes;
   };
+  const coldStartBytes = visit(entryKey);
   return {
     entryBytes: entry.bytes,
     totalBytes: outputs.reduce((sum, [, output]) => sum + output.bytes, 0),
-    coldStartBytes: visit(entryKey),
+    coldStartBytes,
+    coldStartInputs: [...seen].flatMap((file) => Object.keys(metafile.outputs[file]?.inputs ?? {})),
   };
 }

@@ -1,6 +1,5 @@
 import { defaultExtractLimits, type ExtractLimits } from './limits.ts';
 import type { ExtractInput } from './read-document.ts';
-import { readDocument } from './read-document.ts';
 import { readInWorker } from './read-in-worker.ts';
 
 export { type DocumentType, detectSourceType, mediaTypeOf } from './document-type.ts';
@@ -17,6 +16,11 @@ export async function extractText(
   input: ExtractInput,
   limits: ExtractLimits = defaultExtractLimits,
 ): Promise<string> {
-  if (input.type === 'text' || input.type === 'markdown') return readDocument(input, limits);
+  if (input.type === 'text' || input.type === 'markdown') {
+    // Loaded here, not at the top: read-document.ts brings every extractor (PDF, Word, HTML), and a module
+    // that only detects a document's type through this front door must not load them.
+    const { readDocument } = await import('./read-document.ts');
+    return readDocument(input, limits);
+  }
   return readInWorker(input, limits);
 }
