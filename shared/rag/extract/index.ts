@@ -1,4 +1,5 @@
-import { defaultExtractLimits, type ExtractLimits } from './limits.ts';
+import { decodeText } from './decode-text.ts';
+import { checkExtractedChars, defaultExtractLimits, type ExtractLimits } from './limits.ts';
 import type { ExtractInput } from './read-document.ts';
 import { readInWorker } from './read-in-worker.ts';
 
@@ -16,11 +17,10 @@ export async function extractText(
   input: ExtractInput,
   limits: ExtractLimits = defaultExtractLimits,
 ): Promise<string> {
+  // Plain text is only decoded, in place. The extractors (PDF, Word, HTML) live in read-document.ts, which
+  // only the worker loads: a module that detects a document's type through this front door never does.
   if (input.type === 'text' || input.type === 'markdown') {
-    // Loaded here, not at the top: read-document.ts brings every extractor (PDF, Word, HTML), and a module
-    // that only detects a document's type through this front door must not load them.
-    const { readDocument } = await import('./read-document.ts');
-    return readDocument(input, limits);
+    return checkExtractedChars(decodeText(input.bytes, { contentType: input.contentType }), limits);
   }
   return readInWorker(input, limits);
 }
