@@ -92,3 +92,17 @@ export function citationMarkers(answer: string, passageCount: number): CitationM
 export function citedNumbers(answer: string, passageCount: number): number[] {
   return citationMarkers(answer, passageCount).map((m) => m.n);
 }
+
+/**
+ * The citations an answerer chose up front (its `sources` event), numbered [1]…[k] in its order of first
+ * use, as its text numbers them; the passages it does not cite are not listed. Unknown numbers are dropped.
+ */
+export function renumberCitations(citations: readonly Citation[], order: readonly number[]): Citation[] {
+  const byNumber = new Map(citations.map((c) => [c.n, c]));
+  return order
+    .flatMap((n) => {
+      const citation = byNumber.get(n);
+      return citation ? [citation] : [];
+    })
+    .map((citation, index) => ({ ...citation, n: index + 1 }));
+}
