@@ -40,7 +40,13 @@ const AnswerSchema = z
     message_id: z.string(),
     content: z.string(),
     citations: z.array(CitationSchema),
-    usage: z.object({ input_tokens: z.number(), output_tokens: z.number(), cost_usd: z.number() }),
+    usage: z.object({
+      input_tokens: z.number(),
+      output_tokens: z.number(),
+      cost_usd: z.number(),
+      provider: z.string().openapi({ description: "'extractive' when no language model wrote the answer" }),
+      model: z.string(),
+    }),
   })
   .openapi('Answer');
 
@@ -210,6 +216,8 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
             input_tokens: result.usage.inputTokens,
             output_tokens: result.usage.outputTokens,
             cost_usd: result.usage.costUsd,
+            provider: result.usage.provider,
+            model: result.usage.model,
           },
         },
         200,
