@@ -27,7 +27,7 @@ export function registerChat(program: Command): void {
     .option('--explain', 'after each answer, show why: the query, ranked candidates, context and timings')
     .action(
       handled(async (options: ChatOptions, command: Command) => {
-        const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note);
+        const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note, { writes: true });
         const { bot, created } = await resolveBot(client, options.bot);
         if (created)
           note(

@@ -11,7 +11,7 @@ import { insertTrace } from '../../repositories/answer-traces.ts';
 import { insertMessage } from '../../repositories/chats.ts';
 import { recordUsage } from '../../repositories/usage.ts';
 import type { AnswerEvent } from './answer-events.ts';
-import { citedNumbers, unknownCitations } from './assemble-context.ts';
+import { citedNumbers, renumberCitations, unknownCitations } from './citation-markers.ts';
 import { settleReservation } from './quota.ts';
 import { noTrace, type TraceRecorder } from './trace-recorder.ts';
 
@@ -51,6 +51,7 @@ export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<An
     .stream({ ...input.request, ...(input.signal ? { signal: input.signal } : {}) })
     [Symbol.asyncIterator]();
   let answer = '';
+  let citations = input.citations;
   let reported: { inputTokens: number; outputTokens: number } | undefined;
   let saved = false;
   let started = false;
@@ -59,6 +60,10 @@ export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<An
     // ordinary HTTP problem, as long as the route pulls `meta` before it starts the response.
     let next = await stream.next();
     started = true;
+    if (!next.done && next.value.type === 'sources') {
+      citations = renumberCitations(input.citations, next.value.passages);
+      next = await stream.next();
+    }
     firstToken = trace.now();
     trace.span('first_token', providerStart, firstToken);
     yield {
@@ -68,25 +73,25 @@ export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<An
       botId: bot.id,
       query: input.query,
     };
-    yield { type: 'citations', citations: input.citations };
+    yield { type: 'citations', citations };
     for (; !next.done; next = await stream.next()) {
       const event = next.value;
       if (event.type === 'delta') {
         answer += event.text;
         yield { type: 'delta', text: event.text };
-      } else {
+      } else if (event.type === 'usage') {
         reported = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
       }
     }
     trace.span('generation', firstToken, trace.now());
     saved = true;
-    const usage = await save(input, answer, 'complete', reported);
-    yield { type: 'usage', ...usage };
+    const usage = await save(input, citations, answer, 'complete', reported);
+    yield { type: 'usage', ...usage, provider: model.provider, model: model.model };
     yield {
       type: 'done',
       messageId: input.messageId,
       status: 'complete',
-      cited: citedNumbers(answer, input.citations.length),
+      cited: citedNumbers(answer, citations.length),
     };
   } finally {
     // A provider error mid-stream, or a consumer that stopped iterating (client disconnect): close the
@@ -94,7 +99,7 @@ export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<An
     if (!saved) {
       await stream.return?.(undefined);
       if (started) trace.span('generation', firstToken, trace.now());
-      if (started) await save(input, answer, answer ? 'partial' : 'failed', reported);
+      if (started) await save(input, citations, answer, answer ? 'partial' : 'failed', reported);
       else await saveRefused(input);
     }
   }
@@ -117,6 +122,7 @@ async function saveRefused(input: StreamAnswerInput): Promise<void> {
 
 async function save(
   input: StreamAnswerInput,
+  citations: readonly Citation[],
   answer: string,
   status: MessageStatus,
   reported: { inputTokens: number; outputTokens: number } | undefined,
@@ -130,7 +136,7 @@ async function save(
     outputTokens: input.estimateTokens(answer),
   };
   const cost = costUsd(model.provider, model.model, tokens.inputTokens, tokens.outputTokens);
-  const citedInOrder = citedNumbers(answer, input.citations.length);
+  const citedInOrder = citedNumbers(answer, citations.length);
   const cited = new Set(citedInOrder);
   const trace = input.trace ?? noTrace;
   const saveStart = trace.now();
@@ -151,7 +157,7 @@ async function save(
         chatId: input.chatId,
         role: 'assistant',
         content: answer,
-        citations: input.citations.filter((c) => cited.has(c.n)),
+        citations: citations.filter((c) => cited.has(c.n)),
         status,
         inputTokens: tokens.inputTokens,
         outputTokens: tokens.outputTokens,
@@ -173,7 +179,7 @@ async function save(
         question: input.question,
         status,
         cited: citedInOrder,
-        unknownCitations: unknownCitations(answer, input.citations.length),
+        unknownCitations: unknownCitations(answer, citations.length),
         usage: [
           ...input.usage,
           { kind: 'chat' as const, provider: model.provider, model: model.model, ...tokens },
