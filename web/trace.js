@@ -6,6 +6,7 @@ const fmt = (r, digits) => (r ? `${r.rank} · ${r.score.toFixed(digits)}` : '–
 
 const STAGE_NAMES = {
   auth: 'Sign-in check',
+  load: 'Loading code',
   history: 'Chat & history',
   quota: 'Quota',
   credentials: 'Bot key',

@@ -17,10 +17,11 @@ export type DropReason = (typeof DROP_REASONS)[number];
 
 /**
  * The timed steps of one answer, in order. `embed` and `dense` run alongside `lexical`; every other step
- * follows the one before it.
+ * follows the one before it. `load` is the answering code's import, on a process's first question only.
  */
 export const TRACE_STAGES = [
   'auth',
+  'load',
   'history',
   'quota',
   'credentials',

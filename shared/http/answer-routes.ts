@@ -128,8 +128,8 @@ const inputTurns = (input: z.infer<typeof ResponsesBody>['input']): Turn[] =>
  * The answering use case, loaded by the first question rather than at start: it brings the tokenizer (and,
  * through the chat-model composition, the provider SDKs), which requests that only manage resources never need.
  */
-const prepareAnswer: typeof PrepareAnswer = async (...args) =>
-  (await import('../usecases/answering/answer-question.ts')).prepareAnswer(...args);
+const loadAnswering = (): Promise<{ prepareAnswer: typeof PrepareAnswer }> =>
+  import('../usecases/answering/answer-question.ts');
 
 export function answerDeps(p: Platform, endpoints?: ProviderEndpoints): AnswerDeps {
   const chatModelFor = chatModelFactory(
@@ -195,13 +195,16 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
     const measure = measureAnswer(p.metrics ?? noMetrics, c.get('receivedAt'));
     const logger = loggerOf(c, p.logger);
     try {
+      const trace = c.get('answerTrace') ?? noTrace;
+      // Timed: on a process's first question the import is part of what the reader waits for.
+      const { prepareAnswer } = await trace.time('load', loadAnswering);
       const answer = await prepareAnswer(
         c.get('auth'),
         target,
         question,
         { ...deps, logger },
         controller.signal,
-        c.get('answerTrace') ?? noTrace,
+        trace,
       );
       // From here on every line also names the answer.
       c.set('logger', childLogger(logger, { messageId: answer.messageId }));

@@ -87,7 +87,10 @@ export async function prepareAnswer(
   requireScope(auth, 'chat');
   const conversation = await loadConversation(auth.tenantId, target, question, deps, trace);
   return releasingOnFailure(auth.tenantId, conversation.reservationId, deps, async () => {
-    const model = await deps.chatModelFor(conversation.bot, conversation.credentials);
+    // Timed with the key's decryption: building the provider client (its SDK is loaded on first use).
+    const model = await trace.time('credentials', async () =>
+      deps.chatModelFor(conversation.bot, conversation.credentials),
+    );
     trace.settings(conversation.bot, model, conversation.plan.sourceTokens);
     const grounding = await retrieveGrounding(
       auth.tenantId,
