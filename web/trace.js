@@ -10,6 +10,7 @@ const STAGE_NAMES = {
   history: 'Chat & history',
   quota: 'Quota',
   credentials: 'Bot key',
+  model: 'Provider client',
   rewrite: 'Query rewrite',
   embed: 'Embed query',
   dense: 'Vector search',

@@ -17,7 +17,8 @@ export type DropReason = (typeof DROP_REASONS)[number];
 
 /**
  * The timed steps of one answer, in order. `embed` and `dense` run alongside `lexical`; every other step
- * follows the one before it. `load` is the answering code's import, on a process's first question only.
+ * follows the one before it. `load` is the answering code's import, on a process's first question only; `model` builds
+ * the provider client.
  */
 export const TRACE_STAGES = [
   'auth',
@@ -25,6 +26,7 @@ export const TRACE_STAGES = [
   'history',
   'quota',
   'credentials',
+  'model',
   'rewrite',
   'embed',
   'dense',

@@ -165,9 +165,10 @@ describe.skipIf(!hasChromium)(
         'false',
       );
 
-      await panel.scrollIntoViewIfNeeded();
       await mkdir(join(ROOT, 'test-results'), { recursive: true });
-      await message.screenshot({ path: join(ROOT, 'test-results/why-this-answer.png') });
+      await page.setViewportSize({ width: 1280, height: 1400 });
+      await panel.evaluate((el) => el.scrollIntoView({ block: 'center' }));
+      await page.screenshot({ path: join(ROOT, 'test-results/why-this-answer.png') });
       expect(pageErrors).toEqual([]);
     });
 

@@ -87,8 +87,8 @@ export async function prepareAnswer(
   requireScope(auth, 'chat');
   const conversation = await loadConversation(auth.tenantId, target, question, deps, trace);
   return releasingOnFailure(auth.tenantId, conversation.reservationId, deps, async () => {
-    // Timed with the key's decryption: building the provider client (its SDK is loaded on first use).
-    const model = await trace.time('credentials', async () =>
+    // Building the provider client: its SDK is loaded on first use.
+    const model = await trace.time('model', async () =>
       deps.chatModelFor(conversation.bot, conversation.credentials),
     );
     trace.settings(conversation.bot, model, conversation.plan.sourceTokens);
