@@ -197,7 +197,8 @@ export function answerActions(chatId, messageId) {
           }
         },
       },
-      rating === 'up' ? '👍' : '👎',
+      // Words as well as the glyph: a system without an emoji font still shows what the button does.
+      rating === 'up' ? '👍 Good' : '👎 Bad',
     ),
   );
   return [h('div', { class: 'msg-actions' }, why, ...thumbs), panel];
