@@ -109,11 +109,13 @@ describe('the minirag CLI (node bin/minirag.js) against a running local server',
     );
     expect(explained.stdout).toMatch(/fused\s+lexical\s+dense\s+kept\s+source/);
     expect(explained.stdout).toMatch(/ 1 +0\.\d{4} .*\[1\] +otters\.md/);
-    expect(explained.stdout).toMatch(/ms: auth [\d.]+ · history .* · total \d+/);
+    expect(explained.stdout).toMatch(
+      /ms: auth [\d.]+ · (load [\d.]+ · )?history .* · save [\d.]+ · total \d+/,
+    );
 
     // A "down" rating, exported as a BEIR set that `minirag eval` can load.
     const { token } = Object.values(
-      JSON.parse(await readFile(join(home, '.config/minirag/config.json'), 'utf8')).servers,
+      JSON.parse(await readFile(join(home, '.config/minirag/config.json'), 'utf8')).profiles,
     )[0] as { token: string };
     const api = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(`${server.url}${path}`, {
