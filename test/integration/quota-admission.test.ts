@@ -42,7 +42,13 @@ describe.each(databaseKinds())('quota admission on $name', (kind) => {
   }
   const use = (id: TenantId, tokens: number, kind: 'chat' | 'embed' = 'chat') =>
     database.db.withTenant(id, (tx) =>
-      recordUsage(tx, id, { kind, provider: 'openai', model: 'gpt-4o-mini', inputTokens: tokens, outputTokens: 0 }),
+      recordUsage(tx, id, {
+        kind,
+        provider: 'openai',
+        model: 'gpt-4o-mini',
+        inputTokens: tokens,
+        outputTokens: 0,
+      }),
     );
   const reserve = (id: TenantId, tokens: number, now = new Date()) =>
     database.db.withTenant(id, (tx) => reserveQuota(tx, id, tokens, now));
@@ -164,7 +170,7 @@ describe.each(databaseKinds())('quota admission on $name', (kind) => {
     expect(await reserve(perMinuteOnly, 10)).toEqual(expect.any(String));
   });
 
-  it("when a reservation is settled then only that reservation of that tenant is removed; null settles nothing", async () => {
+  it('when a reservation is settled then only that reservation of that tenant is removed; null settles nothing', async () => {
     const a = await tenant({ budget: 1000 });
     const b = await tenant({ budget: 1000 });
     const a1 = await reserve(a, 1);
