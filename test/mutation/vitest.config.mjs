@@ -1,4 +1,5 @@
 // @ts-check
+import { tmpdir } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { MUTATION_GROUPS } from './groups.mjs';
 
@@ -14,5 +15,7 @@ export default defineConfig({
     // A mutation run shares the machine with its own parallel runners: setting up a database can be slow.
     testTimeout: 60_000,
     hookTimeout: 300_000,
+    // Each mutant's run starts its test databases from a migrated PGlite snapshot (test/fixtures/databases.ts).
+    env: { MINIRAG_TEST_PGLITE_SNAPSHOTS: tmpdir() },
   },
 });
