@@ -13,7 +13,7 @@ export default defineConfig({
     include: [...new Set(groups.flatMap((g) => g.tests))],
     exclude: ['node_modules/**'],
     // A mutation run shares the machine with its own parallel runners: setting up a database can be slow.
-    testTimeout: 60_000,
+    testTimeout: 300_000,
     hookTimeout: 300_000,
     // Each mutant's run starts its test databases from a migrated PGlite snapshot (test/fixtures/databases.ts).
     env: { MINIRAG_TEST_PGLITE_SNAPSHOTS: tmpdir() },
