@@ -6,6 +6,7 @@
 //   MUTATE_GROUP=tenancy MUTATE_FILES=shared/repositories/sources.ts npm run mutate
 //                                          part of a group, remembered in the group's incremental file: widen
 //                                          it file by file (a run keeps only the files it mutates)
+//   MUTATE_TESTS=test/unit/a.test.ts,…     only these of the group's test files
 import { fileURLToPath } from 'node:url';
 import { MUTATION_GROUPS } from './test/mutation/groups.mjs';
 

@@ -9,6 +9,7 @@ export const MUTATION_GROUPS = [
     tests: [
       'test/unit/access-token.test.ts',
       'test/unit/password.test.ts',
+      'test/unit/authorize.test.ts',
       'test/integration/auth-tokens.test.ts',
       'test/integration/api-tenancy.test.ts',
       'test/integration/scope-matrix.test.ts',

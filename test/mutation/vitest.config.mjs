@@ -7,10 +7,12 @@ import { MUTATION_GROUPS } from './groups.mjs';
 // so each mutant costs seconds rather than a whole suite run.
 const wanted = process.env.MUTATE_GROUP;
 const groups = MUTATION_GROUPS.filter((g) => !wanted || g.name === wanted);
+// MUTATE_TESTS narrows further, to some of the group's test files (with MUTATE_FILES, see stryker.config.mjs).
+const only = process.env.MUTATE_TESTS?.split(',').filter(Boolean);
 
 export default defineConfig({
   test: {
-    include: [...new Set(groups.flatMap((g) => g.tests))],
+    include: only ?? [...new Set(groups.flatMap((g) => g.tests))],
     exclude: ['node_modules/**'],
     // A mutation run shares the machine with its own parallel runners: setting up a database can be slow.
     testTimeout: 300_000,
