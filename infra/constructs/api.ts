@@ -21,6 +21,14 @@ export interface ApiProps {
   readonly queue: sqs.IQueue;
 }
 
+/**
+ * The API reference's script (Scalar's standalone bundle), a file beside the api function's index.mjs where
+ * functions/api/api-reference-script.ts reads it on the first /docs request: kept out of the entry chunk,
+ * whose size every cold start pays.
+ */
+export const API_REFERENCE_SCRIPT_FILE = 'api-reference.js';
+const API_REFERENCE_SOURCE = 'node_modules/@scalar/api-reference/dist/browser/standalone.js';
+
 /** One JSON line per request; no headers, so a bearer token never reaches the access log. */
 const ACCESS_LOG_FORMAT = JSON.stringify({
   requestId: '$context.requestId',
@@ -62,6 +70,13 @@ export class Api extends Construct {
         QUEUE_URL: props.queue.queueUrl,
         CORS_ORIGINS: props.corsOrigins.join(','),
         MAX_UPLOAD_BYTES: String(props.maxUploadBytes),
+      },
+      commandHooks: {
+        beforeBundling: () => [],
+        beforeInstall: () => [],
+        afterBundling: (inputDir: string, outputDir: string) => [
+          `cp "${inputDir}/${API_REFERENCE_SOURCE}" "${outputDir}/${API_REFERENCE_SCRIPT_FILE}"`,
+        ],
       },
     });
     props.queue.grantSendMessages(this.function.function);
