@@ -16,9 +16,7 @@ export const session = {
 export class ApiError extends Error {
   constructor(status, problem) {
     // A problem document's detail; API Gateway's own errors carry only `message`.
-    super(
-      problem?.detail || problem?.title || problem?.message || `The server answered HTTP ${status}.`,
-    );
+    super(problem?.detail || problem?.title || problem?.message || `The server answered HTTP ${status}.`);
     this.status = status;
     this.problem = problem ?? {};
   }

@@ -13,7 +13,7 @@ describe.skipIf(!hasChromium)(
   hasChromium
     ? 'the API reference (/docs) in headless Chromium with no network but the local server'
     : `the API reference in headless Chromium — SKIPPED: ${CHROMIUM} is not installed`,
-  { timeout: 90_000 },
+  { timeout: 120_000 },
   () => {
     let server: ServerProcess;
     let dataDir: string;
@@ -21,7 +21,7 @@ describe.skipIf(!hasChromium)(
 
     beforeAll(async () => {
       dataDir = await tempDir('minirag-docs-data-');
-      server = await startServer({ dataDir });
+      server = await startServer({ dataDir, timeoutMs: 90_000 });
       browser = await chromium.launch({
         executablePath: CHROMIUM,
         headless: true,

@@ -99,7 +99,9 @@ describe.skipIf(!hasChromium)(
       await signIn(token);
       await page.locator('#who-name').getByText('Tenant empty').waitFor();
 
-      await expect.poll(() => page.locator('#messages').textContent()).toContain('No sources yet: add documents');
+      await expect
+        .poll(() => page.locator('#messages').textContent())
+        .toContain('No sources yet: add documents');
       expect(await page.locator('#chat-bot option').first().textContent()).toMatch(/Default bot/);
       await shot('03-empty-chat');
 
@@ -163,9 +165,7 @@ describe.skipIf(!hasChromium)(
       await page.getByRole('tab', { name: 'Usage' }).click();
       const usageError = page.locator('#panel-usage [role="alert"]');
       await usageError.waitFor();
-      expect(await usageError.textContent()).toContain(
-        'The usage could not be loaded: Service Unavailable',
-      );
+      expect(await usageError.textContent()).toContain('The usage could not be loaded: Service Unavailable');
       expect(await page.locator('#usage-chart').isVisible()).toBe(false);
       await shot('09-error-usage');
 
