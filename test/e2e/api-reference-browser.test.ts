@@ -85,6 +85,14 @@ describe.skipIf(!hasChromium)(
       await mkdir(join(ROOT, 'test-results'), { recursive: true });
       await page.screenshot({ path: join(ROOT, 'test-results/api-reference-offline.png') });
 
+      // Its built-in client sends a request to this origin directly (no proxy host in between).
+      const sent = page.waitForRequest((r) => new URL(r.url()).pathname.startsWith('/v1/'));
+      await page.getByRole('button', { name: 'Test Request' }).first().click();
+      await page.getByRole('button', { name: /^Send/ }).first().click();
+      expect(new URL((await sent).url()).host).toBe(new URL(server.url).host);
+      await page.waitForTimeout(1_000);
+      await page.screenshot({ path: join(ROOT, 'test-results/api-reference-offline-client.png') });
+
       const violations = await page.evaluate(
         () => (window as unknown as { cspViolations: string[] }).cspViolations,
       );
