@@ -45,7 +45,7 @@ export function svg(tag, attrs = {}, ...children) {
   return el;
 }
 
-/** A short-lived status message in the live region (errors stay until dismissed or replaced). */
+/** A short-lived status message in the live region (errors stay until dismissed, replaced or cleared by a success). */
 export function announce(message, kind = 'info') {
   const region = $('#notice');
   render(

@@ -26,7 +26,6 @@ const SCALAR_CONFIGURATION = {
   showDeveloperTools: 'never',
   telemetry: false,
   agent: { disabled: true },
-  defaultOpenAllTags: false,
 };
 
 export interface ApiReferenceScript {
