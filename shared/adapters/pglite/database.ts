@@ -1,4 +1,5 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { scopeStatement } from '../../db/scope-statement.ts';
 import { compile, type SqlFragment } from '../../db/sql.ts';
@@ -28,7 +29,7 @@ function queryable(tx: Transaction): SystemQueryable {
  * PGlite is a single connection: transactions run one at a time, which PGlite serialises itself.
  */
 export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}): Promise<Database> {
-  const pg = await PGlite.create(options.dataDir ?? 'memory://', { extensions: { vector } });
+  const pg = await PGlite.create(options.dataDir ?? 'memory://', { extensions: { vector, btree_gin } });
 
   async function scoped<T>(settings: Record<string, string>, fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return pg.transaction(async (tx) => {

@@ -38,7 +38,7 @@ export function fusionFor(embedder: Embedder): FusionMethod {
   return embedder.space.provider === 'offline' ? OFFLINE_FUSION : { kind: 'rrf', denseWeight: 1 };
 }
 
-export const OFFLINE_FUSION: FusionMethod = { kind: 'rrf', denseWeight: 0.5 };
+export const OFFLINE_FUSION: FusionMethod = { kind: 'agreement', denseWeight: 0.8 };
 
 export interface RetrievalCandidates {
   /** Vector-store hits, best first, score = cosine similarity. */
