@@ -333,7 +333,7 @@ export const retrievalBench: Bench = {
   name: 'retrieval',
   async run(ctx) {
     const stages = ctx.quick ? [10_000] : [10_000, 100_000];
-    const queries = ctx.quick ? 100 : 200;
+    const queries = ctx.quick ? 100 : 150;
     const qdrantUrl = process.env.QDRANT_URL;
     const store = qdrantUrl ? 'Qdrant' : 'pgvector';
     const embedded = await startEmbeddedPlatform(
@@ -367,58 +367,90 @@ export const retrievalBench: Bench = {
         tenants.push({ id: auth.tenantId, topics, texts: [] });
       }
       const anyTenant = () => tenants[Math.floor(random() * tenants.length)]!;
-      for (const total of stages) {
-        const load = await timed(() =>
-          loadStage(
-            p,
-            async (spent) => {
-              for (const tenant of tenants)
-                await addChunks(p, tenant, total / TENANTS - tenant.texts.length, random, spent);
-            },
-            !qdrant,
-          ),
+      const large = tenants[0]!;
+      const smallOnes = () => tenants[1 + Math.floor(random() * (tenants.length - 1))]!;
+      const fillEvenly = (perTenant: number) => async (spent: { rows: number; vectors: number }) => {
+        for (const tenant of tenants)
+          await addChunks(p, tenant, Math.max(0, perTenant - tenant.texts.length), random, spent);
+      };
+      const logged = (label: string, m: Measured) =>
+        ctx.log(
+          `  ${label}: hybrid p50/p95 ${m.hybrid.p50.toFixed(1)}/${m.hybrid.p95.toFixed(1)} ms; store recall ${m.denseRecall.toFixed(3)} p50/p95 ${m.dense.p50.toFixed(1)}/${m.dense.p95.toFixed(1)} ms; exact p50/p95 ${m.exact.p50.toFixed(1)}/${m.exact.p95.toFixed(1)} ms` +
+            (m.planned
+              ? `; before: recall ${m.plannedRecall?.toFixed(3)} p50/p95 ${m.planned.p50.toFixed(1)}/${m.planned.p95.toFixed(1)} ms`
+              : ''),
         );
+      const first = stages[0]!;
+      const loaded = async (fill: (spent: { rows: number; vectors: number }) => Promise<void>) => {
+        const load = await timed(() => loadStage(p, fill, !qdrant));
         const spent = `${secs(load.ms)} (rows ${secs(load.value.rows)}, vectors ${secs(load.value.vectors)}, HNSW build ${secs(load.value.index)})`;
-        ctx.log(`${total} chunks loaded in ${spent}; ANALYZE; ${queries} queries`);
         await analyze(p, qdrant);
+        return { load, spent };
+      };
+
+      // Even: every tenant the same size.
+      {
+        const { load, spent } = await loaded(fillEvenly(first / TENANTS));
+        ctx.log(`${first} chunks loaded in ${spent}; ANALYZE; ${queries} queries`);
         const m = await measure(p, anyTenant, queries, random, qdrant);
-        const label = `${total / 1000}k chunks / ${TENANTS} tenants, after ANALYZE`;
-        figures.push(...figuresFor(label, m, store, { hybridP95: total >= 100_000 }));
-        details[`${total}`] = { loadMs: load.ms, ...load.value, ...m };
+        const label = `${first / 1000}k chunks / ${TENANTS} tenants, after ANALYZE`;
+        logged(label, m);
+        figures.push(...figuresFor(label, m, store, {}));
+        details[`${first}`] = { loadMs: load.ms, ...load.value, ...m };
         notes.push(`${label}: loading took ${spent}.`);
       }
 
-      // Skewed: the first tenant grows until it holds half of all rows; the 99 others stay as they are.
-      const large = tenants[0]!;
-      const grown = stages.at(-1)!;
-      const skewLoad = await timed(() =>
-        loadStage(
-          p,
-          async (spent) => {
-            for (let added = 0; added < grown; added += 5_000)
-              await addChunks(p, large, Math.min(5_000, grown - added), random, spent);
-          },
-          !qdrant,
-        ),
-      );
-      const skewLabel = `skewed ${(2 * grown) / 1000}k chunks (one tenant ${(large.texts.length / 1000).toFixed(1)}k, 99 of ${grown / TENANTS / 1000}k), after ANALYZE`;
+      // Skewed: the first tenant grows until it holds half of all rows (above the exact-search threshold);
+      // the 99 others stay small.
+      const skewLoad = await loaded(async (spent) => {
+        for (let added = 0; added < first; added += 5_000)
+          await addChunks(p, large, Math.min(5_000, first - added), random, spent);
+      });
+      const skewLabel = `skewed ${(2 * first) / 1000}k chunks (one tenant ${(large.texts.length / 1000).toFixed(1)}k, 99 of ${first / TENANTS}), after ANALYZE`;
       ctx.log(
-        `skewed: ${grown} chunks added to one tenant in ${secs(skewLoad.ms)}; ANALYZE; ${queries} + ${queries} queries`,
+        `skewed: ${first} chunks added to one tenant in ${skewLoad.spent}; ANALYZE; ${queries} + ${queries} queries`,
       );
-      await analyze(p, qdrant);
-      const smallOnes = () => tenants[1 + Math.floor(random() * (tenants.length - 1))]!;
       const skewSmall = await measure(p, smallOnes, queries, random, qdrant);
+      logged(`small tenant, ${skewLabel}`, skewSmall);
       const skewLarge = await measure(p, () => large, queries, random, qdrant);
+      logged(`the large tenant, ${skewLabel}`, skewLarge);
       figures.push(
         ...figuresFor(`small tenant, ${skewLabel}`, skewSmall, store, { hybridP95: true }),
         ...figuresFor(`the large tenant, ${skewLabel}`, skewLarge, store, {}),
       );
-      details.skewed = { loadMs: skewLoad.ms, ...skewLoad.value, small: skewSmall, large: skewLarge };
+      details.skewed = {
+        loadMs: skewLoad.load.ms,
+        ...skewLoad.load.value,
+        small: skewSmall,
+        large: skewLarge,
+      };
+
+      // At scale: the other 99 tenants grow to 1% of 100k each (the large one stays as it is).
+      for (const total of stages.slice(1)) {
+        const { load, spent } = await loaded(fillEvenly(total / TENANTS));
+        const rows = tenants.reduce((n, t) => n + t.texts.length, 0);
+        ctx.log(`${rows} chunks loaded in ${spent}; ANALYZE; ${queries} + ${queries} queries`);
+        const label = `${Math.round(rows / 1000)}k chunks / ${TENANTS} tenants, 1% tenant, after ANALYZE`;
+        const m = await measure(p, smallOnes, queries, random, qdrant);
+        logged(label, m);
+        const largeLabel = `${Math.round(rows / 1000)}k chunks / ${TENANTS} tenants, the ${(large.texts.length / 1000).toFixed(1)}k tenant, after ANALYZE`;
+        const l = await measure(p, () => large, queries, random, qdrant);
+        logged(largeLabel, l);
+        figures.push(
+          ...figuresFor(label, m, store, { hybridP95: true }),
+          ...figuresFor(largeLabel, l, store, {}),
+        );
+        details[`${total}`] = { loadMs: load.ms, ...load.value, small: m, large: l };
+        notes.push(`${label}: loading took ${spent}.`);
+      }
       if (!qdrant) {
         const [probe] = (await p.embedder.embed([tenants[1]!.texts[0]!.text])).vectors;
         const smallPlans = await plans(p, tenants[1]!, probe!);
         const largePlans = await plans(p, large, probe!);
         details.plans = { small: smallPlans, large: largePlans };
+        ctx.log(
+          `plans, small tenant:\n${smallPlans.exact}\n--\n${smallPlans.planned}\n--\n${smallPlans.fullText}\nplans, large tenant full text:\n${largePlans.fullText}`,
+        );
         const usesHnsw = (plan: string) =>
           /hnsw/i.test(plan) ? 'the HNSW index' : 'no HNSW index (tenant btree + sort)';
         const ftIndex = (plan: string) =>
@@ -431,14 +463,14 @@ export const retrievalBench: Bench = {
                 : 'neither index';
         notes.push(
           `Plans after ANALYZE (latest.json): for a small tenant the index-ordered statement the store used before would take ${usesHnsw(smallPlans.planned)}; the store's exact statement takes ${usesHnsw(smallPlans.exact)}. Full text for a small tenant: ${ftIndex(smallPlans.fullText)}; for the large tenant: ${ftIndex(largePlans.fullText)}.`,
-          `Exact below ${EXACT_SEARCH_BELOW} vectors: the exact scan cost p50 ${skewSmall.exact.p50.toFixed(1)} ms for a ${grown / TENANTS}-vector tenant and ${skewLarge.exact.p50.toFixed(1)} ms for the ${large.texts.length}-vector one, the store's HNSW search p50 ${skewLarge.dense.p50.toFixed(1)} ms for it.`,
+          `Exact below ${EXACT_SEARCH_BELOW} vectors: the exact scan cost p50 ${skewSmall.exact.p50.toFixed(1)} ms for a ${first / TENANTS}-vector tenant and ${skewLarge.exact.p50.toFixed(1)} ms for the ${large.texts.length}-vector one, the store's HNSW search p50 ${skewLarge.dense.p50.toFixed(1)} ms for it.`,
         );
       }
       notes.push(
         qdrant
           ? `Vector store: Qdrant at QDRANT_URL (collection per embedding space, tenant_id keyword index with is_tenant, per-tenant graphs with payload_m 16). "Exact" is Qdrant's own exact search (params.exact) with the same tenant filter.`
           : `Embedded mode: PGlite (PostgreSQL in WASM, one connection) + pgvector, offline 384-dim embedder, one Node process; every query runs as a tenant transaction under RLS. The store searches a tenant with fewer than ${EXACT_SEARCH_BELOW} vectors exactly (a materialized CTE the HNSW index cannot serve) and a larger one through the HNSW index with iterative scan. "Before" = the index-ordered statement the store ran for every tenant until now, planner free, after ANALYZE.`,
-        `Chunks were loaded without the ingest pipeline (too slow for 100k): sources + chunk rows through insertSource/replaceSourceChunks (the tsvector column is generated as in ingest), offline-embedder vectors of generated ~250-word passages through vectorStore.upsert. ${CHUNKS_PER_SOURCE} chunks per source, evenly over ${TENANTS} tenants, each writing about 3 of 12 topics; then ${grown} more for the first tenant (skewed).`,
+        `Chunks were loaded without the ingest pipeline (too slow for 100k): sources + chunk rows through insertSource/replaceSourceChunks (the tsvector column is generated as in ingest), offline-embedder vectors of generated ~250-word passages through vectorStore.upsert. ${CHUNKS_PER_SOURCE} chunks per source, evenly over ${TENANTS} tenants, each writing about 3 of 12 topics; then ${first} more for the first tenant (skewed: half of the rows), then the 99 others up to 1% of 100k each.`,
         `Queries: 2-4 topic words of a random chunk of the tenant; ${queries} measured after 20 warm-up ones, every stage after ANALYZE of chunks, sources and chunk_vectors (what autovacuum does on a server). Hybrid = retrieveContext(topK 10, 40 candidates per side: query embedding, vector search, full-text search, fusion, chunk rows). Store search = vectorStore.search(limit 10), embedding excluded.`,
       );
     } finally {
