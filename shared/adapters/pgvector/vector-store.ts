@@ -8,7 +8,8 @@ import { comparedType, ensureChunkVectorsTable, ensureSpaceIndex } from './schem
 
 export interface PgVectorStoreOptions {
   /**
-   * HNSW candidate list size (`hnsw.ef_search`); raised to twice the limit when that is larger. Higher
+   * HNSW candidate list size (`hnsw.ef_search`) for tenants above the exact-search threshold; raised to
+   * twice the limit when that is larger. Default `HNSW_EF_SEARCH`. Higher
    * means better recall and slower searches.
    */
   readonly efSearch?: number;
@@ -28,6 +29,15 @@ export interface PgVectorStoreOptions {
  * exact scan is also the only plan with recall 1, so the threshold leans towards exact.
  */
 export const EXACT_SEARCH_BELOW = 10_000;
+
+/**
+ * ef_search of the HNSW path. Measured on a 10,000-vector tenant holding half of a 20,000-row table
+ * (generated passages, offline embedder, after ANALYZE): recall@10 against the exact top 10 was
+ * 0.61 / 0.81 / 0.93 / 0.97 at ef_search 40 / 100 / 200 / 400 (relaxed order; strict order 0.01–0.02
+ * lower), with no latency difference the loaded machine could resolve. pgvector's default (40) is far
+ * too small for a filtered search.
+ */
+export const HNSW_EF_SEARCH = 400;
 
 export type SearchPlan = 'exact' | 'hnsw';
 
@@ -178,7 +188,7 @@ export function createPgVectorStore(db: Database, options: PgVectorStoreOptions 
       if (!(limit >= 1)) return [];
       await ensureSpace(space);
       const { iterativeScan } = await ensureTable();
-      const efSearch = Math.min(1000, Math.max(options.efSearch ?? 40, limit * 2));
+      const efSearch = Math.min(1000, Math.max(options.efSearch ?? HNSW_EF_SEARCH, limit * 2));
       const key = `${tenantId}/${embeddingSpaceName(space)}`;
       const rows = await db.withTenant(tenantId, async (tx) => {
         let size = sizes.get(key);
