@@ -1,4 +1,5 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { scopeStatement } from '../../db/scope-statement.ts';
 import { compile, type SqlFragment } from '../../db/sql.ts';
@@ -36,7 +37,7 @@ function queryable(tx: Transaction): SystemQueryable {
  */
 export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}): Promise<PgliteDatabase> {
   const pg = await PGlite.create(options.dataDir ?? 'memory://', {
-    extensions: { vector },
+    extensions: { vector, btree_gin },
     ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
   });
 
