@@ -170,7 +170,7 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
       sendError(res, name, `${message ?? ERROR_MESSAGE[name]}${echoed}`);
     };
     if (!route) return fail('ResourceNotFoundException', `Unknown operation ${req.method} ${path}`);
-    if (!credential || credential[3] !== 'bedrock') {
+    if (credential?.[3] !== 'bedrock') {
       request.status = 403;
       res.writeHead(403, {
         'content-type': 'application/json',
