@@ -27,6 +27,13 @@ import { DEFAULT_FAKE_REPLY, splitWords } from './scripted-provider-server.ts';
  * token, so a leak scan catches any path that forwards them.
  */
 
+/** Credentials only the stand-in sees: a leak scan looks for these. */
+export const FAKE_AWS_CREDENTIALS = {
+  accessKeyId: 'AKIAFAKEBEDROCK00001',
+  secretAccessKey: 'fakeSecretKeyForTheBedrockStandIn0123456789ab',
+  sessionToken: 'FakeSessionTokenForTheBedrockStandInThatIsLongEnoughToLookReal0123456789',
+};
+
 export type BedrockEndpoint = 'converse' | 'converse-stream' | 'invoke' | 'rerank';
 
 export type BedrockErrorName =

@@ -4,14 +4,7 @@ import { createBedrockChatModel } from '#shared/adapters/bedrock/chat-model.ts';
 import { createBedrockClients } from '#shared/adapters/bedrock/clients.ts';
 import { ProviderError } from '#shared/domain/errors.ts';
 import type { ChatEvent, ChatRequest } from '#shared/ports/chat-model.ts';
-import { type FakeBedrock, startFakeBedrock } from '#test/fakes/bedrock-server.ts';
-
-/** Credentials only the stand-in sees: a leak scan looks for these. */
-export const FAKE_AWS_CREDENTIALS = {
-  accessKeyId: 'AKIAFAKEBEDROCK00001',
-  secretAccessKey: 'fakeSecretKeyForTheBedrockStandIn0123456789ab',
-  sessionToken: 'FakeSessionTokenForTheBedrockStandInThatIsLongEnoughToLookReal0123456789',
-};
+import { FAKE_AWS_CREDENTIALS, type FakeBedrock, startFakeBedrock } from '#test/fakes/bedrock-server.ts';
 
 const request: ChatRequest = {
   system: 'Answer from the sources.',
