@@ -1,4 +1,6 @@
 import { createAnthropicChatModel } from '../adapters/anthropic/chat-model.ts';
+import { createBedrockChatModel } from '../adapters/bedrock/chat-model.ts';
+import type { BedrockClients } from '../adapters/bedrock/clients.ts';
 import { createExtractiveAnswerer } from '../adapters/extractive/chat-model.ts';
 import { createOpenAiChatModel } from '../adapters/openai/chat-model.ts';
 import { type EndpointPolicy, pinnedProviderFetch } from '../adapters/provider-endpoint.ts';
@@ -12,6 +14,8 @@ import { OWN_KEY_FOR_CUSTOM_URL } from '../usecases/bots.ts';
 export interface ProviderEndpoints {
   readonly openaiBaseUrl?: string | undefined;
   readonly anthropicBaseUrl?: string | undefined;
+  /** The deployment's Bedrock clients (its region, endpoint and AWS identity). */
+  readonly bedrock?: BedrockClients | undefined;
 }
 
 /** Platform-level provider keys (the operator's own), for bots that store no key of their own. */
@@ -48,6 +52,7 @@ export async function chatModelForBot(
   policy: EndpointPolicy,
 ): Promise<ChatModel> {
   if (!bot.provider) return createExtractiveAnswerer();
+  if (bot.provider === 'bedrock') return bedrockChatModel(bot, endpoints.bedrock);
   if (bot.baseUrl && !credentials?.apiKey) {
     throw new ProviderError(`Bot '${bot.name}': ${OWN_KEY_FOR_CUSTOM_URL}`, { status: 400 });
   }
@@ -72,9 +77,21 @@ export async function chatModelForBot(
     model,
     baseURL: bot.baseUrl ?? (bot.provider === 'openai' ? endpoints.openaiBaseUrl : undefined),
     organization: credentials?.organization,
-    provider: bot.provider,
+    provider: bot.provider as 'openai' | 'openai-compatible',
     ...own,
   });
+}
+
+/** A Bedrock bot signs with the deployment's identity: it never carries or receives a key. */
+function bedrockChatModel(bot: BotProfile, clients: BedrockClients | undefined): ChatModel {
+  if (!clients) {
+    throw new ProviderError(`Bot '${bot.name}' uses Amazon Bedrock, which this server is not set up for.`, {
+      status: 502,
+      retryable: false,
+    });
+  }
+  const region = bot.region ?? clients.defaultRegion;
+  return createBedrockChatModel({ client: clients.runtime(region), model: bot.model ?? '', region });
 }
 
 function missingKey(bot: BotProfile): ProviderError {

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { bedrockClientsFor } from '../composition/bedrock.ts';
 import { chatModelFactory, type ProviderEndpoints } from '../composition/chat-model.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
@@ -119,6 +120,7 @@ export function answerDeps(p: Platform, endpoints?: ProviderEndpoints): AnswerDe
       endpoints ?? {
         openaiBaseUrl: p.config.OPENAI_BASE_URL,
         anthropicBaseUrl: p.config.ANTHROPIC_BASE_URL,
+        bedrock: bedrockClientsFor(p.config),
       },
       { allowLoopback: p.config.ALLOW_LOCAL_PROVIDER_URLS },
     ),
