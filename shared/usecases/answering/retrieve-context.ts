@@ -68,7 +68,7 @@ export async function retrieveContext(
 
   const dense = async () => {
     if (mode === 'lexical') return { ids: [] as string[], tokens: 0 };
-    const embedded = await deps.embedder.embed([query]);
+    const embedded = await deps.embedder.embed([query], { purpose: 'query' });
     const hits = await deps.vectorStore.search(tenantId, deps.embedder.space, embedded.vectors[0]!, {
       limit: candidates,
       ...(tags ? { tags } : {}),
