@@ -88,7 +88,7 @@ describe.each(databaseKinds())('ingest with Bedrock embeddings on $name', (kind)
       const invokes = bedrock.requests.filter((r) => r.endpoint === 'invoke');
       // The batching floor: ceil(n / 96) requests for n chunks.
       expect(invokes.length).toBe(Math.ceil(source.chunk_count / 96));
-      expect(invokes.map((r) => (r.body?.texts as string[]).length)).toEqual([96, source.chunk_count - 96]);
+      expect(invokes.map((r) => (r.body!.texts as string[]).length)).toEqual([96, source.chunk_count - 96]);
       expect(invokes.every((r) => r.body?.input_type === 'search_document')).toBe(true);
       expect(await h.vectors(tenant.id, source.id)).toBe(source.chunk_count);
     } finally {
