@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { bedrockClientsFor } from '../composition/bedrock.ts';
 import { chatModelFactory, type ProviderEndpoints } from '../composition/chat-model.ts';
+import { rerankerFactory } from '../composition/reranker.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
 import { type AnswerDeps, prepareAnswer } from '../usecases/answering/answer-question.ts';
@@ -124,6 +125,7 @@ export function answerDeps(p: Platform, endpoints?: ProviderEndpoints): AnswerDe
       },
       { allowLoopback: p.config.ALLOW_LOCAL_PROVIDER_URLS },
     ),
+    rerankerFor: rerankerFactory(p.config, p.providerKeys.cohere),
   };
 }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_AWS_CREDENTIALS, type FakeBedrock, startFakeBedrock } from '#test/fakes/bedrock-server.ts';
+import { FAKE_COHERE_API_KEY, type FakeCohere, startFakeCohere } from '#test/fakes/cohere-server.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { call } from '#test/fixtures/platform.ts';
 import { type ChatHarness, dataOf, parseSse, startChatHarness } from '#test/fixtures/sse.ts';
@@ -16,6 +17,7 @@ describe.each(databaseKinds())('bedrock bots on $name', (kind) => {
   let database: TestDatabase;
   let h: ChatHarness;
   let bedrock: FakeBedrock;
+  let cohere: FakeCohere;
   const saved = { ...process.env };
 
   beforeAll(async () => {
@@ -26,11 +28,15 @@ describe.each(databaseKinds())('bedrock bots on $name', (kind) => {
       deniedModels: [DENIED],
       reply: 'IKAROS demonstrated solar sailing in 2010 [1].',
     });
+    cohere = await startFakeCohere();
     database = await kind.create();
     h = await startChatHarness(database, {
       platform: {
+        providerKeys: { cohere: FAKE_COHERE_API_KEY },
         env: {
           BEDROCK_ENDPOINT_URL: bedrock.url,
+          BEDROCK_AGENT_RUNTIME_ENDPOINT_URL: bedrock.url,
+          COHERE_BASE_URL: cohere.url,
           BEDROCK_REGION: 'eu-central-1',
           BEDROCK_MODELS: `${MODEL},${DENIED},amazon.nova-lite-v1:0`,
           // Three throttled attempts a second apart must still end before the stream starts.
@@ -43,6 +49,7 @@ describe.each(databaseKinds())('bedrock bots on $name', (kind) => {
     await h.dispose();
     await database.dispose();
     await bedrock.close();
+    await cohere.close();
     process.env = saved;
   });
 
@@ -191,5 +198,110 @@ describe.each(databaseKinds())('bedrock bots on $name', (kind) => {
       body: { provider: 'openai', model: 'gpt-4o-mini' },
     });
     expect(back.body).toMatchObject({ provider: 'openai', region: null, retrieval: { top_k: 5 } });
+  });
+
+  describe('reranking', () => {
+    const SOLAR_QUESTION = 'Which mission demonstrated solar sailing with IKAROS?';
+    const usageByModel = async () =>
+      (await call(h.api, 'GET', '/v1/usage?group_by=model', { token: h.tenant.apiToken })).body.data as {
+        key: string;
+        kind: string;
+        events: number;
+        cost_usd: number;
+      }[];
+
+    it('when a bot reranks with Bedrock then the candidates go to Rerank, the top_n are cited and a rerank usage event is saved', async () => {
+      const botId = await bedrockBot({
+        retrieval: { top_k: 4, rerank: { provider: 'bedrock', model: 'amazon.rerank-v1:0', top_n: 1 } },
+      });
+      const bot = await call(h.api, 'GET', `/v1/bots/${botId}`, { token: h.tenant.apiToken });
+      expect(bot.body.retrieval.rerank).toEqual({
+        provider: 'bedrock',
+        model: 'amazon.rerank-v1:0',
+        top_n: 1,
+      });
+      const chatId = await h.chat(botId);
+      const before = bedrock.requests.length;
+      const res = await h.ask(chatId, SOLAR_QUESTION);
+      expect(res.status).toBe(200);
+      const events = parseSse(await res.text());
+      const calls = bedrock.requests.slice(before);
+      const rerank = calls.find((r) => r.endpoint === 'rerank');
+      expect(rerank?.body).toMatchObject({
+        queries: [{ type: 'TEXT', textQuery: { text: SOLAR_QUESTION } }],
+        rerankingConfiguration: {
+          bedrockRerankingConfiguration: {
+            numberOfResults: 1,
+            modelConfiguration: {
+              modelArn: 'arn:aws:bedrock:eu-central-1::foundation-model/amazon.rerank-v1:0',
+            },
+          },
+        },
+      });
+      expect((rerank?.body?.sources as unknown[]).length).toBeGreaterThan(1);
+      // Reranking happens before generation: the prompt holds only the reranked top_n.
+      expect(calls.findIndex((r) => r.endpoint === 'rerank')).toBeLessThan(
+        calls.findIndex((r) => r.endpoint === 'converse-stream'),
+      );
+      const [citations] = dataOf(events, 'citations');
+      const cited = (citations.citations ?? citations) as { source_id: string }[];
+      expect(cited.map((c) => c.source_id)).toEqual([h.solarSourceId]);
+      const rerankRows = (await h.usageRows(chatId)).filter((r) => r.kind === 'embed' || r.kind === 'rerank');
+      expect(rerankRows.length).toBe(2);
+      const usage = await usageByModel();
+      const row = usage.find((r) => r.kind === 'rerank' && r.key === 'bedrock/amazon.rerank-v1:0');
+      expect(row).toMatchObject({ events: 1 });
+      expect(row?.cost_usd).toBeCloseTo(0.001, 6);
+    });
+
+    it('when Bedrock Rerank is throttled then the answer still streams from the fused order, unbilled for reranking', async () => {
+      const chatId = await h.chat(
+        await bedrockBot({
+          retrieval: { rerank: { provider: 'bedrock', model: 'amazon.rerank-v1:0', top_n: 2 } },
+        }),
+      );
+      bedrock.script({ kind: 'error', error: 'ThrottlingException', on: 'rerank' });
+      const res = await h.ask(chatId, SOLAR_QUESTION);
+      expect(res.status).toBe(200);
+      const events = parseSse(await res.text());
+      expect(events.at(-1)?.event).toBe('done');
+      const kinds = (await h.usageRows(chatId)).map((r) => r.kind);
+      expect(kinds.sort()).toEqual(['chat', 'embed']);
+    });
+
+    it('when the rerank model is not enabled then 400 names it, before any SSE', async () => {
+      const chatId = await h.chat(
+        await bedrockBot({
+          retrieval: { rerank: { provider: 'bedrock', model: 'cohere.rerank-v3-5:0', top_n: 2 } },
+        }),
+      );
+      bedrock.script({ kind: 'error', error: 'AccessDeniedException', on: 'rerank' });
+      const res = await h.ask(chatId, SOLAR_QUESTION);
+      expect(res.status).toBe(400);
+      expect((await res.json()).detail).toMatch(/cohere\.rerank-v3-5:0.*enable model access/);
+      expect(await messages(chatId)).toEqual([]);
+    });
+
+    it("when a bot reranks with Cohere's API then the operator's key is used and the usage names Cohere", async () => {
+      const chatId = await h.chat(
+        await bedrockBot({ retrieval: { rerank: { provider: 'cohere', model: 'rerank-v3.5', top_n: 1 } } }),
+      );
+      cohere.reset();
+      const res = await h.ask(chatId, SOLAR_QUESTION);
+      expect(res.status).toBe(200);
+      const events = parseSse(await res.text());
+      expect(cohere.requests).toHaveLength(1);
+      expect(cohere.requests[0]?.body).toMatchObject({
+        model: 'rerank-v3.5',
+        query: SOLAR_QUESTION,
+        top_n: 1,
+      });
+      const [citations] = dataOf(events, 'citations');
+      const cited = (citations.citations ?? citations) as { source_id: string }[];
+      expect(cited.map((c) => c.source_id)).toEqual([h.solarSourceId]);
+      expect((await usageByModel()).some((r) => r.kind === 'rerank' && r.key === 'cohere/rerank-v3.5')).toBe(
+        true,
+      );
+    });
   });
 });
