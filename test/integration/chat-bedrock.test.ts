@@ -238,7 +238,7 @@ describe.each(databaseKinds())('bedrock bots on $name', (kind) => {
           },
         },
       });
-      expect((rerank?.body?.sources as unknown[]).length).toBeGreaterThan(1);
+      expect((rerank!.body!.sources as unknown[]).length).toBeGreaterThan(1);
       // Reranking happens before generation: the prompt holds only the reranked top_n.
       expect(calls.findIndex((r) => r.endpoint === 'rerank')).toBeLessThan(
         calls.findIndex((r) => r.endpoint === 'converse-stream'),
