@@ -7,9 +7,16 @@ import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { authenticate } from '#shared/auth/authenticate.ts';
 import { buildLocalPlatform } from '#shared/composition/local.ts';
+import { rerankerFactory } from '#shared/composition/reranker.ts';
 import { loadConfig } from '#shared/config/load.ts';
+import { RERANK_PROVIDERS, type RerankProvider } from '#shared/domain/bot.ts';
 import { loadBeirDataset } from '#shared/eval/beir-dataset.ts';
-import { type EvaluationReport, evaluateRetrieval } from '#shared/usecases/evaluate-retrieval.ts';
+import {
+  type EvaluationReport,
+  evaluateRetrieval,
+  rerankRun,
+  STANDARD_RUNS,
+} from '#shared/usecases/evaluate-retrieval.ts';
 import { createTenant } from '#shared/usecases/tenants.ts';
 import { handled } from '../render/errors.ts';
 import { bold, dim, note, out, yellow } from '../render/style.ts';
@@ -26,6 +33,20 @@ interface EvalOptions {
   readonly split?: string;
   readonly limitDocs?: string;
   readonly json?: string;
+  readonly rerank?: string;
+}
+
+/** `bedrock:amazon.rerank-v1:0` or `cohere:rerank-v3.5` → the rerank settings. */
+export function parseRerankOption(value: string): { provider: RerankProvider; model: string } {
+  const colon = value.indexOf(':');
+  const provider = value.slice(0, colon);
+  const model = value.slice(colon + 1);
+  if (colon < 0 || !(RERANK_PROVIDERS as readonly string[]).includes(provider) || !model) {
+    throw new Error(
+      `--rerank takes <provider>:<model> with provider ${RERANK_PROVIDERS.join(' or ')}, e.g. bedrock:amazon.rerank-v1:0`,
+    );
+  }
+  return { provider: provider as RerankProvider, model };
 }
 
 /**
@@ -44,6 +65,10 @@ export function registerEval(program: Command): void {
     .option('--split <name>', 'qrels split (default: the only qrels file present)')
     .option('--limit-docs <n>', 'ingest only the first N documents (judgements of the others are dropped)')
     .option('--json <file>', 'also write the full report as JSON')
+    .option(
+      '--rerank <provider:model>',
+      'also score hybrid retrieval reordered by a rerank model, e.g. bedrock:amazon.rerank-v1:0 or cohere:rerank-v3.5',
+    )
     .action(handled(runEval));
 }
 
@@ -53,6 +78,7 @@ async function runEval(options: EvalOptions): Promise<void> {
   if (limitDocs !== undefined && !(Number.isInteger(limitDocs) && limitDocs > 0)) {
     throw new Error('--limit-docs must be a positive whole number');
   }
+  const rerank = options.rerank === undefined ? undefined : parseRerankOption(options.rerank);
   const dir = resolve(options.dataset);
   const dataset = await loadBeirDataset(dir, { split: options.split, limitDocs });
   note(
@@ -89,6 +115,7 @@ async function runEval(options: EvalOptions): Promise<void> {
       principal.auth,
       dataset,
       {
+        runs: rerank ? [...STANDARD_RUNS, rerankRun(rerank)] : STANDARD_RUNS,
         onQueryProgress: (run, done, total) => {
           if (done === total) note(dim(`  ${run.label}: ${total} queries`, process.stderr));
         },
@@ -96,6 +123,7 @@ async function runEval(options: EvalOptions): Promise<void> {
       {
         ...platform,
         embeddingSpace: platform.embedder.space,
+        rerankerFor: rerankerFactory(config, platform.providerKeys.cohere),
         waitForIngest: () => worker.idle(),
         onProgress: ({ phase, done, total }) => note(dim(`  ${phase} ${done}/${total}`, process.stderr)),
       },
