@@ -113,6 +113,7 @@ export class MiniRagStack extends Stack {
     });
 
     const bedrockRegion = config.bedrockRegion ?? this.region;
+    const usesBedrock = config.bedrockModels.length > 0 || config.embeddingProvider === 'bedrock';
     const runtimeEnv: Record<string, string> = {
       VECTOR_STORE: config.vectorStore,
       ...(config.qdrantUrl ? { QDRANT_URL: config.qdrantUrl } : {}),
@@ -121,7 +122,7 @@ export class MiniRagStack extends Stack {
       EMBEDDING_DIMENSIONS: String(config.embeddingDimensions),
       KMS_KEY_ID: this.keys.credentialsKey.keyArn,
       ...databaseEnv(this.database),
-      BEDROCK_REGION: bedrockRegion,
+      ...(usesBedrock ? { BEDROCK_REGION: bedrockRegion } : {}),
       ...(config.bedrockModels.length ? { BEDROCK_MODELS: config.bedrockModels.join(',') } : {}),
     };
     // Bots may use the listed Bedrock models; everything that embeds needs the embedding model.
