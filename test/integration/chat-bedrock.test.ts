@@ -3,6 +3,7 @@ import { FAKE_AWS_CREDENTIALS, type FakeBedrock, startFakeBedrock } from '#test/
 import { FAKE_COHERE_API_KEY, type FakeCohere, startFakeCohere } from '#test/fakes/cohere-server.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { call } from '#test/fixtures/platform.ts';
+import { createTestTenant } from '#test/fixtures/tenants.ts';
 import { type ChatHarness, dataOf, parseSse, startChatHarness } from '#test/fixtures/sse.ts';
 
 const MODEL = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
@@ -198,6 +199,37 @@ describe.each(databaseKinds())('bedrock bots on $name', (kind) => {
       body: { provider: 'openai', model: 'gpt-4o-mini' },
     });
     expect(back.body).toMatchObject({ provider: 'openai', region: null, retrieval: { top_k: 5 } });
+  });
+
+  it("when tenant A uses B's bedrock bot id in any way then 404, B's bot is unchanged and Bedrock is never called", async () => {
+    const a = await createTestTenant(h.api, 'bedrock-intruder');
+    const botId = await bedrockBot({
+      region: 'us-west-2',
+      retrieval: { rerank: { provider: 'bedrock', model: 'amazon.rerank-v1:0', top_n: 2 } },
+    });
+    const chatId = await h.chat(botId);
+    const before = bedrock.requests.length;
+    const attempts = [
+      await call(h.api, 'GET', `/v1/bots/${botId}`, { token: a.apiToken }),
+      await call(h.api, 'PATCH', `/v1/bots/${botId}`, {
+        token: a.apiToken,
+        body: { model: 'amazon.nova-lite-v1:0', region: 'eu-west-1', retrieval: { rerank: null } },
+      }),
+      await call(h.api, 'POST', '/v1/chats', { token: a.apiToken, body: { bot_id: botId } }),
+      await call(h.api, 'POST', `/v1/chats/${chatId}/messages`, { token: a.apiToken, body: { content: 'hi' } }),
+      await call(h.api, 'POST', '/v1/chat/completions', {
+        token: a.apiToken,
+        body: { model: botId, messages: [{ role: 'user', content: 'hi' }] },
+      }),
+      await call(h.api, 'DELETE', `/v1/bots/${botId}`, { token: a.apiToken }),
+    ];
+    expect(attempts.map((r) => r.status)).toEqual([404, 404, 404, 404, 404, 404]);
+    const streamed = await h.ask(chatId, 'hi', { token: a.apiToken });
+    expect(streamed.status).toBe(404);
+    expect(bedrock.requests.length).toBe(before);
+    const own = await call(h.api, 'GET', `/v1/bots/${botId}`, { token: h.tenant.apiToken });
+    expect(own.body).toMatchObject({ provider: 'bedrock', model: MODEL, region: 'us-west-2' });
+    expect(own.body.retrieval.rerank).toMatchObject({ model: 'amazon.rerank-v1:0' });
   });
 
   describe('reranking', () => {
