@@ -159,19 +159,20 @@ export async function createBot(
     insertBot(tx, auth.tenantId, id, {
       ...input,
       model,
-      retrieval: retrievalOf(input.retrieval),
+      retrieval: retrievalOf(deps, input.retrieval),
       credentials,
     }),
   );
 }
 
 function retrievalOf(
+  deps: BotDeps,
   input: Partial<RetrievalSettings> | undefined,
   current?: RetrievalSettings,
 ): RetrievalSettings | undefined {
   if (!input) return current;
   const rerank = input.rerank !== undefined ? input.rerank : current?.rerank;
-  if (rerank) validateRerank(rerank);
+  if (rerank && input.rerank) validateRerank(rerank, deps);
   return {
     topK: input.topK ?? current?.topK ?? 6,
     scoreThreshold:
@@ -182,10 +183,17 @@ function retrievalOf(
   };
 }
 
-function validateRerank(rerank: RerankSettings): void {
-  if (rerank.provider === 'bedrock' && !BEDROCK_MODEL_ID.test(rerank.model)) {
+function validateRerank(rerank: RerankSettings, deps: BotDeps): void {
+  if (rerank.provider !== 'bedrock') return;
+  if (!BEDROCK_MODEL_ID.test(rerank.model)) {
     throw new ValidationError(
       `'${rerank.model}' is not a Bedrock rerank model id or ARN (e.g. amazon.rerank-v1:0, cohere.rerank-v3-5:0).`,
+    );
+  }
+  const allowed = deps.bedrockModels ?? [];
+  if (allowed.length > 0 && !allowed.includes(rerank.model)) {
+    throw new ValidationError(
+      `This deployment allows these Bedrock models: ${allowed.join(', ')}. The rerank model '${rerank.model}' is not one of them.`,
     );
   }
 }
@@ -235,7 +243,7 @@ export async function changeBot(
       model,
       baseUrl,
       region,
-      retrieval: retrievalOf(input.retrieval, current.retrieval),
+      retrieval: retrievalOf(deps, input.retrieval, current.retrieval),
       credentials,
     }),
   );

@@ -3,8 +3,8 @@ import { FAKE_AWS_CREDENTIALS, type FakeBedrock, startFakeBedrock } from '#test/
 import { FAKE_COHERE_API_KEY, type FakeCohere, startFakeCohere } from '#test/fakes/cohere-server.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { call } from '#test/fixtures/platform.ts';
-import { createTestTenant } from '#test/fixtures/tenants.ts';
 import { type ChatHarness, dataOf, parseSse, startChatHarness } from '#test/fixtures/sse.ts';
+import { createTestTenant } from '#test/fixtures/tenants.ts';
 
 const MODEL = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
 const DENIED = 'meta.llama3-70b-instruct-v1:0';
@@ -39,7 +39,7 @@ describe.each(databaseKinds())('bedrock bots on $name', (kind) => {
           BEDROCK_AGENT_RUNTIME_ENDPOINT_URL: bedrock.url,
           COHERE_BASE_URL: cohere.url,
           BEDROCK_REGION: 'eu-central-1',
-          BEDROCK_MODELS: `${MODEL},${DENIED},amazon.nova-lite-v1:0`,
+          BEDROCK_MODELS: `${MODEL},${DENIED},amazon.nova-lite-v1:0,amazon.rerank-v1:0,cohere.rerank-v3-5:0`,
           // Three throttled attempts a second apart must still end before the stream starts.
           CHAT_FIRST_EVENT_GRACE_MS: '5000',
         },
@@ -167,6 +167,10 @@ describe.each(databaseKinds())('bedrock bots on $name', (kind) => {
     [{ base_url: 'https://bedrock.example.com' }, /no base_url/],
     [{ model: 'anthropic.claude-v2' }, /allows these Bedrock models/],
     [{ region: 'mars-1' }, /AWS region/],
+    [
+      { retrieval: { rerank: { provider: 'bedrock', model: 'amazon.rerank-v9:0' } } },
+      /rerank model 'amazon.rerank-v9:0' is not one/,
+    ],
     [{ provider: 'openai', model: 'gpt-4o-mini', region: 'us-east-1' }, /region is only for the bedrock/],
   ])('when a bedrock bot is created with %j then 400 and nothing is written', async (fields, reason) => {
     const before = await call(h.api, 'GET', '/v1/bots?limit=100', { token: h.tenant.apiToken });
@@ -216,7 +220,10 @@ describe.each(databaseKinds())('bedrock bots on $name', (kind) => {
         body: { model: 'amazon.nova-lite-v1:0', region: 'eu-west-1', retrieval: { rerank: null } },
       }),
       await call(h.api, 'POST', '/v1/chats', { token: a.apiToken, body: { bot_id: botId } }),
-      await call(h.api, 'POST', `/v1/chats/${chatId}/messages`, { token: a.apiToken, body: { content: 'hi' } }),
+      await call(h.api, 'POST', `/v1/chats/${chatId}/messages`, {
+        token: a.apiToken,
+        body: { content: 'hi' },
+      }),
       await call(h.api, 'POST', '/v1/chat/completions', {
         token: a.apiToken,
         body: { model: botId, messages: [{ role: 'user', content: 'hi' }] },

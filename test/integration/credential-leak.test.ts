@@ -315,7 +315,9 @@ describe.each(databaseKinds())('provider credentials never leak on $name', (kind
     const signed = bedrock.requests.filter((r) => r.headers['x-amz-security-token'] === aws.sessionToken);
     expect(signed.length).toBeGreaterThan(failures.length);
     expect(signed.some((r) => r.accessKeyId === aws.accessKeyId)).toBe(true);
-    expect(new Set(bedrock.requests.map((r) => r.endpoint))).toEqual(new Set(['converse', 'converse-stream']));
+    expect(new Set(bedrock.requests.map((r) => r.endpoint))).toEqual(
+      new Set(['converse', 'converse-stream']),
+    );
   });
 
   it('when every response body, header, SSE event, log line and stored message is scanned then no key appears in any form', async () => {
