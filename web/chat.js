@@ -117,7 +117,7 @@ async function ask(question) {
         renderAnswer(body, text, citations);
         log.scrollTop = log.scrollHeight;
       } else if (frame.event === 'usage') {
-        meta.textContent = `${data.input_tokens} input / ${data.output_tokens} output tokens · $${data.cost_usd.toFixed(4)}`;
+        meta.textContent = usageText(data);
       } else if (frame.event === 'done') cited = data.cited;
       else if (frame.event === 'error') throw new ApiError(data.status, data);
       else if (frame.event === 'json') {
@@ -149,6 +149,12 @@ async function ask(question) {
     answering = null;
     setBusy(false);
   }
+}
+
+/** Tokens and cost, or — when no language model wrote the answer (it quotes passages) — just that. */
+export function usageText(usage) {
+  if (usage.provider === 'extractive') return 'extractive, no model';
+  return `${usage.input_tokens} input / ${usage.output_tokens} output tokens · $${usage.cost_usd.toFixed(4)}`;
 }
 
 function setBusy(busy) {

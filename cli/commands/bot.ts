@@ -57,7 +57,7 @@ export function registerBot(program: Command): void {
               "A bedrock bot takes no key: Bedrock is called with the server's AWS identity.",
             );
         }
-        const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note);
+        const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note, { writes: true });
         const created = await client.post<BotJson>('/v1/bots', {
           json: {
             name: options.name,
@@ -97,7 +97,7 @@ export function registerBot(program: Command): void {
     .argument('<id>', 'the bot id')
     .action(
       handled(async (id: string, _options: unknown, command: Command) => {
-        const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note);
+        const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note, { writes: true });
         await client.delete(`/v1/bots/${encodeURIComponent(id)}`);
         out(`Deleted bot ${id}.`);
       }),

@@ -1,9 +1,5 @@
-import { createAnthropicChatModel } from '../adapters/anthropic/chat-model.ts';
-import { createBedrockChatModel } from '../adapters/bedrock/chat-model.ts';
 import type { BedrockClients } from '../adapters/bedrock/clients.ts';
-import { createExtractiveAnswerer } from '../adapters/extractive/chat-model.ts';
-import { createOpenAiChatModel } from '../adapters/openai/chat-model.ts';
-import { type EndpointPolicy, pinnedProviderFetch } from '../adapters/provider-endpoint.ts';
+import type { EndpointPolicy } from '../adapters/provider-endpoint.ts';
 import type { BotProfile, ProviderCredentials } from '../domain/bot.ts';
 import { ProviderError } from '../domain/errors.ts';
 import type { ChatModel } from '../ports/chat-model.ts';
@@ -14,8 +10,8 @@ import { OWN_KEY_FOR_CUSTOM_URL } from '../usecases/bots.ts';
 export interface ProviderEndpoints {
   readonly openaiBaseUrl?: string | undefined;
   readonly anthropicBaseUrl?: string | undefined;
-  /** The deployment's Bedrock clients (its region, endpoint and AWS identity). */
-  readonly bedrock?: BedrockClients | undefined;
+  /** Loads the deployment's Bedrock clients (its region, endpoint and AWS identity) on first use. */
+  readonly bedrock?: (() => Promise<BedrockClients>) | undefined;
 }
 
 /** Platform-level provider keys (the operator's own), for bots that store no key of their own. */
@@ -51,18 +47,27 @@ export async function chatModelForBot(
   endpoints: ProviderEndpoints,
   policy: EndpointPolicy,
 ): Promise<ChatModel> {
-  if (!bot.provider) return createExtractiveAnswerer();
+  // Each adapter (and its SDK) is loaded on the first call that needs it: a cold start that serves no
+  // chat never parses the provider SDKs (see deferred.ts).
+  if (!bot.provider) return (await import('../adapters/extractive/chat-model.ts')).createExtractiveAnswerer();
   if (bot.provider === 'bedrock') return bedrockChatModel(bot, endpoints.bedrock);
   if (bot.baseUrl && !credentials?.apiKey) {
     throw new ProviderError(`Bot '${bot.name}': ${OWN_KEY_FOR_CUSTOM_URL}`, { status: 400 });
   }
   const own = bot.baseUrl
-    ? { fetch: await pinnedProviderFetch(bot.baseUrl, policy), quoteProviderMessages: false }
+    ? {
+        fetch: await (await import('../adapters/provider-endpoint.ts')).pinnedProviderFetch(
+          bot.baseUrl,
+          policy,
+        ),
+        quoteProviderMessages: false,
+      }
     : {};
   const model = bot.model ?? '';
   if (bot.provider === 'anthropic') {
     const apiKey = credentials?.apiKey ?? platformKeys.anthropic;
     if (!apiKey) throw missingKey(bot);
+    const { createAnthropicChatModel } = await import('../adapters/anthropic/chat-model.ts');
     return createAnthropicChatModel({
       apiKey,
       model,
@@ -72,6 +77,7 @@ export async function chatModelForBot(
   }
   const apiKey = credentials?.apiKey ?? (bot.provider === 'openai' ? platformKeys.openai : undefined);
   if (!apiKey) throw missingKey(bot);
+  const { createOpenAiChatModel } = await import('../adapters/openai/chat-model.ts');
   return createOpenAiChatModel({
     apiKey,
     model,
@@ -83,13 +89,20 @@ export async function chatModelForBot(
 }
 
 /** A Bedrock bot signs with the deployment's identity: it never carries or receives a key. */
-function bedrockChatModel(bot: BotProfile, clients: BedrockClients | undefined): ChatModel {
-  if (!clients) {
+async function bedrockChatModel(
+  bot: BotProfile,
+  loadClients: (() => Promise<BedrockClients>) | undefined,
+): Promise<ChatModel> {
+  if (!loadClients) {
     throw new ProviderError(`Bot '${bot.name}' uses Amazon Bedrock, which this server is not set up for.`, {
       status: 502,
       retryable: false,
     });
   }
+  const [clients, { createBedrockChatModel }] = await Promise.all([
+    loadClients(),
+    import('../adapters/bedrock/chat-model.ts'),
+  ]);
   const region = bot.region ?? clients.defaultRegion;
   return createBedrockChatModel({ client: clients.runtime(region), model: bot.model ?? '', region });
 }

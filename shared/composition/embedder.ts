@@ -1,9 +1,10 @@
-import { createBedrockEmbedder } from '../adapters/bedrock/embedder.ts';
+import { bedrockEmbeddingModel } from '../adapters/bedrock/embedding-models.ts';
 import { createOfflineEmbedder } from '../adapters/offline/embedder.ts';
-import { createOpenAiEmbedder } from '../adapters/openai/embedder.ts';
+import { MAX_BATCH_SIZE, openAiEmbeddingSpace } from '../adapters/openai/embedding-space.ts';
 import type { Config } from '../config/schema.ts';
 import type { Embedder } from '../ports/embedder.ts';
-import { bedrockClientsFor } from './bedrock.ts';
+import { bedrockClientsFor, bedrockRegionOf } from './bedrock.ts';
+import { deferredEmbedder } from './deferred.ts';
 
 /**
  * The deployment's embedder. OpenAI (or any OpenAI-compatible server via EMBEDDING_BASE_URL) when asked
@@ -14,24 +15,34 @@ import { bedrockClientsFor } from './bedrock.ts';
 export function selectEmbedder(config: Config, openAiApiKey: string | undefined): Embedder {
   const provider = config.EMBEDDING_PROVIDER ?? (openAiApiKey ? 'openai' : 'offline');
   if (provider === 'bedrock') {
-    const clients = bedrockClientsFor(config);
-    return createBedrockEmbedder({
-      client: clients.runtime(),
-      region: clients.defaultRegion,
-      model: config.EMBEDDING_MODEL,
-      dimensions: config.EMBEDDING_DIMENSIONS,
+    // The model and its dimension are checked now (a bad setting stops start-up); the SDK loads on first use.
+    const spec = bedrockEmbeddingModel(config.EMBEDDING_MODEL, config.EMBEDDING_DIMENSIONS);
+    return deferredEmbedder(spec.space, spec.maxBatchSize, async () => {
+      const [clients, { createBedrockEmbedder }] = await Promise.all([
+        bedrockClientsFor(config)(),
+        import('../adapters/bedrock/embedder.ts'),
+      ]);
+      return createBedrockEmbedder({
+        client: clients.runtime(),
+        region: bedrockRegionOf(config),
+        model: spec.space.model,
+        dimensions: spec.space.dimensions,
+      });
     });
   }
   if (provider === 'openai') {
     if (!openAiApiKey)
       throw new Error('EMBEDDING_PROVIDER=openai needs OPENAI_API_KEY (or OPENAI_API_KEY_SECRET_ARN)');
-    return createOpenAiEmbedder({
+    const options = {
       apiKey: openAiApiKey,
       model: config.EMBEDDING_MODEL ?? 'text-embedding-3-small',
       dimensions: config.EMBEDDING_DIMENSIONS,
       baseURL: config.EMBEDDING_BASE_URL ?? config.OPENAI_BASE_URL,
-      provider: config.EMBEDDING_BASE_URL ? 'openai-compatible' : 'openai',
-    });
+      provider: config.EMBEDDING_BASE_URL ? ('openai-compatible' as const) : ('openai' as const),
+    };
+    return deferredEmbedder(openAiEmbeddingSpace(options), MAX_BATCH_SIZE, async () =>
+      (await import('../adapters/openai/embedder.ts')).createOpenAiEmbedder(options),
+    );
   }
   return createOfflineEmbedder({ dimensions: config.EMBEDDING_DIMENSIONS ?? 384 });
 }

@@ -3,6 +3,7 @@ import { ProviderError, ValidationError } from '#shared/domain/errors.ts';
 import type { Embedder, EmbeddingResult, EmbeddingSpace, EmbedOptions } from '#shared/ports/embedder.ts';
 import { countTokens } from '#shared/rag/tokenizer.ts';
 import { bedrockError } from './bedrock-errors.ts';
+import { bedrockEmbeddingModel } from './embedding-models.ts';
 
 export interface BedrockEmbedderOptions {
   readonly client: BedrockRuntimeClient;
@@ -16,43 +17,6 @@ export interface BedrockEmbedderOptions {
   readonly concurrency?: number;
 }
 
-export const DEFAULT_BEDROCK_EMBEDDING_MODEL = 'amazon.titan-embed-text-v2:0';
-/** Cohere Embed on Bedrock takes at most 96 texts per request. */
-const COHERE_MAX_TEXTS = 96;
-/** Titan: what one embed() call fans out over its bounded concurrency (the embedding group's batch). */
-const TITAN_BATCH = 128;
-
-interface ModelFamily {
-  readonly maxBatchSize: number;
-  readonly dimensions: readonly number[];
-  readonly defaultDimensions: number;
-}
-
-function familyOf(model: string): ModelFamily & { readonly kind: 'titan' | 'cohere-v3' | 'cohere-v4' } {
-  if (/^amazon\.titan-embed-text-v2/.test(model)) {
-    return {
-      kind: 'titan',
-      maxBatchSize: TITAN_BATCH,
-      dimensions: [256, 512, 1024],
-      defaultDimensions: 1024,
-    };
-  }
-  if (/^cohere\.embed-v4/.test(model)) {
-    return {
-      kind: 'cohere-v4',
-      maxBatchSize: COHERE_MAX_TEXTS,
-      dimensions: [256, 512, 1024, 1536],
-      defaultDimensions: 1536,
-    };
-  }
-  if (/^cohere\.embed-(english|multilingual)-v3/.test(model)) {
-    return { kind: 'cohere-v3', maxBatchSize: COHERE_MAX_TEXTS, dimensions: [1024], defaultDimensions: 1024 };
-  }
-  throw new ValidationError(
-    `Bedrock embedding model "${model}" is not supported: use amazon.titan-embed-text-v2:0, cohere.embed-english-v3, cohere.embed-multilingual-v3 or cohere.embed-v4:0.`,
-  );
-}
-
 /**
  * An Embedder on Bedrock's InvokeModel: Amazon Titan Text Embeddings V2 (one text per request, sent with
  * bounded concurrency, vectors normalized) or Cohere Embed v3/v4 (up to 96 texts per request, with
@@ -60,15 +24,8 @@ function familyOf(model: string): ModelFamily & { readonly kind: 'titan' | 'cohe
  * model and its dimension, as for every embedder.
  */
 export function createBedrockEmbedder(options: BedrockEmbedderOptions): Embedder {
-  const model = options.model ?? DEFAULT_BEDROCK_EMBEDDING_MODEL;
-  const family = familyOf(model);
-  const dimensions = options.dimensions ?? family.defaultDimensions;
-  if (!family.dimensions.includes(dimensions)) {
-    throw new ValidationError(
-      `Bedrock embedding model "${model}" makes vectors of ${family.dimensions.join(', ')} dimensions, not ${dimensions}.`,
-    );
-  }
-  const space: EmbeddingSpace = { provider: 'bedrock', model, dimensions };
+  const { space, maxBatchSize, family } = bedrockEmbeddingModel(options.model, options.dimensions);
+  const { model, dimensions } = space;
   const target = { model, region: options.region };
   const concurrency = Math.max(1, options.concurrency ?? 8);
 
@@ -113,7 +70,7 @@ export function createBedrockEmbedder(options: BedrockEmbedderOptions): Embedder
         input_type: options.purpose === 'query' ? 'search_query' : 'search_document',
         truncate: 'END',
         embedding_types: ['float'],
-        ...(family.kind === 'cohere-v4' ? { output_dimension: dimensions } : {}),
+        ...(family === 'cohere-v4' ? { output_dimension: dimensions } : {}),
       },
       options.signal,
     );
@@ -133,17 +90,13 @@ export function createBedrockEmbedder(options: BedrockEmbedderOptions): Embedder
 
   return {
     space,
-    maxBatchSize: family.maxBatchSize,
+    maxBatchSize,
     async embed(texts, embedOptions = {}) {
-      if (texts.length > family.maxBatchSize) {
-        throw new ValidationError(
-          `At most ${family.maxBatchSize} texts per embedding request, got ${texts.length}`,
-        );
+      if (texts.length > maxBatchSize) {
+        throw new ValidationError(`At most ${maxBatchSize} texts per embedding request, got ${texts.length}`);
       }
       if (texts.length === 0) return { vectors: [], inputTokens: 0 };
-      return family.kind === 'titan'
-        ? embedTitan(texts, embedOptions.signal)
-        : embedCohere(texts, embedOptions);
+      return family === 'titan' ? embedTitan(texts, embedOptions.signal) : embedCohere(texts, embedOptions);
     },
   };
 }
