@@ -1,6 +1,6 @@
 import { type BedrockRuntimeClient, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
 import { ProviderError, ValidationError } from '#shared/domain/errors.ts';
-import type { Embedder, EmbeddingResult, EmbeddingSpace, EmbedOptions } from '#shared/ports/embedder.ts';
+import type { Embedder, EmbeddingResult, EmbedOptions } from '#shared/ports/embedder.ts';
 import { countTokens } from '#shared/rag/tokenizer.ts';
 import { bedrockError } from './bedrock-errors.ts';
 import { bedrockEmbeddingModel } from './embedding-models.ts';
