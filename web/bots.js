@@ -62,6 +62,10 @@ function syncProviderFields() {
   $('#provider-fields').hidden = !provider;
   $('label[for="bot-base-url"]').hidden = provider !== 'openai-compatible';
   $('#bot-base-url').hidden = provider !== 'openai-compatible';
+  // Bedrock bots are served with the server's own AWS identity: there is no key to enter.
+  for (const selector of ['label[for="bot-key"]', '#bot-key', '#bot-key-state']) {
+    $(selector).hidden = provider === 'bedrock';
+  }
 }
 
 function edit(bot, focus = true) {
@@ -106,7 +110,7 @@ async function save(event) {
   };
   const topK = numberOrNull($('#bot-topk').value);
   if (topK !== null) body.retrieval = { top_k: topK };
-  const key = $('#bot-key').value.trim();
+  const key = provider === 'bedrock' ? '' : $('#bot-key').value.trim();
   if (key) body.credentials = { api_key: key };
   else if ($('#bot-key-remove').checked) body.credentials = null;
   if (body.model === undefined) delete body.model;

@@ -7,10 +7,17 @@ import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { authenticate } from '#shared/auth/authenticate.ts';
 import { buildLocalPlatform } from '#shared/composition/local.ts';
+import { rerankerFactory } from '#shared/composition/reranker.ts';
 import { loadConfig } from '#shared/config/load.ts';
+import { RERANK_PROVIDERS, type RerankProvider } from '#shared/domain/bot.ts';
 import { loadBeirDataset } from '#shared/eval/beir-dataset.ts';
 import { comparePaired } from '#shared/eval/paired-comparison.ts';
-import { type EvaluationReport, evaluateRetrieval } from '#shared/usecases/evaluate-retrieval.ts';
+import {
+  type EvaluationReport,
+  evaluateRetrieval,
+  rerankRun,
+  STANDARD_RUNS,
+} from '#shared/usecases/evaluate-retrieval.ts';
 import { createTenant } from '#shared/usecases/tenants.ts';
 import { handled } from '../render/errors.ts';
 import { comparisonTable, crossValidationTables, type RunComparison } from '../render/eval-tables.ts';
@@ -30,6 +37,20 @@ interface EvalOptions {
   readonly json?: string;
   readonly cv?: string;
   readonly compare?: string[];
+  readonly rerank?: string;
+}
+
+/** `bedrock:amazon.rerank-v1:0` or `cohere:rerank-v3.5` → the rerank settings. */
+export function parseRerankOption(value: string): { provider: RerankProvider; model: string } {
+  const colon = value.indexOf(':');
+  const provider = value.slice(0, colon);
+  const model = value.slice(colon + 1);
+  if (colon < 0 || !(RERANK_PROVIDERS as readonly string[]).includes(provider) || !model) {
+    throw new Error(
+      `--rerank takes <provider>:<model> with provider ${RERANK_PROVIDERS.join(' or ')}, e.g. bedrock:amazon.rerank-v1:0`,
+    );
+  }
+  return { provider: provider as RerankProvider, model };
 }
 
 /**
@@ -50,6 +71,10 @@ export function registerEval(program: Command): void {
     .option('--json <file>', 'also write the full report as JSON (with per-query nDCG)')
     .option('--cv <folds>', 'also cross-validate the fusion method and weight over k folds of the queries')
     .option('--compare <files...>', 'compare two --json reports query by query (wins/losses/ties, sign test)')
+    .option(
+      '--rerank <provider:model>',
+      'also score hybrid retrieval reordered by a rerank model, e.g. bedrock:amazon.rerank-v1:0 or cohere:rerank-v3.5',
+    )
     .action(
       handled((options: EvalOptions) =>
         options.compare ? compareReports(options.compare) : runEval(options),
@@ -67,6 +92,7 @@ async function runEval(options: EvalOptions): Promise<void> {
   if (folds !== undefined && !(Number.isInteger(folds) && folds >= 2 && folds <= 20)) {
     throw new Error('--cv must be a whole number of folds from 2 to 20');
   }
+  const rerank = options.rerank === undefined ? undefined : parseRerankOption(options.rerank);
   const dir = resolve(options.dataset);
   const dataset = await loadBeirDataset(dir, { split: options.split, limitDocs });
   note(
@@ -103,6 +129,7 @@ async function runEval(options: EvalOptions): Promise<void> {
       principal.auth,
       dataset,
       {
+        runs: rerank ? [...STANDARD_RUNS, rerankRun(rerank)] : STANDARD_RUNS,
         onQueryProgress: (run, done, total) => {
           if (done === total) note(dim(`  ${run.label}: ${total} queries`, process.stderr));
         },
@@ -111,6 +138,7 @@ async function runEval(options: EvalOptions): Promise<void> {
       {
         ...platform,
         embeddingSpace: platform.embedder.space,
+        rerankerFor: rerankerFactory(config, platform.providerKeys.cohere),
         waitForIngest: () => worker.idle(),
         onProgress: ({ phase, done, total }) => note(dim(`  ${phase} ${done}/${total}`, process.stderr)),
       },

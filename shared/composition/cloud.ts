@@ -24,16 +24,18 @@ export async function buildCloudPlatform(
 ): Promise<Platform> {
   const secrets = createSecretResolver();
   const dataApi = config.DATABASE_DRIVER === 'data-api';
-  const [databaseUrl, adminToken, jwtSigningKey, openAiKey, qdrantKey, anthropicKey] = await Promise.all([
-    // Through the Data API the function never holds the database password: the service reads the secret.
-    dataApi ? undefined : secrets.resolveDatabaseUrl({ env, host: env.DATABASE_HOST }),
-    secrets.resolve('ADMIN_TOKEN', { env }),
-    // The ingest function authenticates nobody and is not granted the signing key.
-    secrets.resolve('JWT_SIGNING_KEY', { env, required: options.verifiesTokens }),
-    secrets.resolve('OPENAI_API_KEY', { env }),
-    secrets.resolve('QDRANT_API_KEY', { env }),
-    secrets.resolve('ANTHROPIC_API_KEY', { env }),
-  ]);
+  const [databaseUrl, adminToken, jwtSigningKey, openAiKey, qdrantKey, anthropicKey, cohereKey] =
+    await Promise.all([
+      // Through the Data API the function never holds the database password: the service reads the secret.
+      dataApi ? undefined : secrets.resolveDatabaseUrl({ env, host: env.DATABASE_HOST }),
+      secrets.resolve('ADMIN_TOKEN', { env }),
+      // The ingest function authenticates nobody and is not granted the signing key.
+      secrets.resolve('JWT_SIGNING_KEY', { env, required: options.verifiesTokens }),
+      secrets.resolve('OPENAI_API_KEY', { env }),
+      secrets.resolve('QDRANT_API_KEY', { env }),
+      secrets.resolve('ANTHROPIC_API_KEY', { env }),
+      secrets.resolve('COHERE_API_KEY', { env }),
+    ]);
   if (!config.KMS_KEY_ID) throw new ValidationError('KMS_KEY_ID must be set in AWS');
   const db = dataApi ? dataApiDatabase(config) : postgresDatabase(config, databaseUrl);
   const logger = createLogger(config, serviceName);
@@ -55,7 +57,7 @@ export async function buildCloudPlatform(
         ? deferredQdrantVectorStore({ url: config.QDRANT_URL!, apiKey: qdrantKey })
         : createPgVectorStore(db),
     embedder: selectEmbedder(config, openAiKey),
-    providerKeys: { openai: openAiKey, anthropic: anthropicKey },
+    providerKeys: { openai: openAiKey, anthropic: anthropicKey, cohere: cohereKey },
   };
 }
 

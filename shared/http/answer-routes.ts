@@ -1,5 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { bedrockClientsFor } from '../composition/bedrock.ts';
 import { chatModelFactory, type ProviderEndpoints } from '../composition/chat-model.ts';
+import { rerankerFactory } from '../composition/reranker.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
 import type { AnswerDeps, prepareAnswer as PrepareAnswer } from '../usecases/answering/answer-question.ts';
@@ -132,9 +134,11 @@ export function answerDeps(p: Platform, endpoints?: ProviderEndpoints): AnswerDe
       endpoints ?? {
         openaiBaseUrl: p.config.OPENAI_BASE_URL,
         anthropicBaseUrl: p.config.ANTHROPIC_BASE_URL,
+        bedrock: bedrockClientsFor(p.config),
       },
       { allowLoopback: p.config.ALLOW_LOCAL_PROVIDER_URLS },
     ),
+    rerankerFor: rerankerFactory(p.config, p.providerKeys.cohere),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { AuthContext } from '../domain/auth-context.ts';
+import type { RerankSettings } from '../domain/bot.ts';
 import type { BeirDataset } from '../eval/beir-dataset.ts';
 import {
   type CrossValidationReport,
@@ -10,7 +11,13 @@ import { countRelevant, documentRanking, mean, ndcgAtK, recallAtK } from '../eva
 import type { Embedder } from '../ports/embedder.ts';
 import { findChunks } from '../repositories/chunks.ts';
 import { fusionCandidates } from './answering/fusion.ts';
-import { type RetrievalMode, retrieveCandidates, retrieveContext } from './answering/retrieve-context.ts';
+import type { RerankerFor } from './answering/rerank-candidates.ts';
+import {
+  type RetrievalMode,
+  type RetrievedChunk,
+  retrieveCandidates,
+  retrieveContext,
+} from './answering/retrieve-context.ts';
 
 export interface RetrievalRun {
   readonly label: string;
@@ -19,6 +26,19 @@ export interface RetrievalRun {
   readonly topK: number;
   /** Candidates each retriever contributes before fusion (retrieveContext's `candidates`). */
   readonly candidates: number;
+  /** Reorders the retrieved chunks with a rerank model (its topN are the ranking scored). */
+  readonly rerank?: RerankSettings;
+}
+
+/** A hybrid run whose top 100 chunks a rerank model reorders: what `minirag eval --rerank` adds. */
+export function rerankRun(settings: Omit<RerankSettings, 'topN'>): RetrievalRun {
+  return {
+    label: `hybrid + rerank (${settings.provider}/${settings.model})`,
+    mode: 'hybrid',
+    topK: 100,
+    candidates: 200,
+    rerank: { ...settings, topN: 100 },
+  };
 }
 
 /** Lexical, dense and hybrid (RRF), each deep enough for Recall@100. */
@@ -64,7 +84,10 @@ export interface EvaluationReport {
   readonly crossValidation?: CrossValidationReport;
 }
 
-export type EvaluationDeps = CorpusIngestDeps & { readonly embedder: Embedder };
+export type EvaluationDeps = CorpusIngestDeps & {
+  readonly embedder: Embedder;
+  readonly rerankerFor?: RerankerFor | undefined;
+};
 
 export interface EvaluationOptions {
   readonly runs?: readonly RetrievalRun[];
@@ -104,12 +127,15 @@ export async function evaluateRetrieval(
     for (const [i, query] of evaluated.entries()) {
       const judgements = dataset.qrels.get(query.id) ?? new Map<string, number>();
       const queryStart = performance.now();
-      const { chunks } = await retrieveContext(
+      const retrieved = await retrieveContext(
         auth.tenantId,
         query.text,
         { topK: run.topK, candidates: run.candidates, mode: run.mode },
         deps,
       );
+      const chunks = run.rerank
+        ? await reranked(query.text, retrieved.chunks, run.rerank, deps)
+        : retrieved.chunks;
       const ms = performance.now() - queryStart;
       const ranking = documentRanking(chunks, (c) => documentsBySource.get(c.sourceId));
       if (ranking.length < 100) shortRankings++;
@@ -174,4 +200,23 @@ export async function evaluateRetrieval(
     runs,
     ...(crossValidation ? { crossValidation } : {}),
   };
+}
+
+/**
+ * The rerank model's order, asked directly: unlike answering, an evaluation never falls back to the fused
+ * order on a failure, which would score the wrong thing.
+ */
+async function reranked(
+  query: string,
+  chunks: RetrievedChunk[],
+  settings: RerankSettings,
+  deps: EvaluationDeps,
+): Promise<RetrievedChunk[]> {
+  if (!deps.rerankerFor) throw new Error('Reranking is not available here');
+  const { ranking } = await deps.rerankerFor(settings).rerank(
+    query,
+    chunks.map((c) => c.content),
+    { topN: settings.topN },
+  );
+  return ranking.flatMap((r) => (chunks[r.index] ? [{ ...chunks[r.index]!, score: r.score }] : []));
 }

@@ -59,7 +59,7 @@ export async function retrieveCandidates(
   const tags = options.tags?.length ? options.tags : undefined;
   const dense = async () => {
     if (mode === 'lexical') return { hits: [] as ScoredId[], tokens: 0 };
-    const embedded = await deps.embedder.embed([query]);
+    const embedded = await deps.embedder.embed([query], { purpose: 'query' });
     const hits = await deps.vectorStore.search(tenantId, deps.embedder.space, embedded.vectors[0]!, {
       limit: options.candidates,
       ...(tags ? { tags } : {}),
