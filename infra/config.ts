@@ -108,10 +108,30 @@ export const contextSchema = z.object({
   qdrantUrl: https.optional(),
 
   embeddingProvider: z
-    .enum(['openai', 'offline'], { error: 'must be "openai" or "offline"' })
+    .enum(['openai', 'offline', 'bedrock'], { error: 'must be "openai", "offline" or "bedrock"' })
     .default('openai'),
   embeddingModel: z.string().min(1).default('text-embedding-3-small'),
   embeddingDimensions: int(8, 4096).default(1536),
+
+  /**
+   * Amazon Bedrock model ids and cross-region inference profile ids (`us.anthropic.claude-…`) the bots may
+   * use, rerank models included (`amazon.rerank-v1:0`). The functions may invoke exactly these.
+   */
+  bedrockModels: list(
+    z.string().regex(/^[\w.:/-]{3,300}$/, 'each must be a Bedrock model id, profile id or ARN'),
+  ).default([]),
+  /** Where Bedrock is called; defaults to the stack's region. */
+  bedrockRegion: z
+    .string()
+    .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1')
+    .optional(),
+  /**
+   * Platform key secrets for OpenAI and Anthropic. false: none are created, for a deployment that uses only
+   * Bedrock (with embeddingProvider bedrock or offline).
+   */
+  thirdPartyKeys: bool.default(true),
+  /** A secret for Cohere's API key, for bots that rerank with provider "cohere". */
+  cohereRerank: bool.default(false),
 
   corsOrigins: list(origin).default([]),
   logRetentionDays: num(z.number({ error: 'must be a number' }))
@@ -214,6 +234,18 @@ export function loadDeployConfig(read: (key: string) => unknown): DeployConfig {
   if (config.ingestBatchSize > 10 && config.ingestBatchWindowSeconds === 0) {
     problems.push(
       '  -c ingestBatchSize: above 10 needs ingestBatchWindowSeconds of at least 1 (an SQS rule)',
+    );
+  }
+  if (config.embeddingProvider === 'bedrock') {
+    if (!/^(amazon\.titan-embed-text-v2|cohere\.embed-)/.test(config.embeddingModel)) {
+      problems.push(
+        '  -c embeddingModel: with embeddingProvider=bedrock, amazon.titan-embed-text-v2:0 or a cohere.embed-… model',
+      );
+    }
+  }
+  if (!config.thirdPartyKeys && config.embeddingProvider === 'openai') {
+    problems.push(
+      '  -c thirdPartyKeys: false needs embeddingProvider bedrock or offline (OpenAI embeddings need its key)',
     );
   }
   if (problems.length > 0) throw new ContextError(`Invalid CDK context:\n${problems.join('\n')}`);

@@ -31,7 +31,12 @@ export interface Platform {
    * Platform-level provider keys (operator's own, from env / Secrets Manager): used for the embedder and
    * for bots that name a provider but store no key of their own. Never returned or logged.
    */
-  readonly providerKeys: { readonly openai?: string | undefined; readonly anthropic?: string | undefined };
+  readonly providerKeys: {
+    readonly openai?: string | undefined;
+    readonly anthropic?: string | undefined;
+    /** For bots that rerank with Cohere's own API. */
+    readonly cohere?: string | undefined;
+  };
   /** Operational metrics (EMF in AWS, DEBUG log lines locally); absent: not measured. */
   readonly metrics?: Metrics;
   /** Trace spans (X-Ray in AWS) around provider calls; the other ports are wrapped at composition. */

@@ -1,6 +1,6 @@
 // Bots: list, create, edit, delete. The provider key is write-only: only "configured …abcd" is shown.
 import { api } from './api.js';
-import { $, announce, h, render } from './dom.js';
+import { $, announce, h, loadError, render } from './dom.js';
 
 let bots = [];
 let onChange = () => {};
@@ -11,11 +11,18 @@ export function initBots(options) {
   $('#bot-provider').addEventListener('change', syncProviderFields);
   $('#bot-form').addEventListener('submit', save);
   $('#bot-delete').addEventListener('click', remove);
+  syncProviderFields();
 }
 
+/** Shows the tenant's bots (or why they could not be loaded); true when they were. */
 export async function loadBots() {
-  bots = await api.all('/v1/bots');
   const list = $('#bot-list');
+  try {
+    bots = await api.all('/v1/bots');
+  } catch (error) {
+    render(list, h('li', {}, loadError('The bots', error, loadBots)));
+    return false;
+  }
   const selected = $('#bot-id').value;
   if (bots.length === 0) {
     render(
@@ -45,7 +52,9 @@ export async function loadBots() {
       ),
     );
   }
-  if (!selected) edit(null, false);
+  // Not under a user who is already typing into the new-bot form (the list can arrive after they started).
+  if (!selected && !$('#bot-form').contains(document.activeElement)) edit(null, false);
+  return true;
 }
 
 function syncProviderFields() {
@@ -53,6 +62,10 @@ function syncProviderFields() {
   $('#provider-fields').hidden = !provider;
   $('label[for="bot-base-url"]').hidden = provider !== 'openai-compatible';
   $('#bot-base-url').hidden = provider !== 'openai-compatible';
+  // Bedrock bots are served with the server's own AWS identity: there is no key to enter.
+  for (const selector of ['label[for="bot-key"]', '#bot-key', '#bot-key-state']) {
+    $(selector).hidden = provider === 'bedrock';
+  }
 }
 
 function edit(bot, focus = true) {
@@ -97,7 +110,7 @@ async function save(event) {
   };
   const topK = numberOrNull($('#bot-topk').value);
   if (topK !== null) body.retrieval = { top_k: topK };
-  const key = $('#bot-key').value.trim();
+  const key = provider === 'bedrock' ? '' : $('#bot-key').value.trim();
   if (key) body.credentials = { api_key: key };
   else if ($('#bot-key-remove').checked) body.credentials = null;
   if (body.model === undefined) delete body.model;

@@ -1,6 +1,6 @@
 // Chat: streamed answers (fetch + ReadableStream SSE) with clickable [n] citations.
 import { ApiError, api } from './api.js';
-import { $, announce, h, render } from './dom.js';
+import { $, announce, clearError, h, loadError, render } from './dom.js';
 import { answerActions } from './trace.js';
 
 let bots = [];
@@ -8,9 +8,18 @@ let chatId = null;
 let chatBotId = null;
 let answering = null;
 
+/** Fills the bot picker (or says why it could not be filled); true when the bots were loaded. */
 export async function refreshBotChoices() {
-  bots = await api.all('/v1/bots');
   const select = $('#chat-bot');
+  const status = $('#chat-status');
+  try {
+    bots = await api.all('/v1/bots');
+  } catch (error) {
+    render(select, h('option', { value: '' }, 'No bots loaded'));
+    render(status, loadError('The bots', error, refreshBotChoices));
+    return false;
+  }
+  render(status);
   const previous = select.value;
   render(
     select,
@@ -25,11 +34,30 @@ export async function refreshBotChoices() {
         ),
   );
   if (bots.some((b) => b.id === previous)) select.value = previous;
+  await introduceEmptyTenant();
+  return true;
+}
+
+const INTRO = 'Ask a question about your documents. Answers stream in, with numbered citations you can open.';
+const NO_SOURCES =
+  'No sources yet: add documents under Sources first, then ask about them here. Answers cite the passages they use.';
+
+/** A conversation not yet started says what to do first when the tenant has nothing to ask about. */
+async function introduceEmptyTenant() {
+  const intro = $('#messages > .empty:only-child');
+  if (!intro) return;
+  try {
+    const page = await api.get('/v1/sources', { limit: 1 });
+    intro.textContent = page.data.length === 0 ? NO_SOURCES : INTRO;
+  } catch {
+    // Only a hint: the question box works either way.
+  }
 }
 
 function newChat() {
   chatId = null;
   render($('#messages'), h('p', { class: 'empty' }, 'New chat. Ask a question about your documents.'));
+  introduceEmptyTenant();
   $('#question').focus();
 }
 
@@ -138,6 +166,7 @@ async function ask(question) {
         renderAnswer(body, text, citations);
       }
     }
+    clearError();
     const shown = [...citations.values()].filter((c) => cited.length === 0 || cited.includes(c.n));
     if (shown.length > 0) {
       render(

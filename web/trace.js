@@ -16,6 +16,7 @@ const STAGE_NAMES = {
   dense: 'Vector search',
   lexical: 'Full-text search',
   fusion: 'Fusion',
+  rerank: 'Rerank',
   assembly: 'Context assembly',
   first_token: 'First token',
   generation: 'Generation',

@@ -6,13 +6,14 @@ import { handled } from '../render/errors.ts';
 import { bold, note, out } from '../render/style.ts';
 import { botsTable } from '../render/tables.ts';
 
-const PROVIDERS = ['openai', 'anthropic', 'openai-compatible'];
+const PROVIDERS = ['openai', 'anthropic', 'openai-compatible', 'bedrock'];
 
 interface BotCreateOptions {
   readonly name: string;
   readonly provider?: string;
   readonly model?: string;
   readonly baseUrl?: string;
+  readonly region?: string;
   readonly apiKeyEnv?: string;
   readonly systemPrompt?: string;
   readonly temperature?: string;
@@ -30,9 +31,10 @@ export function registerBot(program: Command): void {
     .option('--provider <provider>', PROVIDERS.join(' | '))
     .option(
       '--model <model>',
-      'model name (default: gpt-4o-mini for openai, claude-3-5-haiku-latest for anthropic)',
+      'model name (default: gpt-4o-mini for openai, claude-3-5-haiku-latest for anthropic, amazon.nova-lite-v1:0 for bedrock)',
     )
     .option('--base-url <url>', 'the server of an openai-compatible provider')
+    .option('--region <region>', "bedrock: the AWS region serving the model (default: the server's)")
     .option(
       '--api-key-env <VAR>',
       'the environment variable holding the provider key (stored encrypted, write-only)',
@@ -50,6 +52,10 @@ export function registerBot(program: Command): void {
           if (!apiKey)
             throw new UsageError(`The environment variable ${options.apiKeyEnv} is not set or empty.`);
           if (!options.provider) throw new UsageError('--api-key-env needs --provider.');
+          if (options.provider === 'bedrock')
+            throw new UsageError(
+              "A bedrock bot takes no key: Bedrock is called with the server's AWS identity.",
+            );
         }
         const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note, { writes: true });
         const created = await client.post<BotJson>('/v1/bots', {
@@ -58,6 +64,7 @@ export function registerBot(program: Command): void {
             ...(options.provider ? { provider: options.provider } : {}),
             ...(options.model ? { model: options.model } : {}),
             ...(options.baseUrl ? { base_url: options.baseUrl } : {}),
+            ...(options.region ? { region: options.region } : {}),
             ...(options.systemPrompt ? { system_prompt: options.systemPrompt } : {}),
             ...(options.temperature ? { temperature: Number(options.temperature) } : {}),
             ...(options.topK ? { retrieval: { top_k: Number(options.topK) } } : {}),

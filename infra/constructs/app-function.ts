@@ -56,6 +56,7 @@ export class AppFunction extends Construct {
       entry: props.entry,
       extraEntries: props.extraEntries,
       copyDirs: props.copyDirs,
+      copyFiles: props.copyFiles,
     };
     this.function = new lambda.Function(this, 'Function', {
       code: lambda.Code.fromAsset(props.projectRoot, {

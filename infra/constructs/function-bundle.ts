@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { type BuildOptions, buildSync, type Metafile } from 'esbuild';
 
@@ -12,6 +12,13 @@ export const HANDLER_FILE = 'index.mjs';
 /** The ingest function's document-reading worker thread, beside index.mjs (see read-in-worker.ts). */
 export const EXTRACTION_WORKER_FILE = 'extraction-worker.mjs';
 
+/**
+ * The API reference's script (Scalar's standalone bundle), a file beside the api function's index.mjs where
+ * functions/api/api-reference-script.ts reads it on the first /docs request: not code of the bundle, so no
+ * cold start parses it.
+ */
+export const API_REFERENCE_SCRIPT_FILE = 'api-reference.js';
+
 export type FunctionName = 'api' | 'ingest' | 'chat-stream' | 'migrate';
 
 export interface FunctionBundleSpec {
@@ -24,6 +31,8 @@ export interface FunctionBundleSpec {
   readonly extraEntries?: Readonly<Record<string, string>>;
   /** Files to ship beside the code (destination dir in the asset → source dir), e.g. the SQL migrations. */
   readonly copyDirs?: Readonly<Record<string, string>>;
+  /** Single files to ship beside the code (destination name in the asset → source file). */
+  readonly copyFiles?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -77,6 +86,16 @@ export function functionBundle(projectRoot: string, name: FunctionName): Functio
           ),
         },
       };
+    case 'api':
+      return {
+        entry,
+        copyFiles: {
+          [API_REFERENCE_SCRIPT_FILE]: join(
+            projectRoot,
+            'node_modules/@scalar/api-reference/dist/browser/standalone.js',
+          ),
+        },
+      };
     case 'migrate':
       // The SQL files ship beside the handler (MIGRATIONS_DIR).
       return { entry, copyDirs: { migrations: join(projectRoot, 'shared/db/migrations') } };
@@ -92,6 +111,9 @@ export function bundleFunction(projectRoot: string, spec: FunctionBundleSpec, ou
   for (const [destination, source] of Object.entries(spec.copyDirs ?? {})) {
     mkdirSync(join(outdir, destination), { recursive: true });
     cpSync(source, join(outdir, destination), { recursive: true });
+  }
+  for (const [destination, source] of Object.entries(spec.copyFiles ?? {})) {
+    copyFileSync(source, join(outdir, destination));
   }
   return metafile;
 }

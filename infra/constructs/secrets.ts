@@ -6,6 +6,10 @@ export interface SecretsProps {
   readonly stage: string;
   /** Creates the Qdrant API key secret (only when the vector store is Qdrant). */
   readonly qdrant: boolean;
+  /** OpenAI and Anthropic platform key secrets; default true, false for a Bedrock-only deployment. */
+  readonly thirdPartyKeys?: boolean;
+  /** The Cohere API key secret, for reranking with Cohere's API. */
+  readonly cohere?: boolean;
 }
 
 /** Value of a secret the operator has not filled in yet; the app treats a secret with it as unset. */
@@ -23,8 +27,10 @@ export { PLACEHOLDER };
 export class Secrets extends Construct {
   readonly jwtSigningKey: secretsmanager.Secret;
   readonly adminToken: secretsmanager.Secret;
-  readonly openaiApiKey: secretsmanager.Secret;
-  readonly anthropicApiKey: secretsmanager.Secret;
+  /** Absent in a deployment without third-party model providers (Bedrock only). */
+  readonly openaiApiKey?: secretsmanager.Secret;
+  readonly anthropicApiKey?: secretsmanager.Secret;
+  readonly cohereApiKey?: secretsmanager.Secret;
   readonly qdrantApiKey?: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: SecretsProps) {
@@ -66,11 +72,17 @@ export class Secrets extends Construct {
       });
       return secret;
     };
-    this.openaiApiKey = placeholder(
-      'OpenaiApiKey',
-      'Platform OpenAI API key (embeddings, default chat model)',
-    );
-    this.anthropicApiKey = placeholder('AnthropicApiKey', 'Platform Anthropic API key (default chat model)');
+    if (props.thirdPartyKeys !== false) {
+      this.openaiApiKey = placeholder(
+        'OpenaiApiKey',
+        'Platform OpenAI API key (embeddings, default chat model)',
+      );
+      this.anthropicApiKey = placeholder(
+        'AnthropicApiKey',
+        'Platform Anthropic API key (default chat model)',
+      );
+    }
+    if (props.cohere) this.cohereApiKey = placeholder('CohereApiKey', 'Cohere API key (reranking)');
     if (props.qdrant) this.qdrantApiKey = placeholder('QdrantApiKey', 'Qdrant Cloud API key');
   }
 }

@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import type { DeployConfig } from '../config.ts';
 import { Api } from '../constructs/api.ts';
 import type { AppFunction } from '../constructs/app-function.ts';
+import { grantBedrockModels } from '../constructs/bedrock-access.ts';
 import { ChatStream } from '../constructs/chat-stream.ts';
 import { Database } from '../constructs/database.ts';
 import { type FunctionName, functionBundle } from '../constructs/function-bundle.ts';
@@ -25,6 +26,8 @@ interface FunctionAccess {
   readonly secrets: Record<string, secretsmanager.ISecret | undefined>;
   /** What the function may do with the bot-credentials key; `none` for a function that never opens credentials. */
   readonly kms: 'encrypt-and-decrypt' | 'decrypt' | 'none';
+  /** The Bedrock models (ids, profile ids) the function may invoke. */
+  readonly bedrockModels: readonly string[];
 }
 
 /** MiniRAG on AWS: the stack only wires the constructs of infra/constructs together. */
@@ -51,6 +54,8 @@ export class MiniRagStack extends Stack {
     this.secrets = new Secrets(this, 'Secrets', {
       stage: config.stage,
       qdrant: config.vectorStore === 'qdrant',
+      thirdPartyKeys: config.thirdPartyKeys,
+      cohere: config.cohereRerank,
     });
     this.database = new Database(this, 'Database', {
       stage: config.stage,
@@ -106,6 +111,8 @@ export class MiniRagStack extends Stack {
       database: this.database,
     });
 
+    const bedrockRegion = config.bedrockRegion ?? this.region;
+    const usesBedrock = config.bedrockModels.length > 0 || config.embeddingProvider === 'bedrock';
     const runtimeEnv: Record<string, string> = {
       VECTOR_STORE: config.vectorStore,
       ...(config.qdrantUrl ? { QDRANT_URL: config.qdrantUrl } : {}),
@@ -114,7 +121,11 @@ export class MiniRagStack extends Stack {
       EMBEDDING_DIMENSIONS: String(config.embeddingDimensions),
       KMS_KEY_ID: this.keys.credentialsKey.keyArn,
       ...databaseEnv(this.database),
+      ...(usesBedrock ? { BEDROCK_REGION: bedrockRegion } : {}),
+      ...(config.bedrockModels.length ? { BEDROCK_MODELS: config.bedrockModels.join(',') } : {}),
     };
+    // Bots may use the listed Bedrock models; everything that embeds needs the embedding model.
+    const embeddingModels = config.embeddingProvider === 'bedrock' ? [config.embeddingModel] : [];
     const embeddingKey = config.embeddingProvider === 'openai' ? this.secrets.openaiApiKey : undefined;
     const wire = (fn: AppFunction, access: FunctionAccess) => {
       for (const [name, value] of Object.entries(runtimeEnv)) fn.function.addEnvironment(name, value);
@@ -125,6 +136,7 @@ export class MiniRagStack extends Stack {
       }
       if (fn.function.role && access.kms !== 'none')
         this.keys.allowCredentialUse(fn.function.role, access.kms);
+      if (fn.function.role) grantBedrockModels(fn.function.role, access.bedrockModels, bedrockRegion);
       this.database.grantDataApi(fn.function);
     };
     // The api writes bot credentials (GenerateDataKey), enqueues ingestion and deletes vectors of deleted sources;
@@ -138,6 +150,8 @@ export class MiniRagStack extends Stack {
         OPENAI_API_KEY_SECRET_ARN: embeddingKey,
       },
       kms: 'encrypt-and-decrypt',
+      // The API app answers questions too (as JSON, behind API Gateway); Bedrock needs no secret.
+      bedrockModels: [...config.bedrockModels, ...embeddingModels],
     });
     // Ingest embeds with the platform's embedding key and writes vectors. It never opens a bot's
     // credentials (embeddings always use the platform key), so it gets no use of the credentials key.
@@ -148,6 +162,7 @@ export class MiniRagStack extends Stack {
         OPENAI_API_KEY_SECRET_ARN: embeddingKey,
       },
       kms: 'none',
+      bedrockModels: embeddingModels,
     });
     // Chat authenticates users, embeds the query, retrieves and calls the bot's model.
     wire(this.chatStream.function, {
@@ -157,8 +172,10 @@ export class MiniRagStack extends Stack {
         QDRANT_API_KEY_SECRET_ARN: this.secrets.qdrantApiKey,
         OPENAI_API_KEY_SECRET_ARN: this.secrets.openaiApiKey,
         ANTHROPIC_API_KEY_SECRET_ARN: this.secrets.anthropicApiKey,
+        COHERE_API_KEY_SECRET_ARN: this.secrets.cohereApiKey,
       },
       kms: 'decrypt',
+      bedrockModels: [...config.bedrockModels, ...embeddingModels],
     });
 
     if (config.monitoring) {
@@ -199,12 +216,27 @@ export class MiniRagStack extends Stack {
       this.migrations.function.function.functionName,
       'Run by hand after filling an external database URL',
     );
-    output('OpenaiApiKeySecretArn', this.secrets.openaiApiKey.secretArn, 'Fill in: platform OpenAI API key');
-    output(
-      'AnthropicApiKeySecretArn',
-      this.secrets.anthropicApiKey.secretArn,
-      'Fill in: platform Anthropic API key',
-    );
+    if (this.secrets.openaiApiKey) {
+      output(
+        'OpenaiApiKeySecretArn',
+        this.secrets.openaiApiKey.secretArn,
+        'Fill in: platform OpenAI API key',
+      );
+    }
+    if (this.secrets.anthropicApiKey) {
+      output(
+        'AnthropicApiKeySecretArn',
+        this.secrets.anthropicApiKey.secretArn,
+        'Fill in: platform Anthropic API key',
+      );
+    }
+    if (this.secrets.cohereApiKey) {
+      output(
+        'CohereApiKeySecretArn',
+        this.secrets.cohereApiKey.secretArn,
+        'Fill in: Cohere API key (reranking)',
+      );
+    }
     if (this.secrets.qdrantApiKey) {
       output('QdrantApiKeySecretArn', this.secrets.qdrantApiKey.secretArn, 'Fill in: Qdrant Cloud API key');
     }

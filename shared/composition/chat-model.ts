@@ -1,3 +1,4 @@
+import type { BedrockClients } from '../adapters/bedrock/clients.ts';
 import type { EndpointPolicy } from '../adapters/provider-endpoint.ts';
 import type { BotProfile, ProviderCredentials } from '../domain/bot.ts';
 import { ProviderError } from '../domain/errors.ts';
@@ -9,6 +10,8 @@ import { OWN_KEY_FOR_CUSTOM_URL } from '../usecases/bots.ts';
 export interface ProviderEndpoints {
   readonly openaiBaseUrl?: string | undefined;
   readonly anthropicBaseUrl?: string | undefined;
+  /** Loads the deployment's Bedrock clients (its region, endpoint and AWS identity) on first use. */
+  readonly bedrock?: (() => Promise<BedrockClients>) | undefined;
 }
 
 /** Platform-level provider keys (the operator's own), for bots that store no key of their own. */
@@ -47,6 +50,7 @@ export async function chatModelForBot(
   // Each adapter (and its SDK) is loaded on the first call that needs it: a cold start that serves no
   // chat never parses the provider SDKs (see deferred.ts).
   if (!bot.provider) return (await import('../adapters/extractive/chat-model.ts')).createExtractiveAnswerer();
+  if (bot.provider === 'bedrock') return bedrockChatModel(bot, endpoints.bedrock);
   if (bot.baseUrl && !credentials?.apiKey) {
     throw new ProviderError(`Bot '${bot.name}': ${OWN_KEY_FOR_CUSTOM_URL}`, { status: 400 });
   }
@@ -79,9 +83,28 @@ export async function chatModelForBot(
     model,
     baseURL: bot.baseUrl ?? (bot.provider === 'openai' ? endpoints.openaiBaseUrl : undefined),
     organization: credentials?.organization,
-    provider: bot.provider,
+    provider: bot.provider as 'openai' | 'openai-compatible',
     ...own,
   });
+}
+
+/** A Bedrock bot signs with the deployment's identity: it never carries or receives a key. */
+async function bedrockChatModel(
+  bot: BotProfile,
+  loadClients: (() => Promise<BedrockClients>) | undefined,
+): Promise<ChatModel> {
+  if (!loadClients) {
+    throw new ProviderError(`Bot '${bot.name}' uses Amazon Bedrock, which this server is not set up for.`, {
+      status: 502,
+      retryable: false,
+    });
+  }
+  const [clients, { createBedrockChatModel }] = await Promise.all([
+    loadClients(),
+    import('../adapters/bedrock/chat-model.ts'),
+  ]);
+  const region = bot.region ?? clients.defaultRegion;
+  return createBedrockChatModel({ client: clients.runtime(region), model: bot.model ?? '', region });
 }
 
 function missingKey(bot: BotProfile): ProviderError {

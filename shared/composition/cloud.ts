@@ -27,16 +27,18 @@ export async function buildCloudPlatform(
 ): Promise<Platform> {
   const secrets = createSecretResolver();
   const dataApi = config.DATABASE_DRIVER === 'data-api';
-  const [databaseUrl, adminToken, jwtSigningKey, openAiKey, qdrantKey, anthropicKey] = await Promise.all([
-    // Through the Data API the function never holds the database password: the service reads the secret.
-    dataApi ? undefined : secrets.resolveDatabaseUrl({ env, host: env.DATABASE_HOST }),
-    secrets.resolve('ADMIN_TOKEN', { env }),
-    // The ingest function authenticates nobody and is not granted the signing key.
-    secrets.resolve('JWT_SIGNING_KEY', { env, required: options.verifiesTokens }),
-    secrets.resolve('OPENAI_API_KEY', { env }),
-    secrets.resolve('QDRANT_API_KEY', { env }),
-    secrets.resolve('ANTHROPIC_API_KEY', { env }),
-  ]);
+  const [databaseUrl, adminToken, jwtSigningKey, openAiKey, qdrantKey, anthropicKey, cohereKey] =
+    await Promise.all([
+      // Through the Data API the function never holds the database password: the service reads the secret.
+      dataApi ? undefined : secrets.resolveDatabaseUrl({ env, host: env.DATABASE_HOST }),
+      secrets.resolve('ADMIN_TOKEN', { env }),
+      // The ingest function authenticates nobody and is not granted the signing key.
+      secrets.resolve('JWT_SIGNING_KEY', { env, required: options.verifiesTokens }),
+      secrets.resolve('OPENAI_API_KEY', { env }),
+      secrets.resolve('QDRANT_API_KEY', { env }),
+      secrets.resolve('ANTHROPIC_API_KEY', { env }),
+      secrets.resolve('COHERE_API_KEY', { env }),
+    ]);
   if (!config.KMS_KEY_ID) throw new ValidationError('KMS_KEY_ID must be set in AWS');
   const tracing = createXRayTracing(serviceName);
   const db = tracedDatabase(
@@ -70,7 +72,7 @@ export async function buildCloudPlatform(
       tracing,
     ),
     embedder: tracedEmbedder(selectEmbedder(config, openAiKey), tracing),
-    providerKeys: { openai: openAiKey, anthropic: anthropicKey },
+    providerKeys: { openai: openAiKey, anthropic: anthropicKey, cohere: cohereKey },
   };
 }
 

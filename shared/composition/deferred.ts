@@ -10,7 +10,7 @@ import type { VectorStore } from '../ports/vector-store.ts';
  */
 
 /** One load shared by every caller; a failed load is retried by the next call instead of being cached. */
-function once<T>(load: () => Promise<T>): () => Promise<T> {
+export function once<T>(load: () => Promise<T>): () => Promise<T> {
   let pending: Promise<T> | undefined;
   return () => {
     pending ??= load().catch((error: unknown) => {

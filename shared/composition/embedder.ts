@@ -1,16 +1,35 @@
+import { bedrockEmbeddingModel } from '../adapters/bedrock/embedding-models.ts';
 import { createOfflineEmbedder } from '../adapters/offline/embedder.ts';
 import { MAX_BATCH_SIZE, openAiEmbeddingSpace } from '../adapters/openai/embedding-space.ts';
 import type { Config } from '../config/schema.ts';
 import type { Embedder } from '../ports/embedder.ts';
+import { bedrockClientsFor, bedrockRegionOf } from './bedrock.ts';
 import { deferredEmbedder } from './deferred.ts';
 
 /**
  * The deployment's embedder. OpenAI (or any OpenAI-compatible server via EMBEDDING_BASE_URL) when asked
- * for or when an OpenAI key is present; otherwise the offline hashed n-gram embedder, which needs no
- * network and no download.
+ * for or when an OpenAI key is present; Amazon Bedrock (Titan Text Embeddings V2 or Cohere Embed, with the
+ * deployment's AWS identity) when EMBEDDING_PROVIDER=bedrock; otherwise the offline hashed n-gram embedder,
+ * which needs no network and no download.
  */
 export function selectEmbedder(config: Config, openAiApiKey: string | undefined): Embedder {
   const provider = config.EMBEDDING_PROVIDER ?? (openAiApiKey ? 'openai' : 'offline');
+  if (provider === 'bedrock') {
+    // The model and its dimension are checked now (a bad setting stops start-up); the SDK loads on first use.
+    const spec = bedrockEmbeddingModel(config.EMBEDDING_MODEL, config.EMBEDDING_DIMENSIONS);
+    return deferredEmbedder(spec.space, spec.maxBatchSize, async () => {
+      const [clients, { createBedrockEmbedder }] = await Promise.all([
+        bedrockClientsFor(config)(),
+        import('../adapters/bedrock/embedder.ts'),
+      ]);
+      return createBedrockEmbedder({
+        client: clients.runtime(),
+        region: bedrockRegionOf(config),
+        model: spec.space.model,
+        dimensions: spec.space.dimensions,
+      });
+    });
+  }
   if (provider === 'openai') {
     if (!openAiApiKey)
       throw new Error('EMBEDDING_PROVIDER=openai needs OPENAI_API_KEY (or OPENAI_API_KEY_SECRET_ARN)');

@@ -59,6 +59,10 @@ export async function buildLocalPlatform(config: Config, serviceName = 'minirag'
         ? deferredQdrantVectorStore({ url: config.QDRANT_URL!, apiKey: config.QDRANT_API_KEY })
         : createPgVectorStore(db),
     embedder: selectEmbedder(config, config.OPENAI_API_KEY),
-    providerKeys: { openai: config.OPENAI_API_KEY, anthropic: config.ANTHROPIC_API_KEY },
+    providerKeys: {
+      openai: config.OPENAI_API_KEY,
+      anthropic: config.ANTHROPIC_API_KEY,
+      cohere: config.COHERE_API_KEY,
+    },
   };
 }

@@ -76,7 +76,7 @@ export const configSchema = z.object({
   QDRANT_API_KEY: z.string().optional(),
   QDRANT_API_KEY_SECRET_ARN: z.string().optional(),
 
-  EMBEDDING_PROVIDER: z.enum(['offline', 'openai']).optional(),
+  EMBEDDING_PROVIDER: z.enum(['offline', 'openai', 'bedrock']).optional(),
   EMBEDDING_MODEL: z.string().optional(),
   EMBEDDING_DIMENSIONS: int(8, 4096).optional(),
   EMBEDDING_BASE_URL: z.string().url().optional(),
@@ -86,6 +86,25 @@ export const configSchema = z.object({
   ANTHROPIC_API_KEY: z.string().optional(),
   ANTHROPIC_API_KEY_SECRET_ARN: z.string().optional(),
   ANTHROPIC_BASE_URL: z.string().url().optional(),
+  /** The region AWS gives a Lambda function (and a developer's shell may set). */
+  AWS_REGION: z.string().optional(),
+  /** Where Bedrock bots without a region of their own, Bedrock embeddings and reranking are served. */
+  BEDROCK_REGION: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1')
+    .optional(),
+  /**
+   * The Bedrock model ids and inference profile ids bots may use (the deployment's IAM policy allows only
+   * these); empty: any (local mode, where the developer's own credentials decide).
+   */
+  BEDROCK_MODELS: list.default([]),
+  /** Operator-only endpoint overrides for the Bedrock runtime and agent runtime (a VPC endpoint, tests). */
+  BEDROCK_ENDPOINT_URL: z.string().url().optional(),
+  BEDROCK_AGENT_RUNTIME_ENDPOINT_URL: z.string().url().optional(),
+  /** Cohere's own API, for bots that rerank with provider "cohere". */
+  COHERE_API_KEY: z.string().optional(),
+  COHERE_API_KEY_SECRET_ARN: z.string().optional(),
+  COHERE_BASE_URL: z.string().url().optional(),
 
   CHUNK_TOKENS: int(64, 8192).default(512),
   CHUNK_OVERLAP_TOKENS: int(0, 1024).default(64),

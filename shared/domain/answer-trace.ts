@@ -1,3 +1,5 @@
+import type { UsageKind } from './usage.ts';
+
 /**
  * Why an answer says what it says: what retrieval saw, what reached the model and how long each step took.
  * One per assistant message, kept as long as the message. Bounded in size: snippets, never whole chunks.
@@ -32,6 +34,7 @@ export const TRACE_STAGES = [
   'dense',
   'lexical',
   'fusion',
+  'rerank',
   'assembly',
   'first_token',
   'generation',
@@ -79,7 +82,7 @@ export interface TraceTiming {
 }
 
 export interface TraceUsage {
-  readonly kind: 'embed' | 'rewrite' | 'chat';
+  readonly kind: UsageKind;
   readonly provider: string;
   readonly model: string;
   readonly inputTokens: number;

@@ -1,13 +1,26 @@
 /** A bot profile: which model answers, how, and with which retrieval settings. */
 
 /** The language-model providers a bot can name; a bot with none answers extractively. */
-export const BOT_PROVIDERS = ['openai', 'anthropic', 'openai-compatible'] as const;
+export const BOT_PROVIDERS = ['openai', 'anthropic', 'openai-compatible', 'bedrock'] as const;
 export type BotProvider = (typeof BOT_PROVIDERS)[number];
+
+/** Who reorders the retrieved passages: Bedrock's rerank models, or Cohere's own rerank API. */
+export const RERANK_PROVIDERS = ['bedrock', 'cohere'] as const;
+export type RerankProvider = (typeof RERANK_PROVIDERS)[number];
+
+/** A second opinion on the fused candidates before the context is assembled; off unless set. */
+export interface RerankSettings {
+  readonly provider: RerankProvider;
+  readonly model: string;
+  /** How many of the reordered passages go on to the context. */
+  readonly topN: number;
+}
 
 export interface RetrievalSettings {
   readonly topK: number;
   readonly scoreThreshold: number | null;
   readonly tags: string[];
+  readonly rerank?: RerankSettings | null | undefined;
 }
 
 export interface BotProfile {
@@ -17,6 +30,8 @@ export interface BotProfile {
   readonly provider: BotProvider | null;
   readonly model: string | null;
   readonly baseUrl: string | null;
+  /** Bedrock only: the AWS region that serves the model; null: the deployment's Bedrock region. */
+  readonly region: string | null;
   readonly temperature: number | null;
   readonly maxOutputTokens: number | null;
   /** The most input tokens one request may send the model; null: the platform default. */

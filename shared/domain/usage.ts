@@ -1,6 +1,6 @@
 /** Metered provider calls: what a tenant's tokens were spent on. */
 
-export const USAGE_KINDS = ['embed', 'rewrite', 'chat'] as const;
+export const USAGE_KINDS = ['embed', 'rewrite', 'rerank', 'chat'] as const;
 export type UsageKind = (typeof USAGE_KINDS)[number];
 
 export interface UsageEvent {

@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
+import { bedrockClientsFor } from '../composition/bedrock.ts';
 import { chatModelFactory, type ProviderEndpoints } from '../composition/chat-model.ts';
+import { rerankerFactory } from '../composition/reranker.ts';
 import { tracedChatModel } from '../composition/traced.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
@@ -137,6 +139,7 @@ export function answerDeps(p: Platform, endpoints?: ProviderEndpoints): AnswerDe
     endpoints ?? {
       openaiBaseUrl: p.config.OPENAI_BASE_URL,
       anthropicBaseUrl: p.config.ANTHROPIC_BASE_URL,
+      bedrock: bedrockClientsFor(p.config),
     },
     { allowLoopback: p.config.ALLOW_LOCAL_PROVIDER_URLS },
   );
@@ -150,6 +153,7 @@ export function answerDeps(p: Platform, endpoints?: ProviderEndpoints): AnswerDe
     chatModelFor: tracing
       ? async (bot, credentials) => tracedChatModel(await chatModelFor(bot, credentials), tracing)
       : chatModelFor,
+    rerankerFor: rerankerFactory(p.config, p.providerKeys.cohere),
   };
 }
 

@@ -1,7 +1,13 @@
 import { requireScope } from '../auth/authorize.ts';
 import { parseEnvelope } from '../crypto/envelope.ts';
 import type { AuthContext } from '../domain/auth-context.ts';
-import type { BotProfile, BotProvider, ProviderCredentials, RetrievalSettings } from '../domain/bot.ts';
+import type {
+  BotProfile,
+  BotProvider,
+  ProviderCredentials,
+  RerankSettings,
+  RetrievalSettings,
+} from '../domain/bot.ts';
 import { NotFoundError, ValidationError } from '../domain/errors.ts';
 import { newId, type TenantId } from '../domain/ids.ts';
 import type { Database } from '../ports/database.ts';
@@ -15,6 +21,7 @@ export interface BotInput {
   provider?: BotProvider | null | undefined;
   model?: string | null | undefined;
   baseUrl?: string | null | undefined;
+  region?: string | null | undefined;
   temperature?: number | null | undefined;
   maxOutputTokens?: number | null | undefined;
   maxInputTokens?: number | null | undefined;
@@ -28,13 +35,23 @@ export interface BotDeps {
   readonly vault: KeyVault;
   /** Local mode lets bots use http://localhost model servers. */
   readonly allowLocalProviderUrls: boolean;
+  /** The Bedrock models the deployment allows (its IAM policy lists only these); empty or absent: any. */
+  readonly bedrockModels?: readonly string[] | undefined;
 }
 
 export const DEFAULT_MODELS: Record<BotProvider, string | null> = {
   openai: 'gpt-4o-mini',
   anthropic: 'claude-3-5-haiku-latest',
   'openai-compatible': null,
+  bedrock: 'amazon.nova-lite-v1:0',
 };
+
+/** Model ids (`anthropic.claude-…`), cross-region inference profile ids (`us.…`) and their ARNs. */
+const BEDROCK_MODEL_ID = /^(arn:aws[a-z-]*:bedrock:[a-z0-9-]*:\d{0,12}:[a-z-]+\/)?[a-z0-9][\w.:-]{2,199}$/i;
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+export const BEDROCK_NO_CREDENTIALS =
+  "A bedrock bot has no credentials: Amazon Bedrock is called with the deployment's own AWS identity (IAM), not a key.";
 
 const context = (tenantId: string, botProfileId: string): EncryptionContext => ({
   tenantId,
@@ -44,15 +61,17 @@ const context = (tenantId: string, botProfileId: string): EncryptionContext => (
 
 /** Provider, model and base URL must make sense together; checked on the bot as it will be after the change. */
 function validate(
-  bot: { provider: BotProvider | null; model: string | null; baseUrl: string | null },
+  bot: { provider: BotProvider | null; model: string | null; baseUrl: string | null; region: string | null },
   deps: BotDeps,
 ) {
-  const { provider, model, baseUrl } = bot;
+  const { provider, model, baseUrl, region } = bot;
   if (!provider) {
     if (model || baseUrl) throw new ValidationError('model and base_url need a provider.');
-    return;
   }
+  if (region && provider !== 'bedrock') throw new ValidationError('region is only for the bedrock provider.');
+  if (!provider) return;
   if (!model) throw new ValidationError(`A model is required for the ${provider} provider.`);
+  if (provider === 'bedrock') return validateBedrock(model, baseUrl, region, deps);
   if (provider === 'anthropic' && !/^claude[-\w.:]*$/.test(model)) {
     throw new ValidationError(`'${model}' is not an Anthropic model (they are named claude-…).`);
   }
@@ -75,6 +94,28 @@ function validate(
     // A literal private address is refused now; a host name is checked by its addresses at each chat.
     const refusal = providerEndpointRefusal(baseUrl, { allowLoopback: deps.allowLocalProviderUrls });
     if (refusal) throw new ValidationError(`${refusal}: a bot may only use a public server.`);
+  }
+}
+
+function validateBedrock(model: string, baseUrl: string | null, region: string | null, deps: BotDeps) {
+  if (baseUrl) {
+    throw new ValidationError(
+      "The bedrock provider takes no base_url: it is reached through the deployment's AWS endpoints.",
+    );
+  }
+  if (!BEDROCK_MODEL_ID.test(model)) {
+    throw new ValidationError(
+      `'${model}' is not a Bedrock model id or inference profile id (e.g. amazon.nova-lite-v1:0, us.anthropic.claude-…).`,
+    );
+  }
+  if (region && !AWS_REGION.test(region)) {
+    throw new ValidationError(`'${region}' is not an AWS region (e.g. us-east-1).`);
+  }
+  const allowed = deps.bedrockModels ?? [];
+  if (allowed.length > 0 && !allowed.includes(model)) {
+    throw new ValidationError(
+      `This deployment allows these Bedrock models: ${allowed.join(', ')}. '${model}' is not one of them (the operator adds it to bedrockModels).`,
+    );
   }
 }
 
@@ -108,8 +149,9 @@ export async function createBot(
   requireScope(auth, 'bots:write');
   const provider = input.provider ?? null;
   const model = input.model ?? (provider ? DEFAULT_MODELS[provider] : null);
-  validate({ provider, model, baseUrl: input.baseUrl ?? null }, deps);
+  validate({ provider, model, baseUrl: input.baseUrl ?? null, region: input.region ?? null }, deps);
   if (input.credentials && !provider) throw new ValidationError('credentials need a provider.');
+  if (input.credentials && provider === 'bedrock') throw new ValidationError(BEDROCK_NO_CREDENTIALS);
   assertOwnKeyForCustomUrl({ baseUrl: input.baseUrl ?? null, hasCredentials: Boolean(input.credentials) });
   const id = newId();
   const credentials = await sealCredentials(deps, auth.tenantId, id, input.credentials);
@@ -117,20 +159,43 @@ export async function createBot(
     insertBot(tx, auth.tenantId, id, {
       ...input,
       model,
-      retrieval: retrievalOf(input.retrieval),
+      retrieval: retrievalOf(deps, input.retrieval),
       credentials,
     }),
   );
 }
 
-function retrievalOf(input: Partial<RetrievalSettings> | undefined, current?: RetrievalSettings) {
+function retrievalOf(
+  deps: BotDeps,
+  input: Partial<RetrievalSettings> | undefined,
+  current?: RetrievalSettings,
+): RetrievalSettings | undefined {
   if (!input) return current;
+  const rerank = input.rerank !== undefined ? input.rerank : current?.rerank;
+  if (rerank && input.rerank) validateRerank(rerank, deps);
   return {
     topK: input.topK ?? current?.topK ?? 6,
     scoreThreshold:
       input.scoreThreshold !== undefined ? input.scoreThreshold : (current?.scoreThreshold ?? null),
     tags: input.tags ?? current?.tags ?? [],
+    // Stored only when on: reranking is off by default.
+    ...(rerank ? { rerank } : {}),
   };
+}
+
+function validateRerank(rerank: RerankSettings, deps: BotDeps): void {
+  if (rerank.provider !== 'bedrock') return;
+  if (!BEDROCK_MODEL_ID.test(rerank.model)) {
+    throw new ValidationError(
+      `'${rerank.model}' is not a Bedrock rerank model id or ARN (e.g. amazon.rerank-v1:0, cohere.rerank-v3-5:0).`,
+    );
+  }
+  const allowed = deps.bedrockModels ?? [];
+  if (allowed.length > 0 && !allowed.includes(rerank.model)) {
+    throw new ValidationError(
+      `This deployment allows these Bedrock models: ${allowed.join(', ')}. The rerank model '${rerank.model}' is not one of them.`,
+    );
+  }
 }
 
 export async function changeBot(
@@ -152,7 +217,15 @@ export async function changeBot(
           : null
         : current.model;
   const baseUrl = input.baseUrl !== undefined ? input.baseUrl : current.baseUrl;
-  validate({ provider, model, baseUrl }, deps);
+  // A region belongs to Bedrock: leaving Bedrock drops it.
+  const region =
+    input.region !== undefined
+      ? input.region
+      : provider === 'bedrock' && !providerChanged
+        ? current.region
+        : null;
+  validate({ provider, model, baseUrl, region }, deps);
+  if (input.credentials && provider === 'bedrock') throw new ValidationError(BEDROCK_NO_CREDENTIALS);
   // A key for one provider must not silently be sent to another: switching provider drops it.
   const keptKey = input.credentials === undefined && !providerChanged && current.hasCredentials;
   assertOwnKeyForCustomUrl({ baseUrl, hasCredentials: Boolean(input.credentials) || keptKey });
@@ -169,7 +242,8 @@ export async function changeBot(
       provider,
       model,
       baseUrl,
-      retrieval: retrievalOf(input.retrieval, current.retrieval),
+      region,
+      retrieval: retrievalOf(deps, input.retrieval, current.retrieval),
       credentials,
     }),
   );

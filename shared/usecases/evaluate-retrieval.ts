@@ -1,9 +1,23 @@
 import type { AuthContext } from '../domain/auth-context.ts';
+import type { RerankSettings } from '../domain/bot.ts';
 import type { BeirDataset } from '../eval/beir-dataset.ts';
+import {
+  type CrossValidationReport,
+  crossValidateFusion,
+  type RecordedQuery,
+} from '../eval/cross-validation.ts';
 import { type CorpusIngestDeps, type IngestedCorpus, ingestCorpus } from '../eval/ingest-corpus.ts';
 import { countRelevant, documentRanking, mean, ndcgAtK, recallAtK } from '../eval/metrics.ts';
 import type { Embedder } from '../ports/embedder.ts';
-import { type RetrievalMode, retrieveContext } from './answering/retrieve-context.ts';
+import { findChunks } from '../repositories/chunks.ts';
+import { fusionCandidates } from './answering/fusion.ts';
+import type { RerankerFor } from './answering/rerank-candidates.ts';
+import {
+  type RetrievalMode,
+  type RetrievedChunk,
+  retrieveCandidates,
+  retrieveContext,
+} from './answering/retrieve-context.ts';
 
 export interface RetrievalRun {
   readonly label: string;
@@ -12,13 +26,26 @@ export interface RetrievalRun {
   readonly topK: number;
   /** Candidates each retriever contributes before fusion (retrieveContext's `candidates`). */
   readonly candidates: number;
+  /** Reorders the retrieved chunks with a rerank model (its topN are the ranking scored). */
+  readonly rerank?: RerankSettings;
+}
+
+/** A hybrid run whose top 100 chunks a rerank model reorders: what `minirag eval --rerank` adds. */
+export function rerankRun(settings: Omit<RerankSettings, 'topN'>): RetrievalRun {
+  return {
+    label: `hybrid + rerank (${settings.provider}/${settings.model})`,
+    mode: 'hybrid',
+    topK: 100,
+    candidates: 200,
+    rerank: { ...settings, topN: 100 },
+  };
 }
 
 /** Lexical, dense and hybrid (RRF), each deep enough for Recall@100. */
 export const STANDARD_RUNS: readonly RetrievalRun[] = [
   { label: 'lexical (PostgreSQL full text)', mode: 'lexical', topK: 200, candidates: 200 },
   { label: 'dense (embedder + pgvector)', mode: 'dense', topK: 200, candidates: 200 },
-  { label: 'hybrid (RRF)', mode: 'hybrid', topK: 200, candidates: 200 },
+  { label: 'hybrid (fused)', mode: 'hybrid', topK: 200, candidates: 200 },
 ];
 
 export interface RunScores {
@@ -29,6 +56,17 @@ export interface RunScores {
   /** Queries whose ranking held fewer than 100 documents (recall@100 computed on what there was). */
   readonly shortRankings: number;
   readonly seconds: number;
+  /** Mean wall time of one `retrieveContext` call (embedding, both searches, fusion, chunk rows). */
+  readonly meanQueryMs: number;
+  /** Per-query figures, so two reports can be compared query by query (`minirag eval --compare`). */
+  readonly perQuery: QueryScores[];
+}
+
+export interface QueryScores {
+  readonly id: string;
+  readonly ndcgAt10: number;
+  readonly recallAt100: number;
+  readonly ms: number;
 }
 
 export interface EvaluationReport {
@@ -43,13 +81,19 @@ export interface EvaluationReport {
     readonly judgedWithoutText: number;
   };
   readonly runs: RunScores[];
+  readonly crossValidation?: CrossValidationReport;
 }
 
-export type EvaluationDeps = CorpusIngestDeps & { readonly embedder: Embedder };
+export type EvaluationDeps = CorpusIngestDeps & {
+  readonly embedder: Embedder;
+  readonly rerankerFor?: RerankerFor | undefined;
+};
 
 export interface EvaluationOptions {
   readonly runs?: readonly RetrievalRun[];
   readonly onQueryProgress?: (run: RetrievalRun, done: number, total: number) => void;
+  /** Also records both candidate lists per query and cross-validates the fusion over them. */
+  readonly crossValidation?: { readonly folds: number; readonly seed?: number };
 }
 
 /**
@@ -78,20 +122,27 @@ export async function evaluateRetrieval(
     const ndcg: number[] = [];
     const recall10: number[] = [];
     const recall100: number[] = [];
+    const perQuery: QueryScores[] = [];
     let shortRankings = 0;
     for (const [i, query] of evaluated.entries()) {
       const judgements = dataset.qrels.get(query.id) ?? new Map<string, number>();
-      const { chunks } = await retrieveContext(
+      const queryStart = performance.now();
+      const retrieved = await retrieveContext(
         auth.tenantId,
         query.text,
         { topK: run.topK, candidates: run.candidates, mode: run.mode },
         deps,
       );
+      const chunks = run.rerank
+        ? await reranked(query.text, retrieved.chunks, run.rerank, deps)
+        : retrieved.chunks;
+      const ms = performance.now() - queryStart;
       const ranking = documentRanking(chunks, (c) => documentsBySource.get(c.sourceId));
       if (ranking.length < 100) shortRankings++;
       ndcg.push(ndcgAtK(ranking, judgements, 10));
       recall10.push(recallAtK(ranking, judgements, 10));
       recall100.push(recallAtK(ranking, judgements, 100));
+      perQuery.push({ id: query.id, ndcgAt10: ndcg.at(-1)!, recallAt100: recall100.at(-1)!, ms });
       options.onQueryProgress?.(run, i + 1, evaluated.length);
     }
     runs.push({
@@ -101,6 +152,34 @@ export async function evaluateRetrieval(
       recallAt100: mean(recall100),
       shortRankings,
       seconds: (performance.now() - start) / 1000,
+      meanQueryMs: mean(perQuery.map((q) => q.ms)),
+      perQuery,
+    });
+  }
+
+  let crossValidation: CrossValidationReport | undefined;
+  if (options.crossValidation) {
+    const depth = Math.max(...(options.runs ?? STANDARD_RUNS).map((r) => r.topK));
+    const recorded: RecordedQuery[] = [];
+    for (const query of evaluated) {
+      const found = await retrieveCandidates(auth.tenantId, query.text, { candidates: depth }, deps);
+      const ids = [...new Set([...found.dense, ...found.lexical].map((c) => c.id))];
+      // Only chunks of current versions count, as retrieveContext reads them.
+      const rows = await deps.db.withTenant(auth.tenantId, (tx) => findChunks(tx, auth.tenantId, ids));
+      const sourceOf = new Map(rows.map((r) => [r.id, r.sourceId]));
+      const current = (c: { id: string }) => sourceOf.has(c.id);
+      recorded.push({
+        id: query.id,
+        judgements: dataset.qrels.get(query.id) ?? new Map(),
+        dense: found.dense.filter(current),
+        lexical: found.lexical.filter(current),
+        documentsOf: (chunkId) => documentsBySource.get(sourceOf.get(chunkId) ?? ''),
+      });
+    }
+    crossValidation = crossValidateFusion(recorded, fusionCandidates(), {
+      folds: options.crossValidation.folds,
+      seed: options.crossValidation.seed,
+      depth,
     });
   }
 
@@ -119,5 +198,25 @@ export async function evaluateRetrieval(
       judgedWithoutText,
     },
     runs,
+    ...(crossValidation ? { crossValidation } : {}),
   };
+}
+
+/**
+ * The rerank model's order, asked directly: unlike answering, an evaluation never falls back to the fused
+ * order on a failure, which would score the wrong thing.
+ */
+async function reranked(
+  query: string,
+  chunks: RetrievedChunk[],
+  settings: RerankSettings,
+  deps: EvaluationDeps,
+): Promise<RetrievedChunk[]> {
+  if (!deps.rerankerFor) throw new Error('Reranking is not available here');
+  const { ranking } = await deps.rerankerFor(settings).rerank(
+    query,
+    chunks.map((c) => c.content),
+    { topN: settings.topN },
+  );
+  return ranking.flatMap((r) => (chunks[r.index] ? [{ ...chunks[r.index]!, score: r.score }] : []));
 }

@@ -4,6 +4,7 @@ import { createApiApp } from '#functions/api/app.ts';
 import { createChatStreamApp } from '#functions/chat-stream/app.ts';
 import { sql } from '#shared/db/sql.ts';
 import { type FakeAnthropic, startFakeAnthropic } from '#test/fakes/anthropic-server.ts';
+import { type BedrockBehaviour, type FakeBedrock, startFakeBedrock } from '#test/fakes/bedrock-server.ts';
 import type { FakeBehaviour } from '#test/fakes/fake-behaviour.ts';
 import { type FakeOpenAi, startFakeOpenAi } from '#test/fakes/openai-server.ts';
 import { ECHOED_KEY_HEADER } from '#test/fakes/scripted-provider-server.ts';
@@ -57,15 +58,33 @@ describe.each(databaseKinds())('provider credentials never leak on $name', (kind
 
   /** Fake providers that accept any key and echo it back in every error (body and header). */
   let fakes: { openai: FakeOpenAi; anthropic: FakeAnthropic };
+  /** Bedrock signs with the deployment's AWS credentials (the default chain): canaries too. */
+  let bedrock: FakeBedrock;
+  const savedEnv = { ...process.env };
+  const aws = {
+    accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
+    secretAccessKey: `LEAKCANARYsecret${randomBytes(12).toString('hex')}`,
+    sessionToken: `LEAKCANARYtoken${randomBytes(40).toString('base64url')}`,
+  };
 
   beforeAll(async () => {
+    process.env.AWS_ACCESS_KEY_ID = aws.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = aws.secretAccessKey;
+    process.env.AWS_SESSION_TOKEN = aws.sessionToken;
+    secrets.push(aws.accessKeyId, aws.secretAccessKey, aws.sessionToken);
+    bedrock = await startFakeBedrock({ echoCredentials: true });
     fakes = {
       openai: await startFakeOpenAi({ apiKey: null, echoKey: true }),
       anthropic: await startFakeAnthropic({ apiKey: null, echoKey: true }),
     };
     database = await kind.create();
     platform = testPlatform(database, {
-      env: { OPENAI_BASE_URL: fakes.openai.url, ANTHROPIC_BASE_URL: fakes.anthropic.url },
+      env: {
+        OPENAI_BASE_URL: fakes.openai.url,
+        ANTHROPIC_BASE_URL: fakes.anthropic.url,
+        BEDROCK_ENDPOINT_URL: bedrock.url,
+        BEDROCK_AGENT_RUNTIME_ENDPOINT_URL: bedrock.url,
+      },
     });
     app = createApiApp(platform);
     t = await createTestTenant(app, 'leak');
@@ -75,6 +94,8 @@ describe.each(databaseKinds())('provider credentials never leak on $name', (kind
     await database.dispose();
     await fakes.openai.close();
     await fakes.anthropic.close();
+    await bedrock.close();
+    process.env = savedEnv;
   });
 
   /** Every response is kept and scanned at the end. */
@@ -260,6 +281,44 @@ describe.each(databaseKinds())('provider credentials never leak on $name', (kind
       expect(await probe.text()).toContain(key);
     },
   );
+
+  it('when Bedrock fails in every way and echoes the signature and session token then the answers name the failure, not the credentials', async () => {
+    const bot = await send('POST', '/v1/bots', {
+      name: 'echo-bedrock',
+      provider: 'bedrock',
+      model: 'amazon.nova-lite-v1:0',
+    });
+    expect(bot.status, bot.text).toBe(201);
+    const chat = await send('POST', '/v1/chats', { bot_id: bot.body.id });
+    const streamApp = createChatStreamApp(platform);
+    const failures: BedrockBehaviour[] = [
+      { kind: 'error', error: 'ValidationException' },
+      { kind: 'error', error: 'AccessDeniedException' },
+      { kind: 'error', error: 'ThrottlingException' },
+      { kind: 'error', error: 'ServiceUnavailableException' },
+      { kind: 'error', error: 'ModelTimeoutException' },
+      { kind: 'error', error: 'InternalServerException' },
+      { kind: 'stream-exception', afterChunks: 2, exception: 'validationException' },
+    ];
+    for (const failure of failures) {
+      bedrock.setDefault(failure);
+      const asked = await send('POST', `/v1/chats/${chat.body.id}/messages`, { content: 'Harbour?' });
+      expect(asked.status, `${JSON.stringify(failure)}: ${asked.text}`).toBeGreaterThanOrEqual(400);
+      const streamed = await call(streamApp, 'POST', `/v1/chats/${chat.body.id}/messages`, {
+        token: t.apiToken,
+        body: { content: 'Harbour again?', stream: true },
+      });
+      responses.push(streamed);
+    }
+    bedrock.setDefault({ kind: 'ok' });
+    // The canaries are live: the stand-in was signed with them and quoted them back in its errors.
+    const signed = bedrock.requests.filter((r) => r.headers['x-amz-security-token'] === aws.sessionToken);
+    expect(signed.length).toBeGreaterThan(failures.length);
+    expect(signed.some((r) => r.accessKeyId === aws.accessKeyId)).toBe(true);
+    expect(new Set(bedrock.requests.map((r) => r.endpoint))).toEqual(
+      new Set(['converse', 'converse-stream']),
+    );
+  });
 
   it('when every response body, header, SSE event, log line and stored message is scanned then no key appears in any form', async () => {
     expect(responses.length).toBeGreaterThan(40);

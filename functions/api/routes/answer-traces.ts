@@ -8,6 +8,7 @@ import {
   TRACE_STAGES,
 } from '#shared/domain/answer-trace.ts';
 import { MESSAGE_STATUSES } from '#shared/domain/chat.ts';
+import { USAGE_KINDS } from '#shared/domain/usage.ts';
 import type { createRouter } from '#shared/http/router.ts';
 import { iso, json, jsonBody, requires, standardErrors, text } from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
@@ -73,7 +74,7 @@ const TraceSchema = z
     total_ms: z.number(),
     usage: z.array(
       z.object({
-        kind: z.enum(['embed', 'rewrite', 'chat']),
+        kind: z.enum(USAGE_KINDS),
         provider: z.string(),
         model: z.string(),
         input_tokens: z.number(),

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { BotProfile } from '#shared/domain/bot.ts';
-import { BOT_PROVIDERS } from '#shared/domain/bot.ts';
+import { BOT_PROVIDERS, RERANK_PROVIDERS, type RerankSettings } from '#shared/domain/bot.ts';
 import { tenantAuth } from '#shared/http/auth.ts';
 import { createRouter, deleteByIdRoute } from '#shared/http/router.ts';
 import {
@@ -26,11 +26,27 @@ import {
 } from '#shared/usecases/bots.ts';
 
 const Provider = z.enum(BOT_PROVIDERS);
+const Rerank = z
+  .object({
+    provider: z.enum(RERANK_PROVIDERS),
+    model: text(300).min(1),
+    top_n: z.number().int().min(1).max(50).default(5),
+  })
+  .openapi('Rerank', {
+    description:
+      'Reorders the retrieved candidates with a rerank model before the context is assembled; the top_n best ' +
+      'go on. Bedrock: amazon.rerank-v1:0 or cohere.rerank-v3-5:0 (id or ARN); Cohere: e.g. rerank-v3.5. ' +
+      'null turns reranking off (the default).',
+  });
 const Retrieval = z.object({
   top_k: z.number().int().min(1).max(50).optional(),
   score_threshold: z.number().min(0).max(1).nullable().optional(),
   tags: z.array(text(100).min(1)).max(50).optional(),
+  rerank: Rerank.nullable().optional(),
 });
+
+const rerankJson = (r: RerankSettings | null | undefined) =>
+  r ? { provider: r.provider, model: r.model, top_n: r.topN } : null;
 
 const BotSchema = z
   .object({
@@ -39,6 +55,7 @@ const BotSchema = z
     provider: Provider.nullable(),
     model: z.string().nullable(),
     base_url: z.string().nullable(),
+    region: z.string().nullable(),
     temperature: z.number().nullable(),
     max_output_tokens: z.number().nullable(),
     max_input_tokens: z.number().nullable(),
@@ -47,6 +64,9 @@ const BotSchema = z
       top_k: z.number(),
       score_threshold: z.number().nullable(),
       tags: z.array(z.string()),
+      rerank: z
+        .object({ provider: z.enum(RERANK_PROVIDERS), model: z.string(), top_n: z.number() })
+        .nullable(),
     }),
     credentials: z.object({ configured: z.boolean(), last4: z.string().nullable() }),
     created_at: z.string(),
@@ -60,11 +80,17 @@ export const botJson = (b: BotProfile) => ({
   provider: b.provider,
   model: b.model,
   base_url: b.baseUrl,
+  region: b.region,
   temperature: b.temperature,
   max_output_tokens: b.maxOutputTokens,
   max_input_tokens: b.maxInputTokens,
   system_prompt: b.systemPrompt,
-  retrieval: { top_k: b.retrieval.topK, score_threshold: b.retrieval.scoreThreshold, tags: b.retrieval.tags },
+  retrieval: {
+    top_k: b.retrieval.topK,
+    score_threshold: b.retrieval.scoreThreshold,
+    tags: b.retrieval.tags,
+    rerank: rerankJson(b.retrieval.rerank),
+  },
   // Write-only: a read shows whether a key is set and its last four characters, never the key.
   credentials: { configured: b.hasCredentials, last4: b.credentialsLast4 ? `…${b.credentialsLast4}` : null },
   created_at: iso(b.createdAt)!,
@@ -80,6 +106,15 @@ const BotFieldsSchema = z.object({
     .max(500)
     .nullable()
     .optional(),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1')
+    .nullable()
+    .optional()
+    .openapi({
+      description:
+        "Bedrock only: the AWS region serving the model. Default: the deployment's Bedrock region.",
+    }),
   temperature: z.number().min(0).max(2).nullable().optional(),
   max_output_tokens: z.number().int().min(1).max(32_000).nullable().optional(),
   max_input_tokens: z
@@ -103,7 +138,11 @@ const BotFieldsSchema = z.object({
     })
     .nullable()
     .optional()
-    .openapi({ description: 'Write-only. Encrypted with a per-record data key; never returned.' }),
+    .openapi({
+      description:
+        'Write-only. Encrypted with a per-record data key; never returned. Not for the bedrock provider, ' +
+        "which calls Amazon Bedrock with the deployment's own IAM identity.",
+    }),
 });
 const CreateBot = BotFieldsSchema.extend({ name }).openapi('CreateBot');
 const UpdateBot = BotFieldsSchema.openapi('UpdateBot');
@@ -114,6 +153,7 @@ function toInput(body: z.infer<typeof BotFieldsSchema>): BotInput {
     provider: body.provider,
     model: body.model,
     baseUrl: body.base_url,
+    region: body.region,
     temperature: body.temperature,
     maxOutputTokens: body.max_output_tokens,
     maxInputTokens: body.max_input_tokens,
@@ -122,6 +162,14 @@ function toInput(body: z.infer<typeof BotFieldsSchema>): BotInput {
       topK: body.retrieval.top_k,
       scoreThreshold: body.retrieval.score_threshold,
       tags: body.retrieval.tags,
+      rerank:
+        body.retrieval.rerank === undefined || body.retrieval.rerank === null
+          ? body.retrieval.rerank
+          : {
+              provider: body.retrieval.rerank.provider,
+              model: body.retrieval.rerank.model,
+              topN: body.retrieval.rerank.top_n,
+            },
     },
     credentials:
       body.credentials === undefined || body.credentials === null
@@ -132,7 +180,12 @@ function toInput(body: z.infer<typeof BotFieldsSchema>): BotInput {
 
 export function botRoutes(p: Platform) {
   const app = createRouter();
-  const deps = { db: p.db, vault: p.vault, allowLocalProviderUrls: p.config.ALLOW_LOCAL_PROVIDER_URLS };
+  const deps = {
+    db: p.db,
+    vault: p.vault,
+    allowLocalProviderUrls: p.config.ALLOW_LOCAL_PROVIDER_URLS,
+    bedrockModels: p.config.BEDROCK_MODELS,
+  };
   app.use('*', tenantAuth({ db: p.db, ...p.secrets }));
 
   app.openapi(

@@ -20,6 +20,7 @@ import { assembleContext } from './assemble-context.ts';
 import { fitSources, type InputPlan, planInput } from './input-plan.ts';
 import { answerRequest, botInstructions } from './prompt.ts';
 import { reserveQuota, settleReservation } from './quota.ts';
+import { type RerankerFor, rerankCandidates } from './rerank-candidates.ts';
 import { retrieveContext } from './retrieve-context.ts';
 import { rewriteQuery } from './rewrite-query.ts';
 import { type PendingUsage, streamAnswer } from './stream-answer.ts';
@@ -44,6 +45,8 @@ export interface AnswerDeps {
   readonly logger: Logger;
   /** Builds the model for one bot and one call; the composition root binds the platform's keys into it. */
   readonly chatModelFor: ChatModelFor;
+  /** Builds the reranker a bot's `retrieval.rerank` names; absent: reranking is unavailable. */
+  readonly rerankerFor?: RerankerFor | undefined;
   /** Tokens of retrieved context given to the model. */
   readonly contextBudgetTokens?: number;
   readonly now?: () => Date;
@@ -227,8 +230,11 @@ async function retrieveGrounding(
     deps,
     trace,
   );
+  const reranked = await trace.time('rerank', () =>
+    rerankCandidates(rewrite.query, retrieval.chunks, bot.retrieval.rerank, deps, signal),
+  );
   const assemblyStart = trace.now();
-  const assembled = assembleContext(retrieval.chunks, plan.sourceTokens);
+  const assembled = assembleContext(reranked.chunks, plan.sourceTokens);
   const context = fitSources(assembled.passages, assembled.citations, plan.sourceTokens);
   trace.context(context.citations, assembled.passageTokens);
 
@@ -242,6 +248,7 @@ async function retrieveGrounding(
     outputTokens: 0,
     costUsd: costUsd(space.provider, space.model, retrieval.embeddingTokens, 0),
   });
+  if (reranked.usage) usage.push(reranked.usage);
   if (rewrite.rewritten) {
     usage.push({
       kind: 'rewrite',

@@ -3,6 +3,7 @@ import type { Database } from '../../ports/database.ts';
 import type { Embedder } from '../../ports/embedder.ts';
 import type { VectorStore } from '../../ports/vector-store.ts';
 import { findChunks, type StoredChunk, searchChunksFullText } from '../../repositories/chunks.ts';
+import { type FusionMethod, fuse, type ScoredId } from './fusion.ts';
 import { noTrace, type TraceRecorder } from './trace-recorder.ts';
 
 export type RetrievalMode = 'hybrid' | 'dense' | 'lexical';
@@ -14,10 +15,12 @@ export interface RetrievalOptions {
   readonly mode?: RetrievalMode;
   /** How many candidates each retriever contributes before fusion. */
   readonly candidates?: number;
+  /** Overrides the embedder's fusion method (evaluation). */
+  readonly fusion?: FusionMethod;
 }
 
 export interface RetrievedChunk extends StoredChunk {
-  /** Reciprocal-rank-fusion score (higher is better). */
+  /** Fused score (higher is better); its scale depends on the fusion method. */
   readonly score: number;
 }
 
@@ -27,34 +30,77 @@ export interface RetrievalResult {
 }
 
 /**
- * How much the dense ranking's vote counts against BM25's. The offline embedder is itself a hashed bag of
- * words — a noisier copy of the lexical signal (Cranfield dev: nDCG@10 0.27 against BM25's 0.35) — so its
- * vote counts half; a real embedding model's counts fully, as in plain RRF.
+ * The fusion each kind of embedder gets. The offline embedder is a hashed bag of words — a noisier copy
+ * of the lexical signal — and its method and weight were chosen by 5-fold cross-validation on the
+ * Cranfield dev split (docs/performance.md, "Choosing the fusion"). A semantic embedding model could not
+ * be measured here; it gets plain RRF with equal votes, the method that needs no score calibration.
  */
-export function denseWeight(embedder: Embedder): number {
-  return embedder.space.provider === 'offline' ? 0.5 : 1;
+export function fusionFor(embedder: Embedder): FusionMethod {
+  return embedder.space.provider === 'offline' ? OFFLINE_FUSION : { kind: 'rrf', denseWeight: 1 };
 }
 
-/** The k of reciprocal rank fusion (Cormack et al., 2009): damps the weight of the very top ranks. */
-export const RRF_K = 60;
+export const OFFLINE_FUSION: FusionMethod = { kind: 'agreement', denseWeight: 0.8 };
 
-/** score(d) = Σ over the rankings that contain d of weight(ranking) / (RRF_K + rank(d)). */
-export function reciprocalRankFusion(
-  rankings: readonly (readonly string[])[],
-  weights: readonly number[] = rankings.map(() => 1),
-): Map<string, number> {
-  const scores = new Map<string, number>();
-  for (const [r, ranking] of rankings.entries()) {
-    const weight = weights[r] ?? 1;
-    for (const [index, id] of ranking.entries())
-      scores.set(id, (scores.get(id) ?? 0) + weight / (RRF_K + index + 1));
-  }
-  return scores;
+export interface RetrievalCandidates {
+  /** Vector-store hits, best first, score = cosine similarity. */
+  readonly dense: ScoredId[];
+  /** Full-text hits, best first, score = BM25. */
+  readonly lexical: ScoredId[];
+  /** Vector-store hits the bot's score threshold removed (a trace reports them). */
+  readonly belowThreshold: ScoredId[];
+  readonly embeddingTokens: number;
+}
+
+/** Both retrievers' candidate lists for one question, tenant-filtered (and by the bot's tags). */
+export async function retrieveCandidates(
+  tenantId: TenantId,
+  query: string,
+  options: Pick<RetrievalOptions, 'tags' | 'scoreThreshold' | 'mode'> & { readonly candidates: number },
+  deps: { db: Database; embedder: Embedder; vectorStore: VectorStore },
+  trace: TraceRecorder = noTrace,
+): Promise<RetrievalCandidates> {
+  const mode = options.mode ?? 'hybrid';
+  const tags = options.tags?.length ? options.tags : undefined;
+  const threshold = options.scoreThreshold ?? null;
+  const dense = async () => {
+    if (mode === 'lexical') return { hits: [] as ScoredId[], belowThreshold: [] as ScoredId[], tokens: 0 };
+    const embedded = await trace.time('embed', () => deps.embedder.embed([query], { purpose: 'query' }));
+    // The threshold is applied here rather than in the store (the same hits: the store ranks by score
+    // before it cuts at `limit`), so a trace can say which candidates it removed.
+    const found = await trace.time('dense', () =>
+      deps.vectorStore.search(tenantId, deps.embedder.space, embedded.vectors[0]!, {
+        limit: options.candidates,
+        ...(tags ? { tags } : {}),
+      }),
+    );
+    const all = found.map((h) => ({ id: h.chunkId, score: h.score }));
+    return {
+      hits: threshold === null ? all : all.filter((h) => h.score >= threshold),
+      belowThreshold: threshold === null ? [] : all.filter((h) => h.score < threshold),
+      tokens: embedded.inputTokens,
+    };
+  };
+  const lexical = async (): Promise<ScoredId[]> => {
+    if (mode === 'dense') return [];
+    const hits = await trace.time('lexical', () =>
+      deps.db.withTenant(tenantId, (tx) =>
+        searchChunksFullText(tx, tenantId, query, { limit: options.candidates, tags }),
+      ),
+    );
+    return hits.map((h) => ({ id: h.id, score: h.rank }));
+  };
+  const [denseResult, lexicalHits] = await Promise.all([dense(), lexical()]);
+  return {
+    dense: denseResult.hits,
+    lexical: lexicalHits,
+    belowThreshold: denseResult.belowThreshold,
+    embeddingTokens: denseResult.tokens,
+  };
 }
 
 /**
- * Hybrid retrieval: dense top-k from the vector store and PostgreSQL full-text top-k, fused with
- * reciprocal rank fusion. Both sides are filtered by tenant (and the bot's tags); chunks of versions
+ * Hybrid retrieval: dense top-k from the vector store and PostgreSQL full-text top-k, fused by the
+ * embedder's fusion method (`fusionFor`). Both sides are filtered by tenant (and the bot's tags); chunks of versions
  * being replaced or of deleted sources are dropped when the rows are read.
  */
 export async function retrieveContext(
@@ -64,43 +110,12 @@ export async function retrieveContext(
   deps: { db: Database; embedder: Embedder; vectorStore: VectorStore },
   trace: TraceRecorder = noTrace,
 ): Promise<RetrievalResult> {
-  const mode = options.mode ?? 'hybrid';
   const candidates = options.candidates ?? Math.max(options.topK * 4, 20);
-  const tags = options.tags?.length ? options.tags : undefined;
-  const threshold = options.scoreThreshold ?? null;
-
-  const dense = async () => {
-    if (mode === 'lexical') return { hits: [], belowThreshold: [], tokens: 0 };
-    const embedded = await trace.time('embed', () => deps.embedder.embed([query]));
-    // The threshold is applied here rather than in the store (the same hits: the store ranks by score
-    // before it cuts at `limit`), so a trace can say which candidates it removed.
-    const all = await trace.time('dense', () =>
-      deps.vectorStore.search(tenantId, deps.embedder.space, embedded.vectors[0]!, {
-        limit: candidates,
-        ...(tags ? { tags } : {}),
-      }),
-    );
-    const hits = threshold === null ? all : all.filter((h) => h.score >= threshold);
-    const belowThreshold = threshold === null ? [] : all.filter((h) => h.score < threshold);
-    return { hits, belowThreshold, tokens: embedded.inputTokens };
-  };
-  const lexical = async () => {
-    if (mode === 'dense') return [];
-    return trace.time('lexical', () =>
-      deps.db.withTenant(tenantId, (tx) =>
-        searchChunksFullText(tx, tenantId, query, { limit: candidates, tags }),
-      ),
-    );
-  };
-
-  const [denseResult, lexicalHits] = await Promise.all([dense(), lexical()]);
+  const found = await retrieveCandidates(tenantId, query, { ...options, candidates }, deps, trace);
   const fusionStart = trace.now();
-  const fused = [
-    ...reciprocalRankFusion(
-      [denseResult.hits.map((h) => h.chunkId), lexicalHits.map((h) => h.id)],
-      [denseWeight(deps.embedder), 1],
-    ).entries(),
-  ].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const fused = fuse(found.dense, found.lexical, options.fusion ?? fusionFor(deps.embedder)).map(
+    (c) => [c.id, c.score] as const,
+  );
   // Read a few more than topK: some ids may belong to versions that are no longer current.
   const wanted = fused.slice(0, options.topK * 2);
   const rows = await deps.db.withTenant(tenantId, (tx) =>
@@ -120,9 +135,9 @@ export async function retrieveContext(
   trace.span('fusion', fusionStart, trace.now());
   trace.retrieval(
     {
-      dense: denseResult.hits,
-      belowThreshold: denseResult.belowThreshold,
-      lexical: lexicalHits,
+      dense: found.dense,
+      belowThreshold: found.belowThreshold,
+      lexical: found.lexical,
       fused,
       lookedUp: wanted.length,
       rows: byId,
@@ -130,5 +145,5 @@ export async function retrieveContext(
     },
     candidates,
   );
-  return { chunks, embeddingTokens: denseResult.tokens };
+  return { chunks, embeddingTokens: found.embeddingTokens };
 }

@@ -16,12 +16,12 @@ import type { StoredChunk } from '../../repositories/chunks.ts';
 
 /** What retrieval saw, handed to the recorder as it is (no copies on the request path). */
 export interface RetrievalObservation {
-  /** Dense hits at or above the threshold, best first. */
-  readonly dense: readonly { readonly chunkId: string; readonly score: number }[];
+  /** Dense hits at or above the threshold, best first (score: cosine similarity). */
+  readonly dense: readonly { readonly id: string; readonly score: number }[];
   /** Dense hits the bot's score threshold removed. */
-  readonly belowThreshold: readonly { readonly chunkId: string; readonly score: number }[];
+  readonly belowThreshold: readonly { readonly id: string; readonly score: number }[];
   /** Full-text hits, best first (score: BM25). */
-  readonly lexical: readonly { readonly id: string; readonly rank: number }[];
+  readonly lexical: readonly { readonly id: string; readonly score: number }[];
   /** Fused scores, best first. */
   readonly fused: readonly (readonly [string, number])[];
   /** How many of the best fused ids were looked up. */
@@ -161,11 +161,11 @@ function candidatesOf(o: RetrievalObservation, passages: readonly TracePassage[]
   const passageOf = new Map<string, number>();
   for (const p of passages) for (const id of p.chunkIds) passageOf.set(id, p.n);
   const returned = new Set(o.returned.map((c) => c.id));
-  const dense = new Map(o.dense.map((h, i) => [h.chunkId, { rank: i + 1, score: h.score }]));
-  const lexical = new Map(o.lexical.map((h, i) => [h.id, { rank: i + 1, score: h.rank }]));
+  const dense = new Map(o.dense.map((h, i) => [h.id, { rank: i + 1, score: h.score }]));
+  const lexical = new Map(o.lexical.map((h, i) => [h.id, { rank: i + 1, score: h.score }]));
   // The store ranks by score, so the hits under the threshold come after all the others.
   const belowThreshold = new Map(
-    o.belowThreshold.map((h, i) => [h.chunkId, { rank: o.dense.length + i + 1, score: h.score }]),
+    o.belowThreshold.map((h, i) => [h.id, { rank: o.dense.length + i + 1, score: h.score }]),
   );
 
   const candidate = (id: string, fused: TraceCandidate['fused'], dropped: DropReason | null) => {
@@ -195,7 +195,7 @@ function candidatesOf(o: RetrievalObservation, passages: readonly TracePassage[]
   }
   for (const hit of o.belowThreshold) {
     if (out.length === TRACE_MAX_CANDIDATES) break;
-    if (!lexical.has(hit.chunkId)) out.push(candidate(hit.chunkId, null, 'threshold'));
+    if (!lexical.has(hit.id)) out.push(candidate(hit.id, null, 'threshold'));
   }
   return out;
 }
