@@ -108,7 +108,7 @@ describe('the minirag CLI (node bin/minirag.js) against a running local server',
       'query as asked (rewrite skipped) · extractive/extractive-v1 · top_k 6',
     );
     expect(explained.stdout).toMatch(/fused\s+lexical\s+dense\s+kept\s+source/);
-    expect(explained.stdout).toMatch(/ 1 +0\.\d{4} .*\[1\] +otters\.md/);
+    expect(explained.stdout).toMatch(/ 1 +\d+\.\d{4} .*\[1\] +otters\.md/);
     expect(explained.stdout).toMatch(
       /ms: auth [\d.]+ · (load [\d.]+ · )?history .* · save [\d.]+ · total \d+/,
     );
