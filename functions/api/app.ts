@@ -5,6 +5,7 @@ import { answerRoutes } from '#shared/http/answer-routes.ts';
 import { bodyLimits } from '#shared/http/body-limits.ts';
 import type { AppEnv } from '#shared/http/env.ts';
 import { modelRoutes } from '#shared/http/model-routes.ts';
+import { publicRoutes } from '#shared/http/public-routes.ts';
 import { errorToResponse, problemResponse } from '#shared/http/problem.ts';
 import { readinessGate, readyzHandler } from '#shared/http/readiness.ts';
 import { createRouter } from '#shared/http/router.ts';
@@ -13,6 +14,7 @@ import { apiTokenRoutes } from './routes/api-tokens.ts';
 import { authRoutes } from './routes/auth.ts';
 import { botRoutes } from './routes/bots.ts';
 import { chatRoutes } from './routes/chats.ts';
+import { publishableKeyRoutes } from './routes/publishable-keys.ts';
 import { sourceRoutes } from './routes/sources.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { usageRoutes } from './routes/usage.ts';
@@ -49,6 +51,9 @@ export function createApiApp(p: Platform, options: AppOptions = {}) {
   app.route('/v1/sources', sourceRoutes(p));
   app.route('/v1/chats', chatRoutes(p));
   app.route('/v1/usage', usageRoutes(p));
+  app.route('/v1/publishable-keys', publishableKeyRoutes(p));
+  // Website visitors: sessions, chats and (as JSON here) answers; CORS per publishable key.
+  app.route('/v1', publicRoutes(p, { streaming: false }));
   // API Gateway buffers responses: here the answer routes always reply with JSON.
   app.route('/v1', answerRoutes(p, { streaming: false }));
   app.route('/v1', modelRoutes(p));

@@ -5,9 +5,10 @@ import type { Queryable } from '../ports/database.ts';
 
 export async function recordUsage(tx: Queryable, tenantId: TenantId, e: UsageEvent): Promise<void> {
   await tx.query(sql`
-    insert into usage_events (id, tenant_id, bot_id, chat_id, kind, provider, model, input_tokens, output_tokens, cost_usd)
+    insert into usage_events (id, tenant_id, bot_id, chat_id, kind, provider, model, input_tokens, output_tokens, cost_usd,
+                              publishable_key_id, visitor_id)
     values (${newId()}, ${tenantId}, ${e.botId ?? null}, ${e.chatId ?? null}, ${e.kind}, ${e.provider}, ${e.model},
-            ${e.inputTokens}, ${e.outputTokens}, ${e.costUsd ?? 0})`);
+            ${e.inputTokens}, ${e.outputTokens}, ${e.costUsd ?? 0}, ${e.publishableKeyId ?? null}, ${e.visitorId ?? null})`);
 }
 
 export interface UsageRow {
@@ -30,7 +31,9 @@ export async function summariseUsage(
       ? sql`to_char(date_trunc('day', created_at at time zone 'UTC'), 'YYYY-MM-DD')`
       : groupBy === 'bot'
         ? sql`bot_id::text`
-        : sql`provider || '/' || model`;
+        : groupBy === 'publishable_key'
+          ? sql`publishable_key_id::text`
+          : sql`provider || '/' || model`;
   const rows = await tx.query<{
     key: string | null;
     kind: UsageKind;

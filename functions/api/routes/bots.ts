@@ -16,6 +16,7 @@ import {
   text,
 } from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
+import { botPublishableKeyRoutes } from './publishable-keys.ts';
 import {
   type BotInput,
   changeBot,
@@ -197,5 +198,6 @@ export function botRoutes(p: Platform) {
   );
 
   deleteByIdRoute(app, 'bots:write', 'Delete a bot (and its chats)', (auth, id) => removeBot(auth, id, deps));
+  botPublishableKeyRoutes(app, p);
   return app;
 }
