@@ -5,8 +5,8 @@ import { answerRoutes } from '#shared/http/answer-routes.ts';
 import { bodyLimits } from '#shared/http/body-limits.ts';
 import type { AppEnv } from '#shared/http/env.ts';
 import { modelRoutes } from '#shared/http/model-routes.ts';
-import { publicRoutes } from '#shared/http/public-routes.ts';
 import { errorToResponse, problemResponse } from '#shared/http/problem.ts';
+import { publicRoutes } from '#shared/http/public-routes.ts';
 import { readinessGate, readyzHandler } from '#shared/http/readiness.ts';
 import { createRouter } from '#shared/http/router.ts';
 import type { Platform } from '#shared/platform.ts';
@@ -19,6 +19,7 @@ import { sourceRoutes } from './routes/sources.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { usageRoutes } from './routes/usage.ts';
 import { userRoutes } from './routes/users.ts';
+import { serveWidget } from './routes/widget.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -42,6 +43,8 @@ export function createApiApp(p: Platform, options: AppOptions = {}) {
   // Liveness: the process answers. Readiness: what it depends on answers too.
   app.get('/healthz', (c) => c.json({ status: 'ok', version: API_VERSION }));
   app.get('/readyz', readyzHandler(readiness));
+  // The website chat widget: one static script, cached long (see routes/widget.ts).
+  app.get('/widget.js', serveWidget);
 
   app.route('/v1/tenants', tenantRoutes(p));
   app.route('/v1/auth', authRoutes(p));
@@ -62,7 +65,7 @@ export function createApiApp(p: Platform, options: AppOptions = {}) {
     type: 'http',
     scheme: 'bearer',
     description:
-      'A user access token (JWT from POST /v1/auth/token), an API token (mrag_…) or the platform admin token.',
+      'A user access token (JWT from POST /v1/auth/token), an API token (mrag_…) or the platform admin token; on the website routes (/v1/public) a publishable key (mrag_pk_…) or a visitor token.',
   });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -36,7 +36,10 @@ export function normalizeOrigin(value: string): string | null {
 }
 
 /** Whether a browser's `Origin` header is one the key allows: exact scheme, host and port. */
-export function originAllowed(key: Pick<PublishableKey, 'allowedOrigins'>, origin: string | undefined): boolean {
+export function originAllowed(
+  key: Pick<PublishableKey, 'allowedOrigins'>,
+  origin: string | undefined,
+): boolean {
   if (!origin) return false;
   if (key.allowedOrigins.includes(ANY_ORIGIN)) return true;
   const normalized = normalizeOrigin(origin);

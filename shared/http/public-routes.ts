@@ -8,8 +8,8 @@ import {
   startVisitorSession,
   type VisitorDeps,
 } from '../usecases/visitors.ts';
-import { AnswerSchema, AskBody, answerDeps, answerInChat, CitationSchema } from './answer-routes.ts';
 import { citationJson } from './answer-json.ts';
+import { AnswerSchema, AskBody, answerDeps, answerInChat, CitationSchema } from './answer-routes.ts';
 import type { AppEnv } from './env.ts';
 import { publicCors } from './public-cors.ts';
 import { createRouter } from './router.ts';
@@ -109,11 +109,11 @@ export function publicRoutes(p: Platform, options: { streaming: boolean }) {
       path: '/public/chats',
       summary: "Start a chat with the visitor token's bot",
       security: requires('visitor'),
-      request: { body: { required: false, content: { 'application/json': { schema: CreateVisitorChat } } } },
+      request: { body: jsonBody(CreateVisitorChat) },
       responses: { 201: json(PublicChatSchema, 'The chat'), ...publicErrors },
     }),
     async (c) => {
-      const body = c.req.valid('json') ?? {};
+      const body = c.req.valid('json');
       const chat = await createVisitorChat(c.get('auth'), { title: body.title }, p);
       return c.json({ id: chat.id, title: chat.title, created_at: iso(chat.createdAt)! }, 201);
     },

@@ -143,7 +143,11 @@ export async function recentPublicRequests(
 }
 
 /** Tokens held by the key's requests admitted and not yet settled. */
-export async function openKeyReservationTokens(tx: Queryable, tenantId: TenantId, keyId: string): Promise<number> {
+export async function openKeyReservationTokens(
+  tx: Queryable,
+  tenantId: TenantId,
+  keyId: string,
+): Promise<number> {
   const [row] = await tx.query<{ n: number }>(sql`
     select coalesce(sum(tokens), 0)::int as n from quota_reservations
     where tenant_id = ${tenantId} and publishable_key_id = ${keyId} and expires_at > now()`);

@@ -1,5 +1,5 @@
-import { generatePublishableKey } from '../auth/publishable-key.ts';
 import { requireScope } from '../auth/authorize.ts';
+import { generatePublishableKey } from '../auth/publishable-key.ts';
 import type { AuthContext } from '../domain/auth-context.ts';
 import { NotFoundError, ValidationError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';

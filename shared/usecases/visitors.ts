@@ -49,7 +49,9 @@ export function resolvePublishableKey(
   deps: Pick<VisitorDeps, 'db'>,
 ): Promise<PublishableKey> {
   if (!key || !looksLikePublishableKey(key)) {
-    return Promise.reject(new UnauthorizedError(`${INVALID_KEY} Send it as Authorization: Bearer mrag_pk_….`));
+    return Promise.reject(
+      new UnauthorizedError(`${INVALID_KEY} Send it as Authorization: Bearer mrag_pk_….`),
+    );
   }
   const hash = hashPublishableKey(key);
   return deps.db.withSettings({ 'app.publishable_key_hash': hash }, async (tx) => {

@@ -62,7 +62,9 @@ describe.each(databaseKinds())('publishable keys and website visitors on $name',
     expect(row?.key_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(row?.row).not.toContain(created.key);
 
-    const listed = await call(h.api, 'GET', `/v1/bots/${botId}/publishable-keys`, { token: h.tenant.apiToken });
+    const listed = await call(h.api, 'GET', `/v1/bots/${botId}/publishable-keys`, {
+      token: h.tenant.apiToken,
+    });
     expect(listed.status, listed.text).toBe(200);
     expect(listed.body.data.map((k: { id: string }) => k.id)).toContain(created.id);
     expect(listed.text).not.toContain(created.key);
@@ -121,9 +123,14 @@ describe.each(databaseKinds())('publishable keys and website visitors on $name',
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
     expect(res.headers.get('access-control-allow-origin')).toBe(SITE);
     const events = parseSse(await res.text());
-    expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['meta', 'citations', 'delta', 'done']));
+    expect(events.map((e) => e.event)).toEqual(
+      expect.arrayContaining(['meta', 'citations', 'delta', 'done']),
+    );
     expect(events.map((e) => e.event)).not.toContain('usage');
-    expect(dataOf(events, 'citations')[0].citations[0]).toMatchObject({ title: 'Propulsion notes', url: null });
+    expect(dataOf(events, 'citations')[0].citations[0]).toMatchObject({
+      title: 'Propulsion notes',
+      url: null,
+    });
 
     // The visitor's own chat reads back; the tenant sees it with the visitor marker and the usage by key.
     const own = await call(h.stream, 'GET', `/v1/public/chats/${chatId}`, {
@@ -137,7 +144,9 @@ describe.each(databaseKinds())('publishable keys and website visitors on $name',
       visitor_id: session.body.visitor_id,
       publishable_key_id: keyId,
     });
-    const usage = await call(h.api, 'GET', '/v1/usage?group_by=publishable_key', { token: h.tenant.apiToken });
+    const usage = await call(h.api, 'GET', '/v1/usage?group_by=publishable_key', {
+      token: h.tenant.apiToken,
+    });
     expect(usage.status, usage.text).toBe(200);
     const byKey = usage.body.data.filter((r: { key: string }) => r.key === keyId);
     expect(byKey.map((r: { kind: string }) => r.kind).sort()).toEqual(['chat', 'embed']);
@@ -145,9 +154,14 @@ describe.each(databaseKinds())('publishable keys and website visitors on $name',
 
   it('when the Origin is missing, spoofed or not allowed then the session is refused without CORS headers', async () => {
     const { key } = await createPublishableKey(h.api, h.tenant.apiToken, botId);
-    for (const origin of [null, 'https://evil.example.com', 'http://help.example.com', 'https://help.example.com:8443']) {
+    for (const origin of [
+      null,
+      'https://evil.example.com',
+      'http://help.example.com',
+      'https://help.example.com:8443',
+    ]) {
       const res = await startSession(h.stream, key, origin);
-      expectProblem(res, 403, "allowed origins");
+      expectProblem(res, 403, 'allowed origins');
       expect(res.headers.get('access-control-allow-origin')).toBeNull();
     }
     // No key at all, whatever the Origin claims.
@@ -160,7 +174,11 @@ describe.each(databaseKinds())('publishable keys and website visitors on $name',
     const preflight = (origin: string, k = key) =>
       h.stream.request(`/v1/public/sessions?key=${k}`, {
         method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization',
+        },
       });
     const allowed = await preflight(SITE);
     expect(allowed.status).toBe(204);
@@ -169,7 +187,10 @@ describe.each(databaseKinds())('publishable keys and website visitors on $name',
     const refused = await preflight('https://evil.example.com');
     expect(refused.status).toBe(403);
     expect(refused.headers.get('access-control-allow-origin')).toBeNull();
-    const keyless = await h.stream.request('/v1/public/chats', { method: 'OPTIONS', headers: { origin: SITE } });
+    const keyless = await h.stream.request('/v1/public/chats', {
+      method: 'OPTIONS',
+      headers: { origin: SITE },
+    });
     expect(keyless.headers.get('access-control-allow-origin')).toBeNull();
   });
 
@@ -190,11 +211,26 @@ describe.each(databaseKinds())('publishable keys and website visitors on $name',
     expect(listed.body.data.find((k: { id: string }) => k.id === id).revoked_at).not.toBeNull();
   });
 
+  it('when /widget.js is fetched then it is JavaScript cached for a day, and a matching ETag answers 304', async () => {
+    const res = await h.api.request('/widget.js');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(res.headers.get('cache-control')).toBe('public, max-age=86400, stale-while-revalidate=604800');
+    expect(await res.text()).toContain('data-minirag-widget');
+    const again = await h.api.request('/widget.js', {
+      headers: { 'if-none-match': res.headers.get('etag')! },
+    });
+    expect(again.status).toBe(304);
+  });
+
   it("when another tenant revokes or lists with this tenant's ids then 404 and nothing changes", async () => {
     const other = await createTestTenant(h.api, 'other');
     const { id } = await createPublishableKey(h.api, h.tenant.apiToken, botId);
     expectProblem(await call(h.api, 'DELETE', `/v1/publishable-keys/${id}`, { token: other.apiToken }), 404);
-    expectProblem(await call(h.api, 'GET', `/v1/bots/${botId}/publishable-keys`, { token: other.apiToken }), 404);
+    expectProblem(
+      await call(h.api, 'GET', `/v1/bots/${botId}/publishable-keys`, { token: other.apiToken }),
+      404,
+    );
     const res = await call(h.api, 'POST', `/v1/bots/${botId}/publishable-keys`, {
       token: other.apiToken,
       body: { allowed_origins: [SITE] },

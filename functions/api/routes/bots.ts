@@ -16,7 +16,6 @@ import {
   text,
 } from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
-import { botPublishableKeyRoutes } from './publishable-keys.ts';
 import {
   type BotInput,
   changeBot,
@@ -25,6 +24,7 @@ import {
   listTenantBots,
   removeBot,
 } from '#shared/usecases/bots.ts';
+import { botPublishableKeyRoutes } from './publishable-keys.ts';
 
 const Provider = z.enum(BOT_PROVIDERS);
 const Retrieval = z.object({

@@ -42,7 +42,8 @@ export function usageRoutes(p: Platform) {
     createRoute({
       method: 'get',
       path: '/',
-      summary: "The tenant's token usage and cost, grouped by day, bot, model or publishable key (default: the last 30 days)",
+      summary:
+        "The tenant's token usage and cost, grouped by day, bot, model or publishable key (default: the last 30 days)",
       security: requires('read'),
       request: { query: UsageQuery },
       responses: { 200: json(UsageSchema, 'Usage rows'), ...standardErrors },

@@ -1,6 +1,7 @@
 import { QuotaExceededError } from '../../domain/errors.ts';
 import { newId, type TenantId } from '../../domain/ids.ts';
 import type { Visitor } from '../../domain/publishable-key.ts';
+import type { Tenant } from '../../domain/tenant.ts';
 import type { Queryable } from '../../ports/database.ts';
 import {
   deleteReservation,
@@ -8,10 +9,9 @@ import {
   lockTenantQuota,
   openReservations,
 } from '../../repositories/quota-reservations.ts';
-import { admitVisitor } from './visitor-quota.ts';
-import type { Tenant } from '../../domain/tenant.ts';
 import { findTenantById } from '../../repositories/tenants.ts';
 import { chatRequestsLastMinute, tokensThisMonth } from '../../repositories/usage.ts';
+import { admitVisitor } from './visitor-quota.ts';
 
 /**
  * How long a reservation counts if its request never settles (the process died mid-answer): longer than

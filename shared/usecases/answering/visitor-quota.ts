@@ -17,7 +17,12 @@ const untilWindowFrees = (oldest: Date | null, now: Date): number =>
  * (see reserveQuota), so the counts include every request admitted before this one and concurrent
  * requests cannot all pass on the same count.
  */
-export async function admitVisitor(tx: Queryable, tenantId: TenantId, visitor: Visitor, now: Date): Promise<void> {
+export async function admitVisitor(
+  tx: Queryable,
+  tenantId: TenantId,
+  visitor: Visitor,
+  now: Date,
+): Promise<void> {
   const keyId = visitor.publishableKeyId;
   if (visitor.perVisitorPerMinute !== null) {
     const recent = await recentPublicRequests(tx, tenantId, { keyId, visitorId: visitor.visitorId });
@@ -38,7 +43,8 @@ export async function admitVisitor(tx: Queryable, tenantId: TenantId, visitor: V
   }
   if (visitor.monthlyTokenBudget !== null) {
     const used =
-      (await keyTokensThisMonth(tx, tenantId, keyId, now)) + (await openKeyReservationTokens(tx, tenantId, keyId));
+      (await keyTokensThisMonth(tx, tenantId, keyId, now)) +
+      (await openKeyReservationTokens(tx, tenantId, keyId));
     if (used >= visitor.monthlyTokenBudget) {
       const nextMonth = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
       throw new QuotaExceededError("This assistant's monthly allowance is used up.", {
