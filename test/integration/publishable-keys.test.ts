@@ -24,7 +24,7 @@ describe.each(databaseKinds())('publishable keys and website visitors on $name',
     database = await kind.create();
     h = await startChatHarness(database);
     botId = await h.bot('openai');
-  });
+  }, 180_000);
   afterAll(async () => {
     await h.dispose();
     await database.dispose();

@@ -1,6 +1,10 @@
-/** The widget's CSS, inside its shadow root: the site's styles cannot reach it, and it reaches nothing else. */
+/**
+ * The widget's CSS, inside its shadow root: the site's rules match nothing in it, and it reaches nothing
+ * else. Only the host element can be styled from outside (and passes inherited values such as font-size
+ * down), so `:host` resets everything with !important, which wins over the page's own !important rules.
+ */
 export const STYLES = `
-:host{all:initial;position:fixed;right:20px;bottom:20px;z-index:2147483000;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330}
+:host{all:initial!important;display:block!important;position:fixed!important;right:20px!important;bottom:20px!important;z-index:2147483000!important;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif!important;color:#1d2330!important}
 *{box-sizing:border-box}
 button{font:inherit;cursor:pointer}
 .launcher{width:56px;height:56px;border-radius:50%;border:0;background:var(--accent,#2456d3);color:#fff;box-shadow:0 4px 14px rgba(0,0,0,.25);display:grid;place-items:center}
@@ -28,6 +32,6 @@ textarea{flex:1;resize:none;border:1px solid #c9ced8;border-radius:10px;padding:
 form button{border:0;border-radius:10px;background:var(--accent,#2456d3);color:#fff;padding:0 14px;font-weight:600}
 form button:disabled{opacity:.5;cursor:default}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-@media (max-width:480px){:host{right:12px;bottom:12px}.panel{position:fixed;inset:0;width:100vw;max-width:none;height:100%;max-height:none;border-radius:0}}
+@media (max-width:480px){:host{right:12px!important;bottom:12px!important}.panel{position:fixed;inset:0;width:100vw;max-width:none;height:100%;max-height:none;border-radius:0}}
 @media (prefers-reduced-motion:reduce){.bot.pending::after{animation:none}}
 `;

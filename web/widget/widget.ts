@@ -59,10 +59,21 @@ function mount(script: HTMLScriptElement): void {
   const conversation: Conversation = loadConversation(key);
   const save = () => saveConversation(key, conversation);
 
-  const host = el('div', { 'data-minirag-widget': '' });
+  // Its own element name: a site's `div { … }` rules do not match the host.
+  const host = document.createElement('minirag-chat');
+  host.setAttribute('data-minirag-widget', '');
   const root = host.attachShadow({ mode: 'open' });
-  const style = el('style');
-  style.textContent = STYLES;
+  // A constructed stylesheet passes a page's Content-Security-Policy that forbids inline <style>.
+  const styling: Node[] = [];
+  if ('adoptedStyleSheets' in root && 'replaceSync' in CSSStyleSheet.prototype) {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(STYLES);
+    root.adoptedStyleSheets = [sheet];
+  } else {
+    const style = el('style');
+    style.textContent = STYLES;
+    styling.push(style);
+  }
   if (script.dataset.color && /^#[0-9a-f]{3,8}$/i.test(script.dataset.color)) {
     host.style.setProperty('--accent', script.dataset.color);
   }
@@ -92,7 +103,7 @@ function mount(script: HTMLScriptElement): void {
     'aria-controls': 'mr-panel',
   });
   launcher.innerHTML = CHAT_ICON;
-  root.append(style, panel, launcher);
+  root.append(...styling, panel, launcher);
 
   function sourcesList(sources: Citation[]): HTMLElement {
     const list = el('ol', { class: 'sources', 'aria-label': 'Sources' });
@@ -240,7 +251,7 @@ function mount(script: HTMLScriptElement): void {
   });
 
   document.body.append(host);
-  if (conversation.open) setOpen(true);
+  if (conversation.open || script.dataset.open === 'true') setOpen(true);
 }
 
 const current = document.currentScript as HTMLScriptElement | null;
