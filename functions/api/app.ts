@@ -3,6 +3,7 @@ import { requestId } from 'hono/request-id';
 import { checkReadiness } from '#shared/composition/readiness.ts';
 import { answerRoutes } from '#shared/http/answer-routes.ts';
 import { bodyLimits } from '#shared/http/body-limits.ts';
+import { deploymentCors } from '#shared/http/deployment-cors.ts';
 import type { AppEnv } from '#shared/http/env.ts';
 import { modelRoutes } from '#shared/http/model-routes.ts';
 import { errorToResponse, problemResponse } from '#shared/http/problem.ts';
@@ -38,6 +39,7 @@ export function createApiApp(p: Platform, options: AppOptions = {}) {
 
   app.use('*', requestId());
   if (options.startupChecks) app.use('*', readinessGate(readiness, p.logger));
+  app.use('*', deploymentCors(p.config.CORS_ORIGINS));
   app.use('*', bodyLimits(p.config));
 
   // Liveness: the process answers. Readiness: what it depends on answers too.

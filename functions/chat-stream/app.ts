@@ -1,8 +1,8 @@
-import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { checkReadiness } from '#shared/composition/readiness.ts';
 import { answerRoutes } from '#shared/http/answer-routes.ts';
 import { bodyLimits } from '#shared/http/body-limits.ts';
+import { deploymentCors } from '#shared/http/deployment-cors.ts';
 import { modelRoutes } from '#shared/http/model-routes.ts';
 import { errorToResponse, problemResponse } from '#shared/http/problem.ts';
 import { publicRoutes } from '#shared/http/public-routes.ts';
@@ -19,16 +19,7 @@ export function createChatStreamApp(p: Platform, options: { readonly startupChec
   const readiness = () => checkReadiness(p);
   app.use('*', requestId());
   if (options.startupChecks) app.use('*', readinessGate(readiness, p.logger));
-  if (p.config.CORS_ORIGINS.length > 0) {
-    const deploymentCors = cors({
-      origin: p.config.CORS_ORIGINS,
-      allowHeaders: ['authorization', 'content-type'],
-      allowMethods: ['GET', 'POST', 'OPTIONS'],
-      maxAge: 600,
-    });
-    // The website routes answer CORS per publishable key (publicCors), never with the deployment's list.
-    app.use('*', (c, next) => (c.req.path.startsWith('/v1/public/') ? next() : deploymentCors(c, next)));
-  }
+  app.use('*', deploymentCors(p.config.CORS_ORIGINS));
   app.use('*', bodyLimits(p.config));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', readyzHandler(readiness));

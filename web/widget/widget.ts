@@ -225,7 +225,8 @@ function mount(script: HTMLScriptElement): void {
       // Start the session on first open: a refused site learns it at once, before anyone types.
       if (!conversation.chatId && !refused) {
         ensureChat().then(() => {
-          if (conversation.turns.length === 0) notice(`Hi! Ask me anything about ${title.textContent}.`);
+          if (conversation.turns.length === 0)
+            notice("Hi! Ask a question and I'll answer from this site's documents.");
         }, refuse);
       }
     } else launcher.focus();
