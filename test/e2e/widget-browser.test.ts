@@ -72,6 +72,7 @@ describe.skipIf(!hasChromium)(
     let page: Page;
     let allowedSite: Site;
     let otherSite: Site;
+    let tenantToken: string;
     const adminToken = newAdminToken();
 
     beforeAll(async () => {
@@ -79,7 +80,8 @@ describe.skipIf(!hasChromium)(
       dataDir = await tempDir('minirag-widget-data-');
       profile = await tempDir('minirag-widget-profile-');
       server = await startServer({ dataDir, adminToken, timeoutMs: 120_000 });
-      const http = new Http(server.url, await createTenant(server.url, adminToken, 'widget'));
+      tenantToken = await createTenant(server.url, adminToken, 'widget');
+      const http = new Http(server.url, tenantToken);
       await http.post('/v1/sources', {
         title: 'Night ferry timetable',
         type: 'markdown',
@@ -185,6 +187,25 @@ describe.skipIf(!hasChromium)(
         .toContain('This chat is not available on this website.');
       expect(await page.getByRole('textbox', { name: 'Your question' }).isDisabled()).toBe(true);
       await page.screenshot({ path: join(SCREENS, 'widget-refused.png') });
+    });
+
+    it("when the tenant opens the bot in the playground then it gets a snippet to copy and a live preview on the playground's own origin", async () => {
+      await page.goto(`${server.url}/`);
+      await page.getByLabel('API token').fill(tenantToken);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('tab', { name: 'Bots' }).click();
+      await page.getByRole('button', { name: /Kelpie Ferries assistant/ }).click();
+      const origins = page.getByLabel(/Allowed origins/);
+      await expect.poll(() => origins.inputValue()).toBe(server.url);
+      await page.getByRole('button', { name: 'Create publishable key' }).click();
+      const snippet = page.getByLabel(/Paste this before/);
+      await expect
+        .poll(() => snippet.inputValue())
+        .toMatch(/^<script src=".*\/widget\.js" data-key="mrag_pk_\w{43}"/);
+      await page.getByRole('button', { name: 'Live preview on this page' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Kelpie Ferries assistant' });
+      await expect.poll(() => dialog.isVisible(), { timeout: 15_000 }).toBe(true);
+      await page.screenshot({ path: join(SCREENS, 'playground-embed.png') });
     });
   },
 );
