@@ -8,9 +8,12 @@ import {
   recentPublicRequests,
 } from '../../repositories/publishable-keys.ts';
 
-/** Seconds until the oldest counted request leaves the one-minute window (at least one). */
+/**
+ * Seconds until the oldest counted request leaves the one-minute window, between 1 and 60: `now` was read when
+ * this request began, and requests admitted while it waited for the lock can be stamped later than that.
+ */
 const untilWindowFrees = (oldest: Date | null, now: Date): number =>
-  oldest ? Math.max(1, Math.ceil((oldest.getTime() + 60_000 - now.getTime()) / 1000)) : 60;
+  oldest ? Math.min(60, Math.max(1, Math.ceil((oldest.getTime() + 60_000 - now.getTime()) / 1000))) : 60;
 
 /**
  * A website visitor's request against its publishable key's limits. Runs under the tenant's quota lock
