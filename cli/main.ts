@@ -4,6 +4,7 @@ import { registerChat } from './commands/chat.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerIngest } from './commands/ingest.ts';
+import { registerProfile } from './commands/profile.ts';
 import { registerTenant } from './commands/tenant.ts';
 import { registerToken } from './commands/token.ts';
 import { registerUsage } from './commands/usage.ts';
@@ -19,9 +20,10 @@ const program = new Command()
     'the MiniRAG API (default: MINIRAG_API_URL, the local server running on MINIRAG_DATA_DIR, or http://localhost:8787)',
   )
   .option('--chat-url <url>', 'where streamed answers are asked (default: MINIRAG_CHAT_URL or the API URL)')
+  .option('--token <token>', "a tenant API token (default: MINIRAG_TOKEN or the profile's)")
   .option(
-    '--token <token>',
-    'a tenant API token (default: MINIRAG_TOKEN or the one saved in the config file)',
+    '--profile <name>',
+    'a saved profile: server + tenant token (default: MINIRAG_PROFILE, else the current one; see `minirag profile list`)',
   )
   .showHelpAfterError();
 
@@ -52,6 +54,7 @@ for (const register of [
   registerIngest,
   registerChat,
   registerUsage,
+  registerProfile,
   registerDoctor,
 ])
   register(program);
@@ -61,7 +64,7 @@ await program.parseAsync(process.argv);
 
 /** The sub-command the arguments name (skipping the global options and their values). */
 function commandName(args: readonly string[]): string | undefined {
-  const withValue = new Set(['--api-url', '--chat-url', '--token']);
+  const withValue = new Set(['--api-url', '--chat-url', '--token', '--profile']);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (withValue.has(arg)) i++;

@@ -15,7 +15,8 @@ export const session = {
 /** An error response: `message` is the problem document's `detail`. */
 export class ApiError extends Error {
   constructor(status, problem) {
-    super(problem?.detail || problem?.title || `The server answered HTTP ${status}.`);
+    // A problem document's detail; API Gateway's own errors carry only `message`.
+    super(problem?.detail || problem?.title || problem?.message || `The server answered HTTP ${status}.`);
     this.status = status;
     this.problem = problem ?? {};
   }

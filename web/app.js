@@ -2,7 +2,7 @@
 import { ApiError, api, session } from './api.js';
 import { initBots, loadBots } from './bots.js';
 import { initChat, refreshBotChoices } from './chat.js';
-import { $, announce } from './dom.js';
+import { $, announce, clearError, clearNotices } from './dom.js';
 import { initSources, loadSources } from './sources.js';
 import { loadUsage } from './usage.js';
 
@@ -22,6 +22,7 @@ async function signIn(token) {
     $('#who').hidden = false;
     $('#signin').hidden = true;
     $('#workspace').hidden = false;
+    clearError();
     showTab(location.hash.slice(1) || 'chat', false);
     return true;
   } catch (error) {
@@ -33,6 +34,7 @@ async function signIn(token) {
 
 function signOut() {
   session.token = null;
+  clearNotices();
   $('#workspace').hidden = true;
   $('#who').hidden = true;
   $('#signin').hidden = false;
@@ -52,7 +54,11 @@ function showTab(name, focus = true) {
   }
   if (focus) $(`#tab-${active}`).focus();
   history.replaceState(null, '', `#${active}`);
-  Promise.resolve(onShow[active]()).catch((error) => announce(error.message, 'error'));
+  // Each view shows its own load error in place; a view that loads is a success that retires an old error.
+  Promise.resolve(onShow[active]()).then(
+    (loaded) => loaded && clearError(),
+    (error) => announce(error.message, 'error'),
+  );
 }
 
 function initTabs() {

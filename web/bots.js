@@ -1,6 +1,6 @@
 // Bots: list, create, edit, delete. The provider key is write-only: only "configured …abcd" is shown.
 import { api } from './api.js';
-import { $, announce, h, render } from './dom.js';
+import { $, announce, h, loadError, render } from './dom.js';
 import { initEmbed, showEmbed } from './embed.js';
 
 let bots = [];
@@ -13,11 +13,18 @@ export function initBots(options) {
   $('#bot-provider').addEventListener('change', syncProviderFields);
   $('#bot-form').addEventListener('submit', save);
   $('#bot-delete').addEventListener('click', remove);
+  syncProviderFields();
 }
 
+/** Shows the tenant's bots (or why they could not be loaded); true when they were. */
 export async function loadBots() {
-  bots = await api.all('/v1/bots');
   const list = $('#bot-list');
+  try {
+    bots = await api.all('/v1/bots');
+  } catch (error) {
+    render(list, h('li', {}, loadError('The bots', error, loadBots)));
+    return false;
+  }
   const selected = $('#bot-id').value;
   if (bots.length === 0) {
     render(
@@ -47,7 +54,9 @@ export async function loadBots() {
       ),
     );
   }
-  if (!selected) edit(null, false);
+  // Not under a user who is already typing into the new-bot form (the list can arrive after they started).
+  if (!selected && !$('#bot-form').contains(document.activeElement)) edit(null, false);
+  return true;
 }
 
 function syncProviderFields() {

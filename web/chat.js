@@ -1,15 +1,24 @@
 // Chat: streamed answers (fetch + ReadableStream SSE) with clickable [n] citations.
 import { ApiError, api } from './api.js';
-import { $, announce, h, render } from './dom.js';
+import { $, announce, clearError, h, loadError, render } from './dom.js';
 
 let bots = [];
 let chatId = null;
 let chatBotId = null;
 let answering = null;
 
+/** Fills the bot picker (or says why it could not be filled); true when the bots were loaded. */
 export async function refreshBotChoices() {
-  bots = await api.all('/v1/bots');
   const select = $('#chat-bot');
+  const status = $('#chat-status');
+  try {
+    bots = await api.all('/v1/bots');
+  } catch (error) {
+    render(select, h('option', { value: '' }, 'No bots loaded'));
+    render(status, loadError('The bots', error, refreshBotChoices));
+    return false;
+  }
+  render(status);
   const previous = select.value;
   render(
     select,
@@ -24,11 +33,30 @@ export async function refreshBotChoices() {
         ),
   );
   if (bots.some((b) => b.id === previous)) select.value = previous;
+  await introduceEmptyTenant();
+  return true;
+}
+
+const INTRO = 'Ask a question about your documents. Answers stream in, with numbered citations you can open.';
+const NO_SOURCES =
+  'No sources yet: add documents under Sources first, then ask about them here. Answers cite the passages they use.';
+
+/** A conversation not yet started says what to do first when the tenant has nothing to ask about. */
+async function introduceEmptyTenant() {
+  const intro = $('#messages > .empty:only-child');
+  if (!intro) return;
+  try {
+    const page = await api.get('/v1/sources', { limit: 1 });
+    intro.textContent = page.data.length === 0 ? NO_SOURCES : INTRO;
+  } catch {
+    // Only a hint: the question box works either way.
+  }
 }
 
 function newChat() {
   chatId = null;
   render($('#messages'), h('p', { class: 'empty' }, 'New chat. Ask a question about your documents.'));
+  introduceEmptyTenant();
   $('#question').focus();
 }
 
@@ -117,7 +145,7 @@ async function ask(question) {
         renderAnswer(body, text, citations);
         log.scrollTop = log.scrollHeight;
       } else if (frame.event === 'usage') {
-        meta.textContent = `${data.input_tokens} input / ${data.output_tokens} output tokens · $${data.cost_usd.toFixed(4)}`;
+        meta.textContent = usageText(data);
       } else if (frame.event === 'done') cited = data.cited;
       else if (frame.event === 'error') throw new ApiError(data.status, data);
       else if (frame.event === 'json') {
@@ -126,6 +154,7 @@ async function ask(question) {
         renderAnswer(body, text, citations);
       }
     }
+    clearError();
     const shown = [...citations.values()].filter((c) => cited.length === 0 || cited.includes(c.n));
     if (shown.length > 0) {
       render(
@@ -149,6 +178,12 @@ async function ask(question) {
     answering = null;
     setBusy(false);
   }
+}
+
+/** Tokens and cost, or — when no language model wrote the answer (it quotes passages) — just that. */
+export function usageText(usage) {
+  if (usage.provider === 'extractive') return 'extractive, no model';
+  return `${usage.input_tokens} input / ${usage.output_tokens} output tokens · $${usage.cost_usd.toFixed(4)}`;
 }
 
 function setBusy(busy) {

@@ -45,7 +45,7 @@ export function svg(tag, attrs = {}, ...children) {
   return el;
 }
 
-/** A short-lived status message in the live region (errors stay until dismissed or replaced). */
+/** A short-lived status message in the live region (errors stay until dismissed, replaced or cleared by a success). */
 export function announce(message, kind = 'info') {
   const region = $('#notice');
   render(
@@ -63,6 +63,40 @@ export function announce(message, kind = 'info') {
   );
   clearTimeout(announce.timer);
   if (kind !== 'error') announce.timer = setTimeout(() => render(region), 5000);
+}
+
+/** Takes down an error notice: the next thing the user did has worked, so the error is old news. */
+export function clearError() {
+  if ($('#notice .notice-error')) render($('#notice'));
+}
+
+/** Takes down every notice (signing out). */
+export function clearNotices() {
+  clearTimeout(announce.timer);
+  render($('#notice'));
+}
+
+/**
+ * A view's own error state, in place of the data it could not load: what failed, the server's sentence, and a
+ * way to try again (which clears the error notice too once it works).
+ */
+export function loadError(what, error, retry) {
+  return h(
+    'div',
+    { class: 'load-error', role: 'alert' },
+    h('span', {}, `${what} could not be loaded: ${error.message}`),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'secondary small',
+        onclick: async () => {
+          if (await retry()) clearError();
+        },
+      },
+      'Try again',
+    ),
+  );
 }
 
 export function formatDate(iso) {

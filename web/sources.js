@@ -1,16 +1,25 @@
 // Sources: upload files (multipart) and URLs, then watch their status until COMPLETED or FAILED.
 import { ApiError, api } from './api.js';
-import { $, announce, formatDate, h, render } from './dom.js';
+import { $, announce, formatDate, h, loadError, render } from './dom.js';
 
 const POLL_MS = 1500;
 let pollTimer = null;
-let shown = '';
+let shown = null;
 
 const busy = (s) => s.status === 'PENDING' || s.status === 'PROCESSING';
 
+/** Shows the tenant's sources (or why they could not be loaded); true when they were. */
 export async function loadSources() {
-  const sources = await api.all('/v1/sources');
   const body = $('#sources-body');
+  let sources;
+  try {
+    sources = await api.all('/v1/sources');
+  } catch (error) {
+    clearTimeout(pollTimer);
+    shown = null;
+    render(body, h('tr', {}, h('td', { colspan: 6 }, loadError('The sources', error, loadSources))));
+    return false;
+  }
   // Re-render only on change, so a poll does not steal the focus from a button in the table.
   const signature = sources.map((s) => `${s.id}:${s.status}:${s.chunk_count}:${s.updated_at}`).join('|');
   if (signature !== shown || body.childElementCount === 0) {
@@ -20,8 +29,9 @@ export async function loadSources() {
   // Keep polling while anything is still being ingested and the panel is visible.
   clearTimeout(pollTimer);
   if (sources.some(busy) && !$('#panel-sources').hidden) {
-    pollTimer = setTimeout(() => loadSources().catch((e) => announce(e.message, 'error')), POLL_MS);
+    pollTimer = setTimeout(loadSources, POLL_MS);
   }
+  return true;
 }
 
 function renderSources(body, sources) {
@@ -102,6 +112,8 @@ async function act(fn, message) {
 
 async function uploadFiles(files) {
   let added = 0;
+  const failed = [];
+  const known = [];
   for (const file of files) {
     const form = new FormData();
     form.append('file', file, file.name);
@@ -111,15 +123,14 @@ async function uploadFiles(files) {
     } catch (error) {
       const existing =
         error instanceof ApiError && error.status === 409 ? error.problem.existing_source_id : null;
-      announce(
-        existing
-          ? `${file.name} is already ingested (source ${existing}).`
-          : `${file.name}: ${error.message}`,
-        existing ? 'info' : 'error',
-      );
+      if (existing) known.push(`${file.name} is already ingested.`);
+      else failed.push(`${file.name}: ${error.message}`);
     }
   }
-  if (added) announce(`Uploaded ${added} file(s); ingestion has started.`);
+  // One notice for the whole batch, so a later file's success does not hide an earlier file's failure.
+  const uploaded = added ? [`Uploaded ${added} file(s); ingestion has started.`] : [];
+  const summary = [...uploaded, ...known, ...failed].join(' ');
+  if (summary) announce(summary, failed.length ? 'error' : 'info');
   await loadSources();
 }
 

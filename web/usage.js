@@ -1,11 +1,19 @@
 // Usage: tokens per day as inline SVG bars (GET /v1/usage?group_by=day), with a table for screen readers.
 import { api } from './api.js';
-import { $, h, render, svg } from './dom.js';
+import { $, h, loadError, render, svg } from './dom.js';
 
 const DAYS = 30;
 
+/** Shows the last 30 days' usage (or why it could not be loaded); true when it was. */
 export async function loadUsage() {
-  const usage = await api.get('/v1/usage', { group_by: 'day' });
+  let usage;
+  try {
+    usage = await api.get('/v1/usage', { group_by: 'day' });
+  } catch (error) {
+    render($('#usage-chart'));
+    render($('#usage-summary'), loadError('The usage', error, loadUsage));
+    return false;
+  }
   const byDay = new Map();
   for (const row of usage.data) {
     const day = byDay.get(row.key) ?? { tokens: 0, events: 0, cost: 0 };
@@ -20,15 +28,23 @@ export async function loadUsage() {
     const key = new Date(end.getTime() - i * 86_400_000).toISOString().slice(0, 10);
     days.push({ key, ...(byDay.get(key) ?? { tokens: 0, events: 0, cost: 0 }) });
   }
-  render($('#usage-chart'), chart(days));
   const total = days.reduce(
     (t, d) => ({ tokens: t.tokens + d.tokens, events: t.events + d.events, cost: t.cost + d.cost }),
-    {
-      tokens: 0,
-      events: 0,
-      cost: 0,
-    },
+    { tokens: 0, events: 0, cost: 0 },
   );
+  if (total.events === 0) {
+    render($('#usage-chart'));
+    render(
+      $('#usage-summary'),
+      h(
+        'p',
+        { class: 'empty' },
+        'No usage yet. Tokens are counted here when sources are ingested and questions are answered.',
+      ),
+    );
+    return true;
+  }
+  render($('#usage-chart'), chart(days));
   render(
     $('#usage-summary'),
     h(
@@ -74,6 +90,7 @@ export async function loadUsage() {
       ),
     ),
   );
+  return true;
 }
 
 function chart(days) {

@@ -12,6 +12,9 @@ export type AnswerEvent =
       readonly inputTokens: number;
       readonly outputTokens: number;
       readonly costUsd: number;
+      /** 'extractive' when no language model wrote the answer. */
+      readonly provider: string;
+      readonly model: string;
     }
   | { readonly type: 'done'; readonly cited: number[] }
   | { readonly type: 'error'; readonly detail: string; readonly status: number };
@@ -65,6 +68,8 @@ export async function* ask(
           inputTokens: Number(data.input_tokens ?? 0),
           outputTokens: Number(data.output_tokens ?? 0),
           costUsd: Number(data.cost_usd ?? 0),
+          provider: String(data.provider ?? ''),
+          model: String(data.model ?? ''),
         };
         break;
       case 'done':

@@ -51,7 +51,7 @@ export function registerBot(program: Command): void {
             throw new UsageError(`The environment variable ${options.apiKeyEnv} is not set or empty.`);
           if (!options.provider) throw new UsageError('--api-key-env needs --provider.');
         }
-        const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note);
+        const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note, { writes: true });
         const created = await client.post<BotJson>('/v1/bots', {
           json: {
             name: options.name,
@@ -90,7 +90,7 @@ export function registerBot(program: Command): void {
     .argument('<id>', 'the bot id')
     .action(
       handled(async (id: string, _options: unknown, command: Command) => {
-        const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note);
+        const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note, { writes: true });
         await client.delete(`/v1/bots/${encodeURIComponent(id)}`);
         out(`Deleted bot ${id}.`);
       }),

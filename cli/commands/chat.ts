@@ -23,7 +23,7 @@ export function registerChat(program: Command): void {
     .option('-m, --message <text>', 'ask one question, print the answer and exit')
     .action(
       handled(async (options: ChatOptions, command: Command) => {
-        const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note);
+        const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note, { writes: true });
         const { bot, created } = await resolveBot(client, options.bot);
         if (created)
           note(

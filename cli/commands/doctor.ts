@@ -39,7 +39,9 @@ export function registerDoctor(program: Command): void {
       handled(async (options: DoctorOptions, command: Command) => {
         const connection = await resolveConnection(command.optsWithGlobals<GlobalOptions>());
         if (!connection.token) {
-          throw new UsageError('doctor needs a tenant API token: --token, MINIRAG_TOKEN or the config file.');
+          throw new UsageError(
+            'doctor needs a tenant API token: --token, MINIRAG_TOKEN or a saved profile (--profile, MINIRAG_PROFILE).',
+          );
         }
         const timeoutMs = Number(options.timeout) * 1000;
         if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)

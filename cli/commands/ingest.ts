@@ -43,7 +43,7 @@ export function registerIngest(program: Command): void {
           process.exitCode = 1;
           return;
         }
-        const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note);
+        const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note, { writes: true });
         const ok = await ingestAndReport(client, inputs, {
           tags: options.tags
             ?.split(',')

@@ -32,6 +32,10 @@ export function registerKeys(program: Command): void {
     .action(
       handled(async (options: RotateOptions) => {
         const config = loadConfig(process.env);
+        // No profile applies: this works on the database itself, for every tenant in it.
+        note(
+          `→ every tenant's bot credentials in ${config.DATABASE_URL ? 'the DATABASE_URL database' : `PGlite in ${config.MINIRAG_DATA_DIR}`} (profiles do not apply)`,
+        );
         if (!config.DATABASE_URL) await refuseWhileServing(config);
         if (options.newKey) {
           if (config.MASTER_KEY)

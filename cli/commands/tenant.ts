@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
+import { checkProfileName, freeProfileName } from '../client/config-file.ts';
 import {
   createAndSaveTenant,
-  createTenantAsAdmin,
   type GlobalOptions,
   resolveConnection,
+  savedProfileLines,
 } from '../client/connection.ts';
+import { createTenantAsAdmin } from '../client/platform-admin.ts';
 import { handled } from '../render/errors.ts';
 import { bold, dim, note, out, yellow } from '../render/style.ts';
 
@@ -12,6 +14,7 @@ interface TenantCreateOptions {
   readonly email?: string;
   readonly password?: string;
   readonly slug?: string;
+  readonly saveAs?: string;
   readonly save: boolean;
 }
 
@@ -35,24 +38,27 @@ export function registerTenant(program: Command): void {
     .option('--email <email>', "the owner's e-mail (default: owner@<slug>.minirag.dev)")
     .option('--password <password>', 'a password for the owner, to sign in with POST /v1/auth/token')
     .option('--slug <slug>', 'the tenant slug (default: from the name)')
-    .option('--no-save', 'do not save the token in the CLI config file')
+    .option('--save-as <profile>', 'the profile the token is saved as (default: the slug)')
+    .option('--no-save', 'do not save the token as a CLI profile')
     .action(
       handled(async (name: string, options: TenantCreateOptions, command: Command) => {
         const connection = await resolveConnection(command.optsWithGlobals<GlobalOptions>());
         const slug = options.slug ?? slugOf(name);
         const email = options.email ?? `owner@${slug}.minirag.dev`;
         const input = { name, slug, email, password: options.password };
-        const { created, savedIn } = options.save
-          ? await createAndSaveTenant(connection, input)
-          : { created: await createTenantAsAdmin(connection, input), savedIn: undefined };
+        const profileName = options.saveAs
+          ? checkProfileName(options.saveAs)
+          : freeProfileName(connection.config, slug, connection.apiUrl);
+        const { created, saved } = options.save
+          ? await createAndSaveTenant(connection, input, profileName)
+          : { created: await createTenantAsAdmin(connection.apiUrl, input), saved: undefined };
         out(
           `${bold('Tenant created:')} ${created.tenant.name} (slug ${created.tenant.slug}, id ${created.tenant.id})`,
         );
         out(`  owner:     ${created.owner.email}${options.password ? ' (password set)' : ''}`);
         out(`  API token: ${bold(created.api_token.token)}`);
         out(yellow('  The token is shown only once: keep it somewhere safe.'));
-        if (savedIn)
-          note(dim(`Saved as the default token for ${connection.apiUrl} in ${savedIn}.`, process.stderr));
+        if (saved) for (const line of savedProfileLines(saved)) note(dim(line, process.stderr));
       }),
     );
 }

@@ -34,7 +34,7 @@ export function registerToken(program: Command): void {
         const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
         if (unknown.length > 0)
           throw new UsageError(`Unknown scope ${unknown.join(', ')}; choose from ${SCOPES.join(', ')}.`);
-        const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note);
+        const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note, { writes: true });
         const created = await client.post<ApiTokenJson>('/v1/api-tokens', {
           json: {
             name: options.name,
@@ -68,7 +68,7 @@ export function registerToken(program: Command): void {
     .argument('<id>', 'the token id (see `minirag token list`)')
     .action(
       handled(async (id: string, _options: unknown, command: Command) => {
-        const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note);
+        const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note, { writes: true });
         await client.delete(`/v1/api-tokens/${encodeURIComponent(id)}`);
         out(`Revoked token ${id}.`);
       }),

@@ -21,6 +21,15 @@ export function citationLines(citations: readonly CitationJson[], cited: readonl
   ];
 }
 
+/**
+ * The line under an answer: its tokens and cost, or, when no language model ran (an extractive answer
+ * quotes passages; its token counts would be the prompt an LLM would have read), just that.
+ */
+export function usageLine(usage: Extract<AnswerEvent, { type: 'usage' }>): string {
+  if (usage.provider === 'extractive') return 'extractive, no model';
+  return `${usage.inputTokens} in / ${usage.outputTokens} out tokens, $${usage.costUsd.toFixed(4)}`;
+}
+
 export interface RenderedAnswer {
   readonly text: string;
   readonly citations: CitationJson[];
@@ -47,8 +56,7 @@ export async function renderAnswer(
       write(event.text);
     } else if (event.type === 'citations') citations = event.citations;
     else if (event.type === 'done') cited = event.cited;
-    else if (event.type === 'usage')
-      usage = `${event.inputTokens} in / ${event.outputTokens} out tokens, $${event.costUsd.toFixed(4)}`;
+    else if (event.type === 'usage') usage = usageLine(event);
     else if (event.type === 'error') error = event.detail;
   }
   write('\n');

@@ -1,4 +1,5 @@
 import Table from 'cli-table3';
+import { type CliConfig, maskToken } from '../client/config-file.ts';
 import type { IngestOutcome } from '../client/ingest-runner.ts';
 import type { ApiTokenJson, BotJson, UsageJson } from '../client/types.ts';
 import { green, red, yellow } from './style.ts';
@@ -64,5 +65,13 @@ export function ingestSummaryTable(outcomes: readonly IngestOutcome[]): string {
     else if (o.status === 'QUEUED') t.push([o.file, yellow('queued'), '—', o.sourceId]);
     else t.push([o.file, yellow('already ingested'), o.chunks ?? '—', o.sourceId]);
   }
+  return t.toString();
+}
+
+/** The saved profiles, the current one marked with *; tokens masked. */
+export function profilesTable(config: CliConfig): string {
+  const t = table(['', 'profile', 'tenant', 'API URL', 'token']);
+  for (const [name, p] of Object.entries(config.profiles))
+    t.push([config.current === name ? '*' : '', name, p.tenant ?? '—', p.api_url, maskToken(p.token)]);
   return t.toString();
 }

@@ -8,6 +8,7 @@ import { createJobWorker, type JobWorker } from '#shared/adapters/local-queue/jo
 import { abandonedIngestHandler, ingestDepsOf, ingestJobHandler } from '#shared/composition/ingest-deps.ts';
 import type { LocalPlatform } from '#shared/composition/local.ts';
 import { bodyLimits } from '#shared/http/body-limits.ts';
+import { PLAYGROUND_SECURITY_HEADERS } from '#shared/http/security-headers.ts';
 
 const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 const TYPES: Record<string, string> = {
@@ -62,19 +63,6 @@ export function createLocalServer(p: LocalPlatform): LocalServer {
   app.all('*', (c) => api.fetch(c.req.raw));
   return { app, worker };
 }
-
-/**
- * The playground keeps a tenant token in localStorage, so its pages run only this origin's scripts and
- * styles, cannot be framed (clickjacking), are not sniffed into another type and leak no URL in Referer.
- */
-export const PLAYGROUND_SECURITY_HEADERS = {
-  'content-security-policy':
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-} as const;
 
 async function serveWeb(_request: Request, file: string): Promise<Response> {
   const path = normalize(join(WEB_DIR, file));

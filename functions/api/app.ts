@@ -1,4 +1,3 @@
-import { Scalar } from '@scalar/hono-api-reference';
 import { requestId } from 'hono/request-id';
 import { checkReadiness } from '#shared/composition/readiness.ts';
 import { answerRoutes } from '#shared/http/answer-routes.ts';
@@ -11,6 +10,7 @@ import { publicRoutes } from '#shared/http/public-routes.ts';
 import { readinessGate, readyzHandler } from '#shared/http/readiness.ts';
 import { createRouter } from '#shared/http/router.ts';
 import type { Platform } from '#shared/platform.ts';
+import { apiReferenceRoutes } from './routes/api-reference.ts';
 import { apiTokenRoutes } from './routes/api-tokens.ts';
 import { authRoutes } from './routes/auth.ts';
 import { botRoutes } from './routes/bots.ts';
@@ -77,7 +77,8 @@ export function createApiApp(p: Platform, options: AppOptions = {}) {
       description: 'Multi-tenant retrieval-augmented generation. Errors are RFC 9457 problem+json.',
     },
   });
-  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'MiniRAG API reference' }));
+  // Served from this origin, script included: works offline and runs no third-party code beside the API.
+  app.route('/docs', apiReferenceRoutes());
 
   app.notFound((c) => problemResponse(c, 404, 'not-found', `No route for ${c.req.method} ${c.req.path}.`));
   app.onError((error, c) => errorToResponse(error, c, p.logger));

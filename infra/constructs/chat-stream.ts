@@ -2,12 +2,14 @@ import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { AppFunction } from './app-function.ts';
+import type { FunctionBundleSpec } from './function-bundle.ts';
 import type { FunctionDefaults } from './function-defaults.ts';
 
 export interface ChatStreamProps {
   readonly defaults: FunctionDefaults;
   /** The handler module (functions/chat-stream/handler.ts). */
-  readonly entry: string;
+  /** What the function's asset is built from (function-bundle.ts). */
+  readonly bundle: FunctionBundleSpec;
   /** The deployment's front-end origins, answered by the app (see deploymentCors). */
   readonly corsOrigins: string[];
   /**
@@ -34,7 +36,7 @@ export class ChatStream extends Construct {
 
     this.function = new AppFunction(this, 'Handler', {
       ...defaults,
-      entry: props.entry,
+      ...props.bundle,
       serviceName: 'minirag-chat-stream',
       description: 'MiniRAG streamed chat (SSE over a response-streaming function URL)',
       timeout: Duration.minutes(5),

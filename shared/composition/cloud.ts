@@ -1,7 +1,6 @@
 import { createKmsKeyVault } from '../adapters/kms/kms-key-vault.ts';
 import { createPgVectorStore } from '../adapters/pgvector/vector-store.ts';
 import { createPostgresDatabase } from '../adapters/postgres/database.ts';
-import { createQdrantVectorStore } from '../adapters/qdrant/vector-store.ts';
 import { createDataApiDatabase } from '../adapters/rds-data/database.ts';
 import { createSqsIngestQueue } from '../adapters/sqs/ingest-queue.ts';
 import type { Config } from '../config/schema.ts';
@@ -9,6 +8,7 @@ import { createSecretResolver, type Env } from '../config/secrets.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
 import type { Database } from '../ports/database.ts';
+import { deferredQdrantVectorStore } from './deferred.ts';
 import { selectEmbedder } from './embedder.ts';
 import { createLogger } from './logger.ts';
 
@@ -52,7 +52,7 @@ export async function buildCloudPlatform(
       : { notify: async () => {}, sweep: async () => 0 }, // the ingest function itself enqueues nothing
     vectorStore:
       config.VECTOR_STORE === 'qdrant'
-        ? createQdrantVectorStore({ url: config.QDRANT_URL!, apiKey: qdrantKey })
+        ? deferredQdrantVectorStore({ url: config.QDRANT_URL!, apiKey: qdrantKey })
         : createPgVectorStore(db),
     embedder: selectEmbedder(config, openAiKey),
     providerKeys: { openai: openAiKey, anthropic: anthropicKey },

@@ -22,7 +22,13 @@ export function answerEventJson(event: AnswerEvent): Record<string, unknown> {
     case 'delta':
       return { text: event.text };
     case 'usage':
-      return { input_tokens: event.inputTokens, output_tokens: event.outputTokens, cost_usd: event.costUsd };
+      return {
+        input_tokens: event.inputTokens,
+        output_tokens: event.outputTokens,
+        cost_usd: event.costUsd,
+        provider: event.provider,
+        model: event.model,
+      };
     case 'done':
       return { message_id: event.messageId, status: event.status, cited: event.cited };
   }
@@ -32,7 +38,7 @@ export function answerEventJson(event: AnswerEvent): Record<string, unknown> {
 export async function collectAnswer(events: AsyncIterable<AnswerEvent>) {
   let text = '';
   let citations: Citation[] = [];
-  let usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
+  let usage = { inputTokens: 0, outputTokens: 0, costUsd: 0, provider: '', model: '' };
   let cited: number[] = [];
   let messageId = '';
   for await (const event of events) {

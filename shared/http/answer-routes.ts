@@ -5,7 +5,7 @@ import type { AuthContext } from '../domain/auth-context.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
 import type { Logger } from '../ports/logger.ts';
-import { type AnswerDeps, prepareAnswer } from '../usecases/answering/answer-question.ts';
+import type { AnswerDeps, prepareAnswer as PrepareAnswer } from '../usecases/answering/answer-question.ts';
 import { answerEventJson, citationJson, collectAnswer } from './answer-json.ts';
 import { tenantAuth } from './auth.ts';
 import type { AppEnv } from './env.ts';
@@ -45,7 +45,13 @@ export const AnswerSchema = z
     message_id: z.string(),
     content: z.string(),
     citations: z.array(CitationSchema),
-    usage: z.object({ input_tokens: z.number(), output_tokens: z.number(), cost_usd: z.number() }),
+    usage: z.object({
+      input_tokens: z.number(),
+      output_tokens: z.number(),
+      cost_usd: z.number(),
+      provider: z.string().openapi({ description: "'extractive' when no language model wrote the answer" }),
+      model: z.string(),
+    }),
   })
   .openapi('Answer');
 
@@ -111,6 +117,13 @@ const inputTurns = (input: z.infer<typeof ResponsesBody>['input']): Turn[] =>
         role: m.role,
         content: typeof m.content === 'string' ? m.content : m.content.map((part) => part.text).join(''),
       }));
+
+/**
+ * The answering use case, loaded by the first question rather than at start: it brings the tokenizer (and,
+ * through the chat-model composition, the provider SDKs), which requests that only manage resources never need.
+ */
+const prepareAnswer: typeof PrepareAnswer = async (...args) =>
+  (await import('../usecases/answering/answer-question.ts')).prepareAnswer(...args);
 
 export function answerDeps(p: Platform, endpoints?: ProviderEndpoints): AnswerDeps {
   return {
@@ -182,6 +195,8 @@ export async function answerInChat(
               input_tokens: result.usage.inputTokens,
               output_tokens: result.usage.outputTokens,
               cost_usd: result.usage.costUsd,
+              provider: result.usage.provider,
+              model: result.usage.model,
             },
           }
         : {}),

@@ -1,6 +1,6 @@
 import type { Citation } from '../domain/chat.ts';
 import type { AnswerEvent, PreparedAnswer } from '../usecases/answering/answer-question.ts';
-import { citationMarkers } from '../usecases/answering/assemble-context.ts';
+import { citationMarkers } from '../usecases/answering/citation-markers.ts';
 import { citationJson, type collectAnswer } from './answer-json.ts';
 import type { SseFrame } from './sse.ts';
 
@@ -104,8 +104,11 @@ export async function* openAiChunks(
     yield chunk({ role: 'assistant', content: '' }, null);
     let usage: SseFrame | undefined;
     let text = '';
+    // The stream's own list: an answerer that picked its sources up front has renumbered them.
+    let citations = answer.citations;
     for (let next = await events.next(); !next.done; next = await events.next()) {
       const event = next.value;
+      if (event.type === 'citations') citations = event.citations;
       if (event.type === 'delta') {
         text += event.text;
         yield chunk({ content: event.text }, null);
@@ -125,7 +128,7 @@ export async function* openAiChunks(
         };
       }
       if (event.type === 'done') {
-        const cited = answer.citations.filter((c) => event.cited.includes(c.n));
+        const cited = citations.filter((c) => event.cited.includes(c.n));
         yield chunk({ annotations: chatAnnotations(text, cited) }, 'stop', {
           citations: cited.map(citationJson),
         });

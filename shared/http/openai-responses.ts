@@ -85,14 +85,17 @@ export async function* openAiResponseEvents(
   });
   let text = '';
   let usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  // The stream's own list: an answerer that picked its sources up front has renumbered them.
+  let listed = answer.citations;
   for await (const event of answerEvents) {
-    if (event.type === 'delta') {
+    if (event.type === 'citations') listed = event.citations;
+    else if (event.type === 'delta') {
       text += event.text;
       yield frame('response.output_text.delta', { ...at, delta: event.text, logprobs: [] });
     } else if (event.type === 'usage') {
       usage = event;
     } else if (event.type === 'done') {
-      const citations = answer.citations.filter((c) => event.cited.includes(c.n));
+      const citations = listed.filter((c) => event.cited.includes(c.n));
       yield frame('response.output_text.done', { ...at, text, logprobs: [] });
       const annotations = annotationsOf(text, citations);
       for (const [index, annotation] of annotations.entries()) {

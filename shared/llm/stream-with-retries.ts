@@ -79,7 +79,7 @@ export async function collectCompletion(events: AsyncIterable<ChatEvent>): Promi
   let outputTokens = 0;
   for await (const event of events) {
     if (event.type === 'delta') text += event.text;
-    else ({ inputTokens, outputTokens } = event);
+    else if (event.type === 'usage') ({ inputTokens, outputTokens } = event);
   }
   return { text, inputTokens, outputTokens };
 }

@@ -32,8 +32,14 @@ export interface ChatRequest {
   readonly signal?: AbortSignal;
 }
 
-/** Text as it arrives, then exactly one `usage` after the last delta of a complete answer. */
+/**
+ * Text as it arrives, then exactly one `usage` after the last delta of a complete answer. An answerer
+ * that picks its sources before it writes (the extractive one) starts with `sources`: the passages its
+ * text cites, by their context numbers, in order of first use — its markers then count [1]…[k] in that
+ * order, and the caller numbers the citations the same way. Without it, markers use the context numbers.
+ */
 export type ChatEvent =
+  | { readonly type: 'sources'; readonly passages: readonly number[] }
   | { readonly type: 'delta'; readonly text: string }
   | { readonly type: 'usage'; readonly inputTokens: number; readonly outputTokens: number };
 

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECRET_PLACEHOLDER } from '#shared/config/secrets.ts';
@@ -139,6 +140,30 @@ describe.skipIf(!SERVER)(
       await drainQueue();
       const after = await call('GET', `/v1/sources/${sourceId}`, tenantToken);
       expect(after.body.status, after.text).toBe('COMPLETED');
+    });
+
+    it('when a browser opens /docs on the api then the page and its script come from the bundle, not a CDN', async () => {
+      const page = await viaApiGateway(
+        api,
+        apiGatewayEvent('GET', '/docs', { headers: { accept: 'text/html' } }),
+      );
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+      const html = await page.text();
+      expect(html).not.toMatch(/https?:\/\//);
+      const scriptUrl = /<script src="([^"]+)"/.exec(html)?.[1];
+      expect(scriptUrl).toMatch(/^\/docs\/scalar\.[0-9a-f]+\.js$/);
+
+      const script = await viaApiGateway(
+        api,
+        apiGatewayEvent('GET', scriptUrl!, { headers: { accept: '*/*', 'accept-encoding': 'gzip' } }),
+      );
+      expect(script.status).toBe(200);
+      expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      expect(script.headers.get('content-encoding')).toBe('gzip');
+      const text = gunzipSync(Buffer.from(await script.arrayBuffer())).toString('utf8');
+      expect(text).toContain("Scalar.createApiReference('#app'");
+      expect(text.length).toBeGreaterThan(1_000_000);
     });
 
     it('when the chat-stream function answers over its function URL then the answer streams with citations and usage is recorded', async () => {

@@ -104,6 +104,8 @@ describe.skipIf(!hasChromium)(
       const answer = page.locator('.msg.bot .answer').last();
       await page.locator('.msg-sources').last().waitFor({ timeout: 20_000 });
       await expect.poll(() => answer.textContent()).toContain('23:40');
+      // No language model wrote it: the line under the answer says so instead of token counts.
+      expect(await page.locator('.msg.bot .msg-meta').last().textContent()).toBe('extractive, no model');
       const lengths = await page.evaluate(
         () => (window as unknown as { answerLengths: number[] }).answerLengths,
       );

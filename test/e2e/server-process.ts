@@ -48,6 +48,10 @@ export interface StartOptions {
   /** Sets ADMIN_TOKEN; without it the server uses (and creates) the key file in the data dir. */
   readonly adminToken?: string;
   readonly port?: number;
+  /** 'env' passes the port as PORT, as `PORT=… npm start` does; the default is `serve --port`. */
+  readonly portFrom?: 'flag' | 'env';
+  /** The server's working directory (a relative data dir is resolved against it); the repo root by default. */
+  readonly cwd?: string;
   readonly env?: Record<string, string>;
   readonly timeoutMs?: number;
 }
@@ -58,10 +62,13 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of ['ADMIN_TOKEN', 'DATABASE_URL', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'PORT'])
     delete env[name];
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port)], {
-    cwd: ROOT,
+  const byEnv = options.portFrom === 'env';
+  const args = byEnv ? [BIN, 'serve'] : [BIN, 'serve', '--port', String(port)];
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd ?? ROOT,
     env: {
       ...env,
+      ...(byEnv ? { PORT: String(port) } : {}),
       MINIRAG_DATA_DIR: options.dataDir,
       ...(options.adminToken ? { ADMIN_TOKEN: options.adminToken } : {}),
       LOG_LEVEL: 'WARN',

@@ -1,8 +1,9 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { EXTRACTION_WORKER_FILE } from '#infra/constructs/ingest.ts';
+import { API_REFERENCE_SCRIPT_FILE, EXTRACTION_WORKER_FILE } from '#infra/constructs/function-bundle.ts';
 import { defaultExtractLimits } from '#shared/rag/extract/index.ts';
 import { deployedFunctions, readTemplate, synthesizedAssembly } from '#test/deployed/cloud-assembly.ts';
 
@@ -26,6 +27,18 @@ describe('cdk synth with the real bundles', () => {
     expect(
       (await readdir(join(migrate.assetDir, 'migrations'))).filter((f) => f.endsWith('.sql')).length,
     ).toBeGreaterThan(0);
+
+    // The api bundle carries the API reference's script as a file of its own, not inside index.mjs.
+    const api = functions.find((f) => f.name === 'api')!;
+    const vendored = await readFile(
+      createRequire(import.meta.url).resolve('@scalar/api-reference/browser/standalone.js'),
+    );
+    expect((await readFile(join(api.assetDir, API_REFERENCE_SCRIPT_FILE))).equals(vendored)).toBe(true);
+    const entry = await readFile(join(api.assetDir, 'index.mjs'), 'utf8');
+    // Not inlined into the entry chunk as well: a stretch from the middle of the script is not in index.mjs.
+    const stretch = vendored.toString('utf8').slice(1_000_000, 1_000_400);
+    expect(stretch).toHaveLength(400);
+    expect(entry.includes(stretch)).toBe(false);
 
     // The ingest function reads documents in worker threads: their entry is bundled beside its handler,
     // and it runs on its own (no tsx, no source tree), answering the way read-in-worker.ts expects.

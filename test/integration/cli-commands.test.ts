@@ -53,7 +53,11 @@ describe('the minirag CLI (node bin/minirag.js) against a running local server',
     const configPath = join(home, '.config/minirag/config.json');
     expect((await stat(configPath)).mode & 0o777).toBe(0o600);
     const config = JSON.parse(await readFile(configPath, 'utf8'));
-    expect(Object.values(config.servers)).toEqual([{ token, tenant: 'acme-corp' }]);
+    expect(config.current).toBe('acme-corp');
+    expect(config.profiles).toEqual({
+      'acme-corp': { api_url: server.url, token, tenant: 'acme-corp', tenant_id: expect.any(String) },
+    });
+    expect(result.stderr).toContain("Saved as profile 'acme-corp'");
 
     const again = await cli(['tenant', 'create', 'Acme Corp'], {
       home,

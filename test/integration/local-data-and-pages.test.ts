@@ -2,8 +2,8 @@ import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PLAYGROUND_SECURITY_HEADERS } from '#cli/server/local-server.ts';
 import { secureDataDir } from '#shared/config/key-file.ts';
+import { PLAYGROUND_SECURITY_HEADERS } from '#shared/http/security-headers.ts';
 
 const made: string[] = [];
 afterAll(async () => {

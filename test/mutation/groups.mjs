@@ -9,6 +9,7 @@ export const MUTATION_GROUPS = [
     tests: [
       'test/unit/access-token.test.ts',
       'test/unit/password.test.ts',
+      'test/unit/authorize.test.ts',
       'test/integration/auth-tokens.test.ts',
       'test/integration/api-tenancy.test.ts',
       'test/integration/scope-matrix.test.ts',
@@ -44,6 +45,8 @@ export const MUTATION_GROUPS = [
   {
     name: 'quota',
     mutate: ['shared/usecases/*/quota.ts'],
-    tests: ['test/integration/chat-quotas.test.ts'],
+    // The admission rules directly on a database: chat-quotas.test.ts covers the same through the chat
+    // endpoints, but sets up an app and fake providers per run, minutes per mutant here.
+    tests: ['test/integration/quota-admission.test.ts'],
   },
 ];

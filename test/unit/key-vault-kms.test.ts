@@ -219,3 +219,85 @@ describe('KMS key vault rewrap', () => {
     await expect(createKmsKeyVault({ keyId: 'alias/minirag' }).rewrap(env, ctx)).resolves.toBe(env);
   });
 });
+
+describe('KMS key vault, answers it cannot use', () => {
+  it('when Decrypt answers with a data key of the wrong length then it is refused as unusable', async () => {
+    const vault = createKmsKeyVault({ keyId: KEY_ARN, cacheTtlMs: 0 });
+    const env = await vault.encrypt(secret, ctx);
+    for (const Plaintext of [new Uint8Array(16), undefined]) {
+      kms.on(DecryptCommand).resolves({ KeyId: KEY_ARN, Plaintext });
+      const error = await vault.decrypt(env, ctx).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ProviderError);
+      expect((error as Error).message).toBe('The key service returned an unusable data key');
+    }
+  });
+
+  it('when ReEncrypt answers without a data key then the rewrap fails and the record is left as it was', async () => {
+    const vault = createKmsKeyVault({ keyId: KEY_ARN });
+    const env = {
+      ...(await vault.encrypt(secret, ctx)),
+      keyId: 'arn:aws:kms:eu-west-1:111122223333:key/old',
+    };
+    kms.on(ReEncryptCommand).resolves({ KeyId: KEY_ARN });
+    const error = await vault.rewrap(env, ctx).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect((error as Error).message).toBe('The key service returned no re-encrypted data key');
+  });
+
+  it('when ReEncrypt fails then the error names the re-encryption', async () => {
+    const vault = createKmsKeyVault({ keyId: KEY_ARN });
+    const env = {
+      ...(await vault.encrypt(secret, ctx)),
+      keyId: 'arn:aws:kms:eu-west-1:111122223333:key/old',
+    };
+    kms.on(ReEncryptCommand).rejects(awsError('AccessDeniedException'));
+    await expect(vault.rewrap(env, ctx)).rejects.toThrow(
+      "The key service refused to re-encrypt the bot's credentials",
+    );
+  });
+
+  it('when configured with a key ARN then records under that ARN are current without asking KMS', async () => {
+    const vault = createKmsKeyVault({ keyId: KEY_ARN });
+    kms.on(GenerateDataKeyCommand).callsFake(() => ({ Plaintext: fresh(), CiphertextBlob: blob }));
+    const env = await vault.encrypt(secret, ctx);
+    expect(env.keyId).toBe(KEY_ARN); // KMS named no key: the configured one
+    await expect(vault.rewrap(env, ctx)).resolves.toBe(env);
+    expect(kms.commandCalls(ReEncryptCommand)).toHaveLength(0);
+  });
+
+  it('when configured with an alias then the ARN learnt from ReEncrypt makes the record current next time', async () => {
+    const oldArn = 'arn:aws:kms:eu-west-1:111122223333:key/old';
+    kms.on(ReEncryptCommand).resolves({ KeyId: KEY_ARN, CiphertextBlob: Buffer.from('new-blob') });
+    const vault = createKmsKeyVault({ keyId: 'alias/minirag' });
+    const writer = createKmsKeyVault({ keyId: oldArn });
+    kms
+      .on(GenerateDataKeyCommand)
+      .callsFake(() => ({ KeyId: oldArn, Plaintext: fresh(), CiphertextBlob: blob }));
+    const env = await writer.encrypt(secret, ctx);
+    const next = await vault.rewrap(env, ctx);
+    expect(next.keyId).toBe(KEY_ARN);
+    await expect(vault.rewrap(next, ctx)).resolves.toBe(next);
+    expect(kms.commandCalls(ReEncryptCommand)).toHaveLength(1);
+  });
+
+  it('when ReEncrypt names no key then the record is labelled with the configured key', async () => {
+    kms.on(ReEncryptCommand).resolves({ CiphertextBlob: Buffer.from('new-blob') });
+    const vault = createKmsKeyVault({ keyId: KEY_ARN });
+    const env = {
+      ...(await vault.encrypt(secret, ctx)),
+      keyId: 'arn:aws:kms:eu-west-1:111122223333:key/old',
+    };
+    expect((await vault.rewrap(env, ctx)).keyId).toBe(KEY_ARN);
+  });
+
+  it('when the cache is cleared then the next decrypt asks KMS again', async () => {
+    const vault = createKmsKeyVault({ keyId: KEY_ARN });
+    const env = await vault.encrypt(secret, ctx);
+    await vault.decrypt(env, ctx);
+    await vault.decrypt(env, ctx);
+    expect(kms.commandCalls(DecryptCommand)).toHaveLength(1);
+    vault.clearCache();
+    await expect(vault.decrypt(env, ctx)).resolves.toBe(secret);
+    expect(kms.commandCalls(DecryptCommand)).toHaveLength(2);
+  });
+});

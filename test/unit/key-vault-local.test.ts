@@ -70,6 +70,28 @@ describe('local keyring vault', () => {
     expect(() => masterKeyFromBase64('c2hvcnQ=')).toThrow(/32 bytes/);
   });
 
+  it("when the keyring is misconfigured then the error is the server's (500), not a provider's (502)", () => {
+    const statusOf = (create: () => unknown) => {
+      try {
+        create();
+      } catch (error) {
+        expect(error).toBeInstanceOf(ProviderError);
+        return (error as ProviderError).status;
+      }
+      throw new Error('expected the vault creation to fail');
+    };
+    const master = newMaster();
+    expect(
+      statusOf(() => createLocalKeyVault({ masterKeys: [master], currentKeyId: 'local:ffffffff' })),
+    ).toBe(500);
+    expect(
+      statusOf(() =>
+        createLocalKeyVault({ masterKeys: [{ id: 'x', key: randomBytes(16) }], currentKeyId: 'x' }),
+      ),
+    ).toBe(500);
+    expect(statusOf(() => masterKeyFromBase64('c2hvcnQ='))).toBe(500);
+  });
+
   it('when built from base64 keys then the current key writes and previous keys still read', async () => {
     const previous = randomBytes(32).toString('base64');
     const current = randomBytes(32).toString('base64');

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createExtractiveAnswerer, extractiveAnswer } from '#shared/adapters/extractive/chat-model.ts';
+import {
+  createExtractiveAnswerer,
+  extractiveAnswer,
+  NOTHING_ON_THIS,
+} from '#shared/adapters/extractive/chat-model.ts';
 import type { ChatEvent, ChatRequest, ContextPassage } from '#shared/ports/chat-model.ts';
 
 const passages: ContextPassage[] = [
@@ -27,13 +31,66 @@ const request = (overrides: Partial<ChatRequest> = {}): ChatRequest => ({
   ...overrides,
 });
 
+/** Every quote of an answer: the quoted text and the marker after it. */
+const quotesOf = (text: string) =>
+  [...text.matchAll(/^"(.+)" \[(\d+)\]$/gm)].map((m) => ({ sentence: m[1]!, n: Number(m[2]) }));
+
 describe('extractive answerer', () => {
-  it('when passages match the question then the best sentence is quoted first with its citation marker', () => {
+  it('when passages match the question then the best sentence is quoted first, cited as [1]', () => {
     const answer = extractiveAnswer('How long until my refund is issued?', passages);
-    const lines = answer.split('\n');
+    const lines = answer.text.split('\n');
     expect(lines[0]).toMatch(/No LLM is configured for this bot/);
-    expect(lines[2]).toBe('"Refunds are issued within 14 days after we receive the returned item." [2]');
-    expect(answer).not.toContain('We like happy customers');
+    expect(lines[2]).toBe('"Refunds are issued within 14 days after we receive the returned item." [1]');
+    expect(answer.sources[0]).toBe(2);
+    expect(answer.text).not.toContain('We like happy customers');
+  });
+
+  it('when quotes come from later passages then citations are renumbered from 1 in order of first use, without gaps', () => {
+    const answer = extractiveAnswer('When are refunds issued and how long does delivery take?', [
+      { n: 1, sourceId: 'a', title: 'About', content: 'We are a small family business from Utrecht.' },
+      ...passages.map((p) => ({ ...p, n: p.n + 1 })),
+    ]);
+    const quotes = quotesOf(answer.text);
+    expect(quotes.length).toBeGreaterThan(1);
+    const used = [...new Set(quotes.map((q) => q.n))];
+    expect(used).toEqual(used.map((_, i) => i + 1));
+    expect(answer.sources).toHaveLength(used.length);
+    expect(answer.sources).not.toContain(1);
+    // Each number points at the passage the quote came from.
+    for (const quote of quotes) {
+      const passage = answer.sources[quote.n - 1]!;
+      expect([passages[0]!, passages[1]!][passage - 2]!.content).toContain(quote.sentence);
+    }
+  });
+
+  it('when a passage starts or ends inside a sentence then the cut sentences are never quoted', () => {
+    const answer = extractiveAnswer('How are turbine blades cooled?', [
+      {
+        n: 1,
+        sourceId: 's',
+        title: 'turbines.md',
+        content:
+          'cooled by air bled from the compressor. Turbine blades are cooled by air flowing through internal channels. ' +
+          'Film cooling protects the blade surface. The cooling air for the turbine blades then leaves through',
+      },
+    ]);
+    const quotes = quotesOf(answer.text);
+    expect(quotes.map((q) => q.sentence)).toEqual(
+      expect.arrayContaining(['Turbine blades are cooled by air flowing through internal channels.']),
+    );
+    for (const { sentence } of quotes) {
+      expect(sentence).toMatch(/[.!?]$/);
+      expect(sentence).toMatch(/^[A-Z]/);
+    }
+  });
+
+  it('when the only matching sentence is very long then it is quoted whole, never clipped', () => {
+    const long = `Turbine blades are cooled ${'by a long chain of carefully engineered passages, '.repeat(12)}and by air.`;
+    const answer = extractiveAnswer('How are turbine blades cooled?', [
+      { n: 1, sourceId: 's', title: 't', content: long },
+    ]);
+    expect(quotesOf(answer.text).map((q) => q.sentence)).toEqual([long]);
+    expect(answer.text).not.toContain('…');
   });
 
   it('when a passage starts with a Markdown heading then the heading is not quoted as an answer', () => {
@@ -45,24 +102,28 @@ describe('extractive answerer', () => {
         content: '# The night ferry\n\nThe night ferry leaves at 23:40 every Friday.',
       },
     ]);
-    expect(answer).toContain('"The night ferry leaves at 23:40 every Friday." [1]');
-    expect(answer).not.toContain('# The night ferry');
+    expect(answer.text).toContain('"The night ferry leaves at 23:40 every Friday." [1]');
+    expect(answer.text).not.toContain('# The night ferry');
   });
 
-  it('when the question shares no word with the passages then the top passage is still quoted', () => {
-    const answer = extractiveAnswer('Qu’en est-il?', passages);
-    expect(answer).toContain('"Orders ship from Rotterdam." [1]');
+  it('when the question is off-topic then it says the knowledge base has nothing on it, with no quotes or citations', () => {
+    for (const question of ['What is the capital of France?', 'Who won the 2018 World Cup?']) {
+      const answer = extractiveAnswer(question, passages);
+      expect(answer.text).toBe(NOTHING_ON_THIS);
+      expect(answer.sources).toEqual([]);
+      expect(answer.text).not.toMatch(/\[\d+\]|"/);
+    }
   });
 
-  it('when there are no passages then it says nothing was found and that no LLM is configured', () => {
+  it('when there are no passages then it says the knowledge base has nothing on this and that no LLM is configured', () => {
     const answer = extractiveAnswer('Anything?', []);
-    expect(answer).toMatch(/No LLM is configured for this bot/);
-    expect(answer).toMatch(/nothing in its knowledge base matches/);
-    expect(answer).not.toMatch(/\[\d+\]/);
+    expect(answer.text).toMatch(/No LLM is configured for this bot/);
+    expect(answer.text).toMatch(/knowledge base has nothing on this question/);
+    expect(answer.text).not.toMatch(/\[\d+\]/);
   });
 
   it('when asked twice then it answers the same way (deterministic)', () => {
-    expect(extractiveAnswer('free shipping delivery', passages)).toBe(
+    expect(extractiveAnswer('free shipping delivery', passages)).toEqual(
       extractiveAnswer('free shipping delivery', passages),
     );
   });
@@ -75,6 +136,8 @@ describe('extractive answerer', () => {
     });
     const events: ChatEvent[] = [];
     for await (const event of answerer.stream(request())) events.push(event);
+    // It knows its sources before it writes: they come first, as context numbers in order of first use.
+    expect(events[0]).toEqual({ type: 'sources', passages: [2] });
     const deltas = events.flatMap((e) => (e.type === 'delta' ? [e.text] : []));
     const completed = await answerer.complete(request());
     expect(deltas.join('')).toBe(completed.text);

@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PayloadTooLargeError, ValidationError } from '#shared/domain/errors.ts';
-import { fetchUrl, type HostLookup, nonPublicAddressReason } from '#shared/rag/fetch/index.ts';
+import { fetchUrl, type HostLookup, nonPublicAddressReason, pinnedLookup } from '#shared/rag/fetch/index.ts';
 
 const resolvesTo =
   (table: Record<string, string[]>): HostLookup =>
@@ -48,6 +48,8 @@ describe('fetchUrl SSRF guard', () => {
     }
     expect(await refusal('not a url')).toBe('URL refused: it is not a valid URL.');
     expect(await refusal('http://user:secret@example.com/')).toMatch(/user name or password/);
+    expect(await refusal('http://user@example.com/')).toMatch(/user name or password/);
+    expect(await refusal('http://:secret@example.com/')).toMatch(/user name or password/);
   });
 
   it.each([
@@ -126,6 +128,68 @@ describe('fetchUrl SSRF guard', () => {
     expect(await refusal('https://nowhere.example/')).toBe(
       'The URL could not be fetched: its host name does not resolve.',
     );
+    // A resolver that answers with no address at all is no better than one that fails.
+    expect(await refusal('https://empty.example/', { lookup: resolvesTo({ 'empty.example': [] }) })).toBe(
+      'The URL could not be fetched: its host name does not resolve.',
+    );
+  });
+
+  it('when no resolver is given then the system resolver is used and its answers are checked too', async () => {
+    // localhost is in every hosts file: the system's answer must go through the same guard.
+    const error = await fetchUrl('http://localhost/').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as Error).message).toBe('URL refused: it resolves to a loopback address.');
+  });
+});
+
+describe('pinnedLookup', () => {
+  const v4 = { address: '93.184.216.34', family: 4 } as const;
+  const v6 = { address: '2606:2800:220:1:248:1893:25c8:1946', family: 6 } as const;
+  /** What the socket would be told for a lookup with these options. */
+  const answer = (options: unknown) => {
+    let reply: unknown[] = [];
+    const lookup = pinnedLookup([v6, v4]) as unknown as (
+      host: string,
+      options: unknown,
+      callback: (...args: unknown[]) => void,
+    ) => void;
+    lookup('example.com', options, (...args) => {
+      reply = args;
+    });
+    return reply;
+  };
+
+  it('when every address is asked for then it answers with all the checked addresses, whatever the host', () => {
+    expect(answer({ all: true })).toEqual([null, [v6, v4]]);
+    expect(answer({ all: true, family: 0 })).toEqual([null, [v6, v4]]);
+  });
+
+  it('when one family is asked for then it answers only with checked addresses of that family', () => {
+    expect(answer({ family: 4 })).toEqual([null, v4.address, 4]);
+    expect(answer({ family: 6 })).toEqual([null, v6.address, 6]);
+    expect(answer({ family: 'IPv4', all: true })).toEqual([null, [v4]]);
+    expect(answer({ family: 'IPv6', all: true })).toEqual([null, [v6]]);
+  });
+
+  it('when no checked address has the asked family then it still answers only with checked addresses', () => {
+    const lookup = pinnedLookup([v4]) as unknown as (
+      host: string,
+      options: unknown,
+      callback: (...args: unknown[]) => void,
+    ) => void;
+    let reply: unknown[] = [];
+    lookup('example.com', { family: 6 }, (...args) => {
+      reply = args;
+    });
+    expect(reply).toEqual([null, v4.address, 4]);
+  });
+
+  it('when the options are not an object then the first checked address is the answer', () => {
+    expect(answer(undefined)).toEqual([null, v6.address, 6]);
+    expect(answer(4)).toEqual([null, v6.address, 6]);
   });
 });
 
@@ -165,6 +229,41 @@ describe('fetchUrl against a local server', () => {
       } else if (path === '/gzip') {
         response.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' });
         response.end(gzipSync('compressed hello'));
+      } else if (path === '/headers') {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(request.headers));
+      } else if (path.startsWith('/hops/')) {
+        const left = Number(path.slice('/hops/'.length));
+        response.writeHead(302, { location: left > 0 ? `/hops/${left - 1}` : '/doc' });
+        response.end();
+      } else if (path === '/300') {
+        response.writeHead(300, { location: '/doc' });
+        response.end();
+      } else if (path === '/300-without-location') {
+        response.writeHead(300);
+        response.end('choose');
+      } else if (path === '/400-with-location') {
+        response.writeHead(400, { location: '/doc' });
+        response.end();
+      } else if (path === '/ok-with-location') {
+        response.writeHead(200, { 'content-type': 'text/plain', location: '/doc' });
+        response.end('the document itself');
+      } else if (path === '/deflate') {
+        response.writeHead(200, { 'content-encoding': 'deflate' });
+        response.end(deflateSync('deflated hello'));
+      } else if (path === '/br') {
+        response.writeHead(200, { 'content-encoding': 'br' });
+        response.end(brotliCompressSync('brotli hello'));
+      } else if (path === '/gzip-spelled-loosely') {
+        response.writeHead(200, { 'content-encoding': ' GZIP ' });
+        response.end(gzipSync('loose hello'));
+      } else if (path === '/broken-gzip') {
+        response.writeHead(200, { 'content-encoding': 'gzip' });
+        response.end('this is not gzip at all');
+      } else if (path === '/declared-big-never-sent') {
+        // Declares more than the limit and then sends nothing: only the declaration can refuse it in time.
+        response.writeHead(200, { 'content-length': String(1_000_000) });
+        response.flushHeaders();
       } else if (path === '/slow') {
         response.writeHead(200);
         response.write('partial');
@@ -232,6 +331,71 @@ describe('fetchUrl against a local server', () => {
   it('when the body is compressed then it is decompressed', async () => {
     const fetched = await fetchUrl(`${base}/gzip`, allowed);
     expect(new TextDecoder().decode(fetched.bytes)).toBe('compressed hello');
+    const text = async (path: string) =>
+      new TextDecoder().decode((await fetchUrl(`${base}${path}`, allowed)).bytes);
+    expect(await text('/deflate')).toBe('deflated hello');
+    expect(await text('/br')).toBe('brotli hello');
+    expect(await text('/gzip-spelled-loosely')).toBe('loose hello');
+  });
+
+  it('when the compressed body is corrupt then it says the response could not be read', async () => {
+    expect(await refusal(`${base}/broken-gzip`, allowed)).toBe(
+      'The URL could not be fetched: the response could not be read.',
+    );
+  });
+
+  it('when the request goes out then it names MiniRAG and asks only for encodings it can decode', async () => {
+    const sent = JSON.parse(new TextDecoder().decode((await fetchUrl(`${base}/headers`, allowed)).bytes));
+    expect(sent['user-agent']).toMatch(/^MiniRAG\//);
+    expect(sent['accept-encoding']).toBe('gzip, deflate, br');
+    expect(sent.accept).toMatch(/text\/html/);
+  });
+
+  it('when the limit is not given then documents up to 20 MiB are read', async () => {
+    expect((await fetchUrl(`${base}/big`, allowed)).bytes).toHaveLength(5000);
+  });
+
+  it('when the declared length is over the limit then it is refused before the body arrives', async () => {
+    const error = await fetchUrl(`${base}/declared-big-never-sent`, {
+      ...allowed,
+      maxBytes: 1000,
+      timeoutMs: 5000,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(PayloadTooLargeError);
+    expect((error as Error).message).toBe('The document at the URL is larger than the limit of 1000 bytes.');
+  });
+
+  it('when there are exactly five redirects then they are followed; six are refused', async () => {
+    const fetched = await fetchUrl(`${base}/hops/4`, allowed); // /hops/4 … /hops/0, then /doc: five redirects
+    expect(fetched.finalUrl).toBe(`${base}/doc`);
+    expect(await refusal(`${base}/hops/5`, allowed)).toBe('URL refused: more than 5 redirects.');
+  });
+
+  it('when a 3xx has a Location then it is a redirect, without one it is an error; other statuses are not redirects', async () => {
+    expect((await fetchUrl(`${base}/300`, allowed)).finalUrl).toBe(`${base}/doc`);
+    expect(await refusal(`${base}/300-without-location`, allowed)).toBe(
+      'The URL could not be fetched: the server answered 300.',
+    );
+    expect(await refusal(`${base}/400-with-location`, allowed)).toBe(
+      'The URL could not be fetched: the server answered 400.',
+    );
+    const ok = await fetchUrl(`${base}/ok-with-location`, allowed);
+    expect(ok.finalUrl).toBe(`${base}/ok-with-location`);
+    expect(new TextDecoder().decode(ok.bytes)).toBe('the document itself');
+  });
+
+  it("when the caller aborts then the caller's reason is thrown, not a fetch error", async () => {
+    const controller = new AbortController();
+    const reason = new Error('the ingestion was cancelled');
+    setTimeout(() => controller.abort(reason), 100);
+    const error = await fetchUrl(`${base}/slow`, { ...allowed, signal: controller.signal }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBe(reason);
   });
 
   it('when the server is too slow then it times out with a readable error', async () => {

@@ -8,6 +8,13 @@ import type { Database, Queryable, SystemQueryable } from '../../ports/database.
 export interface PgliteDatabaseOptions {
   /** Directory to persist into; in memory when omitted (tests). */
   readonly dataDir?: string;
+  /** A data directory tarball (`dumpDataDir`) to start from instead of an empty cluster. */
+  readonly loadDataDir?: Blob;
+}
+
+export interface PgliteDatabase extends Database {
+  /** The whole data directory as a tarball, for `loadDataDir`. */
+  dumpDataDir(): Promise<Blob>;
 }
 
 function queryable(tx: Transaction): SystemQueryable {
@@ -27,8 +34,11 @@ function queryable(tx: Transaction): SystemQueryable {
  * Database adapter on PGlite (PostgreSQL compiled to WASM, with pgvector), for the embedded mode.
  * PGlite is a single connection: transactions run one at a time, which PGlite serialises itself.
  */
-export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}): Promise<Database> {
-  const pg = await PGlite.create(options.dataDir ?? 'memory://', { extensions: { vector } });
+export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}): Promise<PgliteDatabase> {
+  const pg = await PGlite.create(options.dataDir ?? 'memory://', {
+    extensions: { vector },
+    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+  });
 
   async function scoped<T>(settings: Record<string, string>, fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return pg.transaction(async (tx) => {
@@ -44,6 +54,7 @@ export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}):
       scoped({ 'app.tenant_id': tenantId }, fn),
     withSettings: scoped,
     withSystem: <T>(fn: (tx: SystemQueryable) => Promise<T>) => pg.transaction((tx) => fn(queryable(tx))),
+    dumpDataDir: () => pg.dumpDataDir('none'),
     close: () => pg.close(),
   };
 }

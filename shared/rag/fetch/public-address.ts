@@ -16,8 +16,10 @@ const descriptions: Record<string, string> = {
 };
 
 /** The only IPv6 block the internet routes (RFC 4291 global unicast); the rest is special or unassigned. */
+// Stryker disable next-line StringLiteral: another range string throws at import or changes the range, which the tests below catch; the vitest runner reports a failed import as no test run (a false survivor)
 const GLOBAL_UNICAST = ipaddr.parseCIDR('2000::/3');
 /** IPv4-compatible IPv6 (deprecated, RFC 4291 §2.5.5.1): ::a.b.c.d reaches a.b.c.d on some stacks. */
+// Stryker disable next-line StringLiteral: as above, an empty range fails at import
 const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96');
 
 function ipv6Reason(address: ipaddr.IPv6): string | undefined {

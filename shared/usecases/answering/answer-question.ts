@@ -58,6 +58,10 @@ export interface PreparedAnswer {
   readonly messageId: string;
   /** The stream's first event, known before the provider answers. */
   readonly meta: Extract<AnswerEvent, { type: 'meta' }>;
+  /**
+   * The passages as numbered for the model. The stream's `citations` event is what the answer cites by:
+   * an answerer that picks its sources up front (extractive) lists and renumbers only those.
+   */
   readonly citations: Citation[];
   /** The answer as it is generated. Throws a ProviderError (after saving the partial answer) if the stream breaks. */
   events(signal?: AbortSignal): AsyncGenerator<AnswerEvent>;

@@ -10,7 +10,7 @@ import type { Logger } from '../../ports/logger.ts';
 import { insertMessage } from '../../repositories/chats.ts';
 import { recordUsage } from '../../repositories/usage.ts';
 import type { AnswerEvent } from './answer-events.ts';
-import { citedNumbers } from './assemble-context.ts';
+import { citedNumbers, renumberCitations } from './citation-markers.ts';
 import { settleReservation } from './quota.ts';
 
 export type PendingUsage = UsageEvent & { costUsd: number };
@@ -45,6 +45,7 @@ export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<An
     .stream({ ...input.request, ...(input.signal ? { signal: input.signal } : {}) })
     [Symbol.asyncIterator]();
   let answer = '';
+  let citations = input.citations;
   let reported: { inputTokens: number; outputTokens: number } | undefined;
   let saved = false;
   let started = false;
@@ -53,6 +54,10 @@ export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<An
     // ordinary HTTP problem, as long as the route pulls `meta` before it starts the response.
     let next = await stream.next();
     started = true;
+    if (!next.done && next.value.type === 'sources') {
+      citations = renumberCitations(input.citations, next.value.passages);
+      next = await stream.next();
+    }
     yield {
       type: 'meta',
       messageId: input.messageId,
@@ -60,31 +65,31 @@ export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<An
       botId: bot.id,
       query: input.query,
     };
-    yield { type: 'citations', citations: input.citations };
+    yield { type: 'citations', citations };
     for (; !next.done; next = await stream.next()) {
       const event = next.value;
       if (event.type === 'delta') {
         answer += event.text;
         yield { type: 'delta', text: event.text };
-      } else {
+      } else if (event.type === 'usage') {
         reported = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
       }
     }
     saved = true;
-    const usage = await save(input, answer, 'complete', reported);
-    yield { type: 'usage', ...usage };
+    const usage = await save(input, citations, answer, 'complete', reported);
+    yield { type: 'usage', ...usage, provider: model.provider, model: model.model };
     yield {
       type: 'done',
       messageId: input.messageId,
       status: 'complete',
-      cited: citedNumbers(answer, input.citations.length),
+      cited: citedNumbers(answer, citations.length),
     };
   } finally {
     // A provider error mid-stream, or a consumer that stopped iterating (client disconnect): close the
     // provider call and keep what exists.
     if (!saved) {
       await stream.return?.(undefined);
-      if (started) await save(input, answer, answer ? 'partial' : 'failed', reported);
+      if (started) await save(input, citations, answer, answer ? 'partial' : 'failed', reported);
       else await saveRefused(input);
     }
   }
@@ -115,6 +120,7 @@ const attribution = (input: StreamAnswerInput) => ({
 
 async function save(
   input: StreamAnswerInput,
+  citations: readonly Citation[],
   answer: string,
   status: MessageStatus,
   reported: { inputTokens: number; outputTokens: number } | undefined,
@@ -128,7 +134,7 @@ async function save(
     outputTokens: input.estimateTokens(answer),
   };
   const cost = costUsd(model.provider, model.model, tokens.inputTokens, tokens.outputTokens);
-  const cited = new Set(citedNumbers(answer, input.citations.length));
+  const cited = new Set(citedNumbers(answer, citations.length));
   await input.deps.db.withTenant(auth.tenantId, async (tx) => {
     if (input.chatId) {
       await insertMessage(tx, auth.tenantId, {
@@ -146,7 +152,7 @@ async function save(
         chatId: input.chatId,
         role: 'assistant',
         content: answer,
-        citations: input.citations.filter((c) => cited.has(c.n)),
+        citations: citations.filter((c) => cited.has(c.n)),
         status,
         inputTokens: tokens.inputTokens,
         outputTokens: tokens.outputTokens,
