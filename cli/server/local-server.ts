@@ -56,6 +56,8 @@ export function createLocalServer(p: LocalPlatform): LocalServer {
   app.post('/v1/chats/:id/messages', (c) => chatStream.fetch(c.req.raw));
   app.post('/v1/chat/completions', (c) => chatStream.fetch(c.req.raw));
   app.post('/v1/responses', (c) => chatStream.fetch(c.req.raw));
+  // Website visitors (the widget): sessions, chats, streamed answers and their CORS preflights.
+  app.all('/v1/public/*', (c) => chatStream.fetch(c.req.raw));
   app.get('/', (c) => serveWeb(c.req.raw, 'index.html'));
   app.get('/ui/*', (c) => serveWeb(c.req.raw, c.req.path.slice('/ui/'.length)));
   app.all('*', (c) => api.fetch(c.req.raw));

@@ -73,16 +73,9 @@ export class Api extends Construct {
       description: `MiniRAG ${props.stage} REST API`,
       createDefaultStage: false,
       defaultIntegration: new HttpLambdaIntegration('Integration', this.function.function),
-      corsPreflight:
-        props.corsOrigins.length > 0
-          ? {
-              allowOrigins: props.corsOrigins,
-              allowMethods: [apigwv2.CorsHttpMethod.ANY],
-              allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
-              exposeHeaders: ['location', 'retry-after'],
-              maxAge: Duration.hours(1),
-            }
-          : undefined,
+      // No corsPreflight: API Gateway would answer every preflight with one static list and overwrite the
+      // app's CORS headers, but the website routes (/v1/public) answer each publishable key's origins. The
+      // app does CORS for both (deploymentCors for CORS_ORIGINS, publicCors for the keys).
     });
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {

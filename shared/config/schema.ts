@@ -52,6 +52,8 @@ export const configSchema = z.object({
   JWT_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_SIGNING_KEY_SECRET_ARN: z.string().optional(),
   ACCESS_TOKEN_TTL_SECONDS: int(60, 86_400).default(900),
+  /** Lifetime of a website visitor's token (from a publishable key); the widget asks for a new one after. */
+  VISITOR_TOKEN_TTL_SECONDS: int(60, 86_400).default(3600),
 
   KMS_KEY_ID: z.string().optional(),
   MASTER_KEY: z.string().optional(),

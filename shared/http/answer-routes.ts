@@ -1,23 +1,28 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { bedrockClientsFor } from '../composition/bedrock.ts';
 import { chatModelFactory, type ProviderEndpoints } from '../composition/chat-model.ts';
 import { rerankerFactory } from '../composition/reranker.ts';
+import type { AuthContext } from '../domain/auth-context.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
+import type { Logger } from '../ports/logger.ts';
 import type { AnswerDeps, prepareAnswer as PrepareAnswer } from '../usecases/answering/answer-question.ts';
 import { answerEventJson, citationJson, collectAnswer } from './answer-json.ts';
 import { tenantAuth } from './auth.ts';
+import type { AppEnv } from './env.ts';
 import { openAiChunks, openAiCompletion } from './openai-format.ts';
 import { openAiResponse, openAiResponseEvents } from './openai-responses.ts';
 import { createRouter } from './router.ts';
 import { IdParam, jsonBody, requires, standardErrors, text } from './schemas.ts';
 import { primed, sseResponse } from './sse.ts';
 
-const CitationSchema = z
+export const CitationSchema = z
   .object({
     n: z.number(),
     source_id: z.string(),
     title: z.string(),
+    url: z.string().nullable(),
     chunk_ids: z.array(z.string()),
     start_offset: z.number(),
     end_offset: z.number(),
@@ -33,11 +38,11 @@ const MAX_MESSAGE_CHARS = 20_000;
  */
 const MAX_COMPLETION_MESSAGES = 100;
 
-const AskBody = z
+export const AskBody = z
   .object({ content: text(MAX_MESSAGE_CHARS).min(1), stream: z.boolean().default(false) })
   .openapi('AskQuestion');
 
-const AnswerSchema = z
+export const AnswerSchema = z
   .object({
     message_id: z.string(),
     content: z.string(),
@@ -142,6 +147,68 @@ export function answerDeps(p: Platform, endpoints?: ProviderEndpoints): AnswerDe
   };
 }
 
+export interface AnswerTiming {
+  readonly firstEventGraceMs: number;
+  readonly keepAliveMs: number;
+}
+
+/**
+ * Answers a question asked in a stored chat: Server-Sent Events when the caller asked for a stream and this
+ * app can stream, else JSON. Shared by the members' route and the website visitors' one.
+ */
+export async function answerInChat(
+  c: Context<AppEnv>,
+  auth: AuthContext,
+  chatId: string,
+  body: { content: string; stream: boolean },
+  deps: AnswerDeps,
+  timing: AnswerTiming,
+  options: { streaming: boolean; logger: Logger; withUsage?: boolean },
+): Promise<Response> {
+  // Website visitors are not shown what their answers cost the tenant.
+  const withUsage = options.withUsage ?? true;
+  const controller = new AbortController();
+  const answer = await prepareAnswer(auth, { chatId }, body.content, deps, controller.signal);
+  if (body.stream && options.streaming) {
+    const { items } = await primed(answer.events(controller.signal), timing.firstEventGraceMs);
+    return sseResponse(
+      c,
+      async function* () {
+        // `meta` is known before the provider answers: it goes out at once, also when the grace
+        // period ran out before the provider's first event.
+        yield { event: 'meta', data: JSON.stringify(answerEventJson(answer.meta)) };
+        for await (const event of items) {
+          if (event.type === 'meta' || (event.type === 'usage' && !withUsage)) continue;
+          yield { event: event.type, data: JSON.stringify(answerEventJson(event)) };
+        }
+      },
+      options.logger,
+      timing,
+      controller,
+    );
+  }
+  const result = await collectAnswer(answer.events());
+  return c.json(
+    {
+      message_id: answer.messageId,
+      content: result.text,
+      citations: result.citations.map(citationJson),
+      ...(withUsage
+        ? {
+            usage: {
+              input_tokens: result.usage.inputTokens,
+              output_tokens: result.usage.outputTokens,
+              cost_usd: result.usage.costUsd,
+              provider: result.usage.provider,
+              model: result.usage.model,
+            },
+          }
+        : {}),
+    },
+    200,
+  );
+}
+
 /**
  * Asking questions: our own message route and the OpenAI-compatible one. Mounted by the chat-stream app
  * (streaming: SSE) and by the API app (`streaming: false`: API Gateway buffers responses, so the same
@@ -182,51 +249,11 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
         502: standardErrors[400],
       },
     }),
-    async (c) => {
-      const body = c.req.valid('json');
-      const controller = new AbortController();
-      const answer = await prepareAnswer(
-        c.get('auth'),
-        { chatId: c.req.valid('param').id },
-        body.content,
-        deps,
-        controller.signal,
-      );
-      if (body.stream && options.streaming) {
-        const { items } = await primed(answer.events(controller.signal), timing.firstEventGraceMs);
-        return sseResponse(
-          c,
-          async function* () {
-            // `meta` is known before the provider answers: it goes out at once, also when the grace
-            // period ran out before the provider's first event.
-            yield { event: 'meta', data: JSON.stringify(answerEventJson(answer.meta)) };
-            for await (const event of items) {
-              if (event.type !== 'meta')
-                yield { event: event.type, data: JSON.stringify(answerEventJson(event)) };
-            }
-          },
-          p.logger,
-          timing,
-          controller,
-        );
-      }
-      const result = await collectAnswer(answer.events());
-      return c.json(
-        {
-          message_id: answer.messageId,
-          content: result.text,
-          citations: result.citations.map(citationJson),
-          usage: {
-            input_tokens: result.usage.inputTokens,
-            output_tokens: result.usage.outputTokens,
-            cost_usd: result.usage.costUsd,
-            provider: result.usage.provider,
-            model: result.usage.model,
-          },
-        },
-        200,
-      );
-    },
+    async (c) =>
+      answerInChat(c, c.get('auth'), c.req.valid('param').id, c.req.valid('json'), deps, timing, {
+        streaming: options.streaming,
+        logger: p.logger,
+      }),
   );
 
   app.openapi(

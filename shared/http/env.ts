@@ -5,6 +5,8 @@ export interface AppVariables {
   requestId: string;
   /** Set by the auth middleware on tenant routes. */
   auth: AuthContext;
+  /** Set on public routes once the caller's Origin is checked against its publishable key: CORS answers it. */
+  publicOrigin: string;
 }
 
 export interface AppEnv {

@@ -29,7 +29,12 @@ const writeRoutes = operations(doc, (path, method) => Boolean(doc.paths[path]?.[
     limit: limitFor(op.path),
   }),
 );
-const CHAT_ROUTES = ['/v1/chats/{id}/messages', '/v1/chat/completions'];
+const CHAT_ROUTES = [
+  '/v1/chats/{id}/messages',
+  '/v1/chat/completions',
+  '/v1/public/chats',
+  '/v1/public/chats/{id}/messages',
+];
 
 /** A body of `bytes` bytes sent in chunks with no Content-Length, as a client streaming a huge upload does. */
 function chunkedBody(bytes: number): ReadableStream<Uint8Array> {

@@ -78,6 +78,20 @@ const ID_ROUTES: Record<string, IdRouteFixture> = {
     create: async ({ app, tenant }) => (await createTestChat(app, tenant.apiToken)).id,
     bodies: { post: { content: 'What do you know?' } },
   },
+  '/v1/bots/{id}/publishable-keys': {
+    create: async ({ app, tenant }) => (await createTestBot(app, tenant.apiToken)).id,
+    bodies: { post: { allowed_origins: ['https://help.example.com'] } },
+  },
+  '/v1/publishable-keys/{id}': {
+    create: async ({ app, tenant }) => {
+      const bot = await createTestBot(app, tenant.apiToken);
+      const res = await call(app, 'POST', `/v1/bots/${bot.id}/publishable-keys`, {
+        token: tenant.apiToken,
+        body: { allowed_origins: ['https://help.example.com'] },
+      });
+      return res.body.id as string;
+    },
+  },
 };
 
 /** Routes that name another resource in the body or query: B's id there must not reach B's data either. */
@@ -113,7 +127,9 @@ const PLATFORM_ID_ROUTES: Record<string, Partial<Record<HttpMethod, unknown>>> =
 };
 
 const doc = await openApiDocument();
-const idOperations = operations(doc, (path) => path.includes('{id}'));
+// The website routes (/v1/public) take no tenant credential at all (401): their visitor-against-visitor and
+// visitor-against-tenant walls are tested in visitor-security.test.ts.
+const idOperations = operations(doc, (path) => path.includes('{id}') && !path.startsWith('/v1/public/'));
 const tenantIdOperations = idOperations.filter((op) => !(op.path in PLATFORM_ID_ROUTES));
 const platformIdOperations = idOperations.filter((op) => op.path in PLATFORM_ID_ROUTES);
 /** Every list endpoint (a GET answering `{ data, next_cursor }`), except the platform admin's. */

@@ -12,7 +12,7 @@ const UsageQuery = z.object({
   from: instant.optional().openapi({ param: { name: 'from', in: 'query' } }),
   to: instant.optional().openapi({ param: { name: 'to', in: 'query' } }),
   group_by: z
-    .enum(['day', 'bot', 'model'])
+    .enum(USAGE_GROUPINGS)
     .default('day')
     .openapi({ param: { name: 'group_by', in: 'query' } }),
 });
@@ -42,7 +42,8 @@ export function usageRoutes(p: Platform) {
     createRoute({
       method: 'get',
       path: '/',
-      summary: "The tenant's token usage and cost, grouped by day, bot or model (default: the last 30 days)",
+      summary:
+        "The tenant's token usage and cost, grouped by day, bot, model or publishable key (default: the last 30 days)",
       security: requires('read'),
       request: { query: UsageQuery },
       responses: { 200: json(UsageSchema, 'Usage rows'), ...standardErrors },
