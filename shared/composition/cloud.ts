@@ -3,11 +3,13 @@ import { createPgVectorStore } from '../adapters/pgvector/vector-store.ts';
 import { createPostgresDatabase } from '../adapters/postgres/database.ts';
 import { createQdrantVectorStore } from '../adapters/qdrant/vector-store.ts';
 import { createDataApiDatabase } from '../adapters/rds-data/database.ts';
+import { createS3BlobStore } from '../adapters/s3/blob-store.ts';
 import { createSqsIngestQueue } from '../adapters/sqs/ingest-queue.ts';
 import type { Config } from '../config/schema.ts';
 import { createSecretResolver, type Env } from '../config/secrets.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
+import type { BlobStore } from '../ports/blob-store.ts';
 import type { Database } from '../ports/database.ts';
 import { selectEmbedder } from './embedder.ts';
 import { createLogger } from './logger.ts';
@@ -54,10 +56,23 @@ export async function buildCloudPlatform(
       config.VECTOR_STORE === 'qdrant'
         ? createQdrantVectorStore({ url: config.QDRANT_URL!, apiKey: qdrantKey })
         : createPgVectorStore(db),
+    blobStore: config.BLOB_BUCKET ? createS3BlobStore({ bucket: config.BLOB_BUCKET }) : missingBlobStore,
     embedder: selectEmbedder(config, openAiKey),
     providerKeys: { openai: openAiKey, anthropic: anthropicKey },
   };
 }
+
+/** A function deployed without a bucket (chat-stream needs none): any use is a configuration fault. */
+const unconfigured = async (): Promise<never> => {
+  throw new Error('BLOB_BUCKET is not set: this function has no blob store');
+};
+const missingBlobStore: BlobStore = {
+  presignUpload: unconfigured,
+  put: unconfigured,
+  head: unconfigured,
+  get: unconfigured,
+  deletePrefix: unconfigured,
+};
 
 function dataApiDatabase(config: Config): Database {
   if (!config.DATABASE_CLUSTER_ARN || !config.DATABASE_SECRET_ARN) {

@@ -72,7 +72,8 @@ export function createFsBlobStore(options: FsBlobStoreOptions): FsBlobStore {
     await mkdir(join(dir, TMP), { recursive: true, mode: 0o700 });
     const temp = join(dir, TMP, `${randomBytes(12).toString('hex')}.part`);
     try {
-      await pipeline(source, ...(limit ? [limit] : []), createWriteStream(temp, { mode: 0o600 }));
+      const file = createWriteStream(temp, { mode: 0o600 });
+      await (limit ? pipeline(source, limit, file) : pipeline(source, file));
       await mkdir(join(target, '..'), { recursive: true, mode: 0o700 });
       await rename(temp, target);
     } catch (error) {
