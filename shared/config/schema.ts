@@ -96,6 +96,8 @@ export const configSchema = z.object({
    * In AWS a request must fit Lambda's 6 MB payload, so the stack sets 4 MB; larger files use direct uploads.
    */
   MAX_INLINE_UPLOAD_BYTES: int(1024, 2_000_000_000).optional(),
+  /** How long an upload URL from POST /v1/sources/uploads is valid (S3 presigned URLs: 15 minutes at most). */
+  UPLOAD_URL_SECONDS: int(1, 900).default(900),
   /** S3 bucket of uploaded originals (AWS); locally they are kept under MINIRAG_DATA_DIR/blobs. */
   BLOB_BUCKET: z.string().min(3).optional(),
   /**

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { sourceBlobPrefix } from '../domain/blob-key.ts';
 import { errorLogFields } from '../domain/error-log.ts';
 import {
   DocumentLimitError,
@@ -9,7 +10,6 @@ import {
   UnusableSourceError,
   ValidationError,
 } from '../domain/errors.ts';
-import { sourceBlobPrefix } from '../domain/blob-key.ts';
 import { asTenantId, type TenantId } from '../domain/ids.ts';
 import { pointId } from '../domain/point-id.ts';
 import type { Source } from '../domain/source.ts';
@@ -313,7 +313,8 @@ async function extract(
     return { text: normalizeText(text), contentHash };
   }
   const stored = await deps.db.withTenant(tenantId, (tx) => loadSourceContent(tx, tenantId, source.id));
-  if (stored?.blobKey) return extractOriginal(tenantId, { ...source, type: source.type }, stored.blobKey, deps);
+  if (stored?.blobKey)
+    return extractOriginal(tenantId, { ...source, type: source.type }, stored.blobKey, deps);
   if (!stored?.content) throw new UnusableSourceError('The source has no content.');
   const text = await extractText(
     { bytes: stored.content, contentType: source.contentType ?? undefined, type: source.type },

@@ -30,7 +30,9 @@ export async function readOriginal(
       throw tooLarge();
     }
     if (length + chunk.length > buffer.length) {
-      const grown = Buffer.allocUnsafe(Math.min(maxBytes, Math.max(buffer.length * 2, length + chunk.length)));
+      const grown = Buffer.allocUnsafe(
+        Math.min(maxBytes, Math.max(buffer.length * 2, length + chunk.length)),
+      );
       buffer.copy(grown, 0, 0, length);
       buffer = grown;
     }

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { requireScope } from '../auth/authorize.ts';
 import type { AuthContext } from '../domain/auth-context.ts';
+import { originalBlobKey, sourceBlobPrefix } from '../domain/blob-key.ts';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import type { Source, SourceType } from '../domain/source.ts';
-import { originalBlobKey, sourceBlobPrefix } from '../domain/blob-key.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 import type { Database } from '../ports/database.ts';
 import type { EmbeddingSpace } from '../ports/embedder.ts';
@@ -68,49 +68,51 @@ export async function createSource(
   const file = input.content instanceof Uint8Array ? input.content : undefined;
   const blobKey = file ? originalBlobKey(auth.tenantId, id, 1) : null;
   let stored = false;
-  const source = await deps.db.withTenant(auth.tenantId, async (tx) => {
-    if (contentHash) {
-      const existing = await findSourceByHash(tx, auth.tenantId, contentHash);
-      if (existing) {
-        throw new ConflictError(
-          `This content was already added as source ${existing.id} ('${existing.title}'). Re-ingest that source instead.`,
-          { details: { existing_source_id: existing.id } },
-        );
+  const source = await deps.db
+    .withTenant(auth.tenantId, async (tx) => {
+      if (contentHash) {
+        const existing = await findSourceByHash(tx, auth.tenantId, contentHash);
+        if (existing) {
+          throw new ConflictError(
+            `This content was already added as source ${existing.id} ('${existing.title}'). Re-ingest that source instead.`,
+            { details: { existing_source_id: existing.id } },
+          );
+        }
       }
-    }
-    if (file && blobKey) {
-      // Written before the row commits, so a committed source always has its file; a failed commit removes it.
-      await deps.blobStore.put(blobKey, file, input.contentType ?? 'application/octet-stream');
-      stored = true;
-    }
-    const created = await insertSource(tx, auth.tenantId, {
-      id,
-      title: input.title,
-      type: input.type,
-      url: input.url ?? null,
-      tags: [...new Set(input.tags ?? [])],
-      metadata: input.metadata ?? {},
-      content: file ? null : content,
-      contentType: input.contentType ?? null,
-      contentHash,
-      blobKey,
-      byteSize: file?.byteLength ?? null,
+      if (file && blobKey) {
+        // Written before the row commits, so a committed source always has its file; a failed commit removes it.
+        await deps.blobStore.put(blobKey, file, input.contentType ?? 'application/octet-stream');
+        stored = true;
+      }
+      const created = await insertSource(tx, auth.tenantId, {
+        id,
+        title: input.title,
+        type: input.type,
+        url: input.url ?? null,
+        tags: [...new Set(input.tags ?? [])],
+        metadata: input.metadata ?? {},
+        content: file ? null : content,
+        contentType: input.contentType ?? null,
+        contentHash,
+        blobKey,
+        byteSize: file?.byteLength ?? null,
+      });
+      await enqueueIngestJob(
+        tx,
+        auth.tenantId,
+        {
+          tenantId: auth.tenantId,
+          sourceId: created.id,
+          version: created.version,
+        },
+        deps.ingestMaxAttempts ?? DEFAULT_INGEST_ATTEMPTS,
+      );
+      return created;
+    })
+    .catch(async (error: unknown) => {
+      if (stored) await deps.blobStore.deletePrefix(sourceBlobPrefix(auth.tenantId, id)).catch(() => {});
+      throw error;
     });
-    await enqueueIngestJob(
-      tx,
-      auth.tenantId,
-      {
-        tenantId: auth.tenantId,
-        sourceId: created.id,
-        version: created.version,
-      },
-      deps.ingestMaxAttempts ?? DEFAULT_INGEST_ATTEMPTS,
-    );
-    return created;
-  }).catch(async (error: unknown) => {
-    if (stored) await deps.blobStore.deletePrefix(sourceBlobPrefix(auth.tenantId, id)).catch(() => {});
-    throw error;
-  });
   await deps.ingestQueue.notify();
   return source;
 }

@@ -57,7 +57,8 @@ export async function startUpload(
   deps: UploadDeps,
 ): Promise<{ source: Source; upload: BlobUpload }> {
   requireScope(auth, 'sources:write');
-  if (input.sizeBytes === 0) throw new ValidationError('size_bytes: the file is empty; there is nothing to ingest.');
+  if (input.sizeBytes === 0)
+    throw new ValidationError('size_bytes: the file is empty; there is nothing to ingest.');
   if (input.sizeBytes > deps.maxUploadBytes) {
     throw new PayloadTooLargeError(
       `The file is ${input.sizeBytes} bytes; the limit is ${deps.maxUploadBytes} bytes (MAX_UPLOAD_BYTES).`,

@@ -20,7 +20,8 @@ export const SourceSchema = z
     token_count: z.number(),
     size_bytes: z.number(),
     duplicate_of: z.string().nullable().openapi({
-      description: 'Set when ingestion found the same content already ingested as this source (status FAILED)',
+      description:
+        'Set when ingestion found the same content already ingested as this source (status FAILED)',
     }),
     created_at: z.string(),
     updated_at: z.string(),
@@ -46,4 +47,3 @@ export const sourceJson = (s: Source) => ({
   updated_at: iso(s.updatedAt)!,
   processed_at: iso(s.processedAt),
 });
-

@@ -1,7 +1,16 @@
-import { createRoute, z } from '@hono/zod-openapi';
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import type { AppEnv } from '#shared/http/env.ts';
-import { IdParam, iso, json, jsonBody, jsonObject, requires, standardErrors, text } from '#shared/http/schemas.ts';
+import {
+  IdParam,
+  iso,
+  json,
+  jsonBody,
+  jsonObject,
+  requires,
+  standardErrors,
+  text,
+} from '#shared/http/schemas.ts';
 import { completeUpload, startUpload, type UploadDeps } from '#shared/usecases/uploads.ts';
 import { SourceSchema, sourceJson } from './source-json.ts';
 
@@ -42,7 +51,8 @@ export function addUploadRoutes(app: OpenAPIHono<AppEnv>, deps: UploadDeps) {
     createRoute({
       method: 'post',
       path: '/uploads',
-      summary: 'Start a direct upload: creates the source (AWAITING_UPLOAD) and returns where to PUT the file',
+      summary:
+        'Start a direct upload: creates the source (AWAITING_UPLOAD) and returns where to PUT the file',
       description:
         'Declare the file; PUT its bytes to `upload.url` with `upload.headers` (and a Content-Length of exactly ' +
         '`size_bytes`) before `expires_at`; then call `POST /v1/sources/{id}/complete`. A source never completed ' +

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { tenantAuth } from '#shared/http/auth.ts';
+import { inlineUploadLimit } from '#shared/http/body-limits.ts';
 import { createRouter, deleteByIdRoute } from '#shared/http/router.ts';
 import {
   IdParam,
@@ -20,7 +21,6 @@ import {
   removeSource,
 } from '#shared/usecases/sources.ts';
 import type { UploadDeps } from '#shared/usecases/uploads.ts';
-import { inlineUploadLimit } from '#shared/http/body-limits.ts';
 import { CreateSourceJson, readSourceInput, UploadForm } from './source-input.ts';
 import { SourceSchema, SourceStatus as Status, sourceJson } from './source-json.ts';
 import { addUploadRoutes } from './source-uploads.ts';
@@ -35,6 +35,7 @@ export function sourceRoutes(p: Platform) {
     embeddingSpace: p.embedder.space,
     ingestMaxAttempts: p.config.INGEST_MAX_ATTEMPTS,
     maxUploadBytes: p.config.MAX_UPLOAD_BYTES,
+    uploadUrlSeconds: p.config.UPLOAD_URL_SECONDS,
   };
   app.use('*', tenantAuth({ db: p.db, ...p.secrets }));
 

@@ -40,6 +40,8 @@ export interface IncomingUpload {
 }
 
 export interface FsBlobStore extends BlobStore {
+  /** The directory the objects are kept in. */
+  readonly dir: string;
   /**
    * Stores the body of `PUT {UPLOAD_PATH}{token}`: the token must be intact and unexpired, the type the
    * declared one, and the body exactly the declared size. It streams to a temporary file that is renamed
@@ -101,6 +103,7 @@ export function createFsBlobStore(options: FsBlobStoreOptions): FsBlobStore {
   }
 
   return {
+    dir,
     async presignUpload(key: string, request: PresignRequest): Promise<BlobUpload> {
       pathOf(key);
       const expiresAt = Math.floor(now() / 1000) + request.expiresInSeconds;
