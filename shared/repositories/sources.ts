@@ -92,17 +92,18 @@ export async function markUploadReceived(tx: Queryable, tenantId: TenantId, id: 
   return rows.length > 0;
 }
 
-/** Uploads never completed, across tenants (the platform's sweep, as the owner). */
+/** A tenant's uploads never completed, created before `createdBefore`. */
 export async function findAbandonedUploads(
   tx: Queryable,
+  tenantId: TenantId,
   createdBefore: Date,
   limit: number,
-): Promise<{ tenantId: TenantId; id: string }[]> {
-  const rows = await tx.query<{ tenant_id: string; id: string }>(sql`
-    select tenant_id, id from sources
-    where status = 'AWAITING_UPLOAD' and created_at < ${createdBefore}::timestamptz
+): Promise<string[]> {
+  const rows = await tx.query<{ id: string }>(sql`
+    select id from sources
+    where tenant_id = ${tenantId} and status = 'AWAITING_UPLOAD' and created_at < ${createdBefore}::timestamptz
     order by created_at limit ${limit}`);
-  return rows.map((r) => ({ tenantId: r.tenant_id as TenantId, id: r.id }));
+  return rows.map((r) => r.id);
 }
 
 /** Deletes a source only while it still awaits its upload (a completion racing the sweep wins). */

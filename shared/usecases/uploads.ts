@@ -23,6 +23,7 @@ import {
   loadSourceContent,
   markUploadReceived,
 } from '../repositories/sources.ts';
+import { listTenantIds } from '../repositories/tenants.ts';
 import type { SourceDeps } from './sources.ts';
 
 export interface UploadDeps extends SourceDeps {
@@ -159,10 +160,16 @@ export async function sweepAbandonedUploads(
   now: Date = new Date(),
 ): Promise<number> {
   const cutoff = new Date(now.getTime() - ABANDONED_UPLOAD_HOURS * 3600_000);
-  const abandoned = await deps.db.withSystem((tx) => findAbandonedUploads(tx, cutoff, 500));
+  // Sources are read tenant by tenant: row-level security is forced on them, even for the owner.
+  const tenants = await deps.db.withSystem((tx) => listTenantIds(tx));
   let removed = 0;
-  for (const { tenantId, id } of abandoned) {
-    if (await removeAbandoned(deps, tenantId, id)) removed++;
+  for (const tenantId of tenants) {
+    const abandoned = await deps.db.withTenant(tenantId, (tx) =>
+      findAbandonedUploads(tx, tenantId, cutoff, 500),
+    );
+    for (const id of abandoned) {
+      if (await removeAbandoned(deps, tenantId, id)) removed++;
+    }
   }
   if (removed > 0) deps.logger.info('abandoned uploads removed', { removed });
   return removed;

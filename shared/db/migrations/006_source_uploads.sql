@@ -12,4 +12,4 @@ alter table sources add column byte_size integer;
 alter table sources add column upload_expires_at timestamptz;
 -- Set when ingestion found this content already ingested as another source of the tenant.
 alter table sources add column duplicate_of uuid;
-create index sources_awaiting_upload_idx on sources (created_at) where status = 'AWAITING_UPLOAD';
+create index sources_awaiting_upload_idx on sources (tenant_id, created_at) where status = 'AWAITING_UPLOAD';
