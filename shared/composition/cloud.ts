@@ -71,6 +71,7 @@ const missingBlobStore: BlobStore = {
   put: unconfigured,
   head: unconfigured,
   get: unconfigured,
+  retain: unconfigured,
   deletePrefix: unconfigured,
 };
 

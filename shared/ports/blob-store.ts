@@ -37,6 +37,11 @@ export interface BlobStore {
   head(key: string): Promise<BlobInfo | undefined>;
   /** The object's bytes as a stream; undefined when there is none. */
   get(key: string): Promise<Readable | undefined>;
+  /**
+   * The original now belongs to a source being ingested: exempt it from the expiry that removes uploads never
+   * completed (S3: the upload's `minirag-upload=unfinished` tag is removed; the filesystem has no such expiry).
+   */
+  retain(key: string): Promise<void>;
   /** Deletes every object whose key starts with `prefix` (a source's or a tenant's storage). */
   deletePrefix(prefix: string): Promise<void>;
 }

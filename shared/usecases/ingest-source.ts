@@ -347,6 +347,7 @@ async function extractOriginal(
     return undefined;
   });
   if (duplicate) return { duplicateOf: duplicate };
+  await deps.blobStore.retain(blobKey);
   const text = await extractText(
     { bytes, contentType: source.contentType ?? undefined, type: source.type },
     deps.extractLimits,

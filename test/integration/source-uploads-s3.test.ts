@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import {
   DeleteObjectsCommand,
+  DeleteObjectTaggingCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -52,6 +53,7 @@ function fakeS3() {
     for (let i = 0; i < o.bytes.length; i += 1000) parts.push(o.bytes.subarray(i, i + 1000));
     return { Body: Readable.from(parts), ContentLength: o.bytes.length };
   });
+  s3.on(DeleteObjectTaggingCommand).resolves({});
   s3.on(ListObjectsV2Command).callsFake((input) => ({
     Contents: [...objects.keys()].filter((k) => k.startsWith(input.Prefix)).map((Key) => ({ Key })),
     IsTruncated: false,
@@ -140,6 +142,9 @@ describe.each(databaseKinds())('direct uploads through S3 (aws-sdk-client-mock) 
     expect(source.body.chunk_count).toBeGreaterThan(0);
     expect(s3.s3.commandCalls(HeadObjectCommand, { Bucket: BUCKET, Key: key }).length).toBeGreaterThan(0);
     expect(s3.s3.commandCalls(GetObjectCommand, { Bucket: BUCKET, Key: key })).toHaveLength(1);
+    // Ingestion took the file: it no longer carries the tag the lifecycle rule expires.
+    expect(s3.s3.commandCalls(DeleteObjectTaggingCommand, { Bucket: BUCKET, Key: key })).toHaveLength(1);
+    expect(started.body.upload.headers['x-amz-tagging']).toBe('minirag-upload=unfinished');
 
     const copy = await call(api, 'POST', '/v1/sources/uploads', {
       token: a.apiToken,

@@ -75,14 +75,26 @@ describe('S3 blob store', () => {
     );
     expect(Number(url.searchParams.get('X-Amz-Expires'))).toBeLessThanOrEqual(900);
     expect(url.pathname).toBe(`/${KEY}`);
-    const sent = { host: url.host, 'content-type': 'application/pdf', 'content-length': '62914560' };
+    expect(url.searchParams.get('X-Amz-SignedHeaders')).toContain('x-amz-tagging');
+    expect(url.searchParams.has('x-amz-tagging')).toBe(false);
+    const sent = {
+      host: url.host,
+      'content-type': 'application/pdf',
+      'content-length': '62914560',
+      'x-amz-tagging': 'minirag-upload=unfinished',
+    };
     const signature = url.searchParams.get('X-Amz-Signature');
     // The URL's own signature is reproduced from the headers the client must send…
     expect(sigV4(url, 'PUT', sent)).toBe(signature);
     // …and any other size or type gives another signature: S3 answers 403 SignatureDoesNotMatch.
     expect(sigV4(url, 'PUT', { ...sent, 'content-length': '62914561' })).not.toBe(signature);
     expect(sigV4(url, 'PUT', { ...sent, 'content-type': 'text/html' })).not.toBe(signature);
-    expect(upload.headers).toEqual({ 'content-type': 'application/pdf' });
+    // Without the tag header (it marks the upload unfinished for the lifecycle rule) the signature fails too.
+    expect(sigV4(url, 'PUT', { ...sent, 'x-amz-tagging': '' })).not.toBe(signature);
+    expect(upload.headers).toEqual({
+      'content-type': 'application/pdf',
+      'x-amz-tagging': 'minirag-upload=unfinished',
+    });
   });
 
   it('when asked for more than 15 minutes then the URL is valid for 15 minutes only', async () => {

@@ -175,6 +175,11 @@ export function createFsBlobStore(options: FsBlobStoreOptions): FsBlobStore {
       return info?.isFile() ? createReadStream(path) : undefined;
     },
 
+    async retain(key) {
+      // Unfinished uploads are removed by the sweep, which goes by the source's state, not by the file.
+      pathOf(key);
+    },
+
     async deletePrefix(prefix) {
       if (!PREFIX.test(prefix)) throw new ValidationError('Not a blob prefix.');
       await rm(join(dir, prefix), { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import {
   DeleteObjectsCommand,
+  DeleteObjectTaggingCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -24,7 +25,14 @@ export const MAX_PRESIGN_SECONDS = 15 * 60;
  * client that sends a different Content-Length or Content-Type gets S3's 403 SignatureDoesNotMatch. (The
  * presigner leaves content-type unsigned unless it is named here.)
  */
-export const SIGNED_UPLOAD_HEADERS = new Set(['content-type', 'content-length']);
+export const SIGNED_UPLOAD_HEADERS = new Set(['content-type', 'content-length', 'x-amz-tagging']);
+
+/**
+ * Every direct upload carries this tag until ingestion takes the file; the bucket's lifecycle rule expires
+ * objects that still carry it, so a file whose upload was never completed cannot outlive the rule.
+ */
+export const UNFINISHED_UPLOAD_TAG = { key: 'minirag-upload', value: 'unfinished' } as const;
+const TAGGING = `${UNFINISHED_UPLOAD_TAG.key}=${UNFINISHED_UPLOAD_TAG.value}`;
 
 const notFound = (error: unknown) => {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -46,12 +54,18 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
         Key: key,
         ContentType: request.contentType,
         ContentLength: request.sizeBytes,
+        Tagging: TAGGING,
       });
-      const url = await getSignedUrl(client, command, { expiresIn, signableHeaders: SIGNED_UPLOAD_HEADERS });
+      const url = await getSignedUrl(client, command, {
+        expiresIn,
+        signableHeaders: SIGNED_UPLOAD_HEADERS,
+        // Sent by the client as a header (the presigner would otherwise move it into the query string).
+        unhoistableHeaders: new Set(['x-amz-tagging']),
+      });
       return {
         method: 'PUT',
         url,
-        headers: { 'content-type': request.contentType },
+        headers: { 'content-type': request.contentType, 'x-amz-tagging': TAGGING },
         expiresAt: new Date(Date.now() + expiresIn * 1000),
       };
     },
@@ -87,6 +101,10 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
         if (notFound(error)) return undefined;
         throw error;
       }
+    },
+
+    async retain(key) {
+      await client.send(new DeleteObjectTaggingCommand({ Bucket, Key: key }));
     },
 
     async deletePrefix(prefix) {
