@@ -15,6 +15,19 @@ import { powertoolsEnvironment } from './observability.ts';
 export const ESM_REQUIRE_BANNER =
   "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
 
+/**
+ * How every function is bundled (esbuild through NodejsFunction). Exported so tests can build a bundle the way
+ * a deployment does and inspect it (test/infra/api-bundle.test.ts).
+ */
+export const BUNDLE_OPTIONS = {
+  format: OutputFormat.ESM,
+  target: 'node22',
+  minify: true,
+  mainFields: ['module', 'main'],
+  externalModules: ['@aws-sdk/*'],
+  banner: ESM_REQUIRE_BANNER,
+} as const;
+
 /** Where the functions of a VPC-attached deployment run (aurora mode); absent in external mode. */
 export interface FunctionNetwork {
   readonly vpc: ec2.IVpc;
@@ -80,15 +93,12 @@ export class AppFunction extends Construct {
         ...props.environment,
       },
       bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
+        ...BUNDLE_OPTIONS,
+        mainFields: [...BUNDLE_OPTIONS.mainFields],
+        externalModules: [...BUNDLE_OPTIONS.externalModules],
         sourceMap: true,
         sourceMapMode: SourceMapMode.DEFAULT,
         sourcesContent: false,
-        mainFields: ['module', 'main'],
-        externalModules: ['@aws-sdk/*'],
-        banner: ESM_REQUIRE_BANNER,
         commandHooks: props.commandHooks,
       },
     });
