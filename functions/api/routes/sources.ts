@@ -1,17 +1,8 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
 import { tenantAuth } from '#shared/http/auth.ts';
 import { inlineUploadLimit } from '#shared/http/body-limits.ts';
 import { createRouter, deleteByIdRoute } from '#shared/http/router.ts';
-import {
-  IdParam,
-  iso,
-  json,
-  listOf,
-  PageQuery,
-  requires,
-  standardErrors,
-  text,
-} from '#shared/http/schemas.ts';
+import { IdParam, json, listOf, PageQuery, requires, standardErrors, text } from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
 import {
   createSource,
