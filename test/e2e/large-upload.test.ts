@@ -60,7 +60,7 @@ describe(`a ${SIZE / MB} MB, ${PAGES}-page PDF through the CLI and the local ser
     dataDir = await tempDir('minirag-big-data-');
     work = await tempDir('minirag-big-work-');
     home = await tempDir('minirag-big-home-');
-    server = await startServer({ dataDir });
+    server = await startServer({ dataDir, timeoutMs: 180_000 });
   });
   afterAll(async () => {
     await server?.stop('SIGKILL');

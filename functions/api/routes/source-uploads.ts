@@ -23,7 +23,8 @@ const CreateUpload = z
       .max(200)
       .regex(/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/, 'must be a media type such as application/pdf')
       .openapi({ example: 'application/pdf' }),
-    size_bytes: z.number().int().min(0).openapi({ example: 62_914_560 }),
+    // The bound of what can be stored (a 32-bit size); the deployment's own limit answers 413 below it.
+    size_bytes: z.number().int().min(0).max(2_000_000_000).openapi({ example: 62_914_560 }),
     title: text(500).min(1).optional(),
     tags: z.array(text(100).min(1)).max(50).optional(),
     metadata: jsonObject.optional(),
