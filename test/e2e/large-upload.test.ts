@@ -61,7 +61,7 @@ describe(`a ${SIZE / MB} MB, ${PAGES}-page PDF through the CLI and the local ser
     work = await tempDir('minirag-big-work-');
     home = await tempDir('minirag-big-home-');
     server = await startServer({ dataDir, timeoutMs: 180_000 });
-  });
+  }, 200_000);
   afterAll(async () => {
     await server?.stop('SIGKILL');
     for (const dir of [dataDir, work, home]) if (dir) await removeDir(dir);
