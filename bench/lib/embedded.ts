@@ -7,6 +7,8 @@ import { buildLocalPlatform, type LocalPlatform } from '#shared/composition/loca
 import { loadConfig } from '#shared/config/load.ts';
 import type { AuthContext } from '#shared/domain/auth-context.ts';
 import { createTenant } from '#shared/usecases/tenants.ts';
+import { startFakeQdrant } from '#test/fakes/qdrant-server.ts';
+import { createTestSchema, loginRoleUrl } from '#test/fixtures/databases.ts';
 
 export interface EmbeddedPlatform {
   readonly platform: LocalPlatform;
@@ -29,6 +31,35 @@ export async function startEmbeddedPlatform(env: Record<string, string> = {}): P
     async dispose() {
       await platform.db.close();
       await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The same composition on the PostgreSQL server at `url` (a superuser's URL, e.g. DATABASE_URL), in a fresh
+ * schema that dispose() drops; the app connects as the non-superuser login role, as deployed. A server
+ * without pgvector gets the spec-checked Qdrant stand-in as its vector store.
+ */
+export async function startServerPlatform(
+  url: string,
+  env: Record<string, string> = {},
+): Promise<EmbeddedPlatform> {
+  const { schema, drop } = await createTestSchema(url);
+  const qdrant = await startFakeQdrant();
+  const embedded = await startEmbeddedPlatform({
+    DATABASE_URL: loginRoleUrl(url),
+    DATABASE_SCHEMA: schema,
+    DATABASE_MAX_CONNECTIONS: '10',
+    VECTOR_STORE: 'qdrant',
+    QDRANT_URL: qdrant.url,
+    ...env,
+  });
+  return {
+    ...embedded,
+    async dispose() {
+      await embedded.dispose();
+      await qdrant.close();
+      await drop();
     },
   };
 }

@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AppFunction } from './app-function.ts';
+import type { FunctionBundleSpec } from './function-bundle.ts';
 import type { FunctionDefaults } from './function-defaults.ts';
 
 /**
@@ -17,7 +18,8 @@ export const MAX_INLINE_UPLOAD_BYTES = 4 * 1024 * 1024;
 export interface ApiProps {
   readonly defaults: FunctionDefaults;
   /** The handler module (functions/api/handler.ts). */
-  readonly entry: string;
+  /** What the function's asset is built from (function-bundle.ts). */
+  readonly bundle: FunctionBundleSpec;
   readonly stage: string;
   readonly corsOrigins: string[];
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
@@ -58,7 +60,7 @@ export class Api extends Construct {
 
     this.function = new AppFunction(this, 'Handler', {
       ...defaults,
-      entry: props.entry,
+      ...props.bundle,
       serviceName: 'minirag-api',
       description: 'MiniRAG REST API (tenants, users, tokens, bots, sources, chats, usage)',
       // API Gateway gives up on an integration after 30 s.

@@ -1,32 +1,10 @@
-import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import {
-  type ICommandHooks,
-  NodejsFunction,
-  OutputFormat,
-  SourceMapMode,
-} from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { bundleFunction, type FunctionBundleSpec } from './function-bundle.ts';
 import { powertoolsEnvironment } from './observability.ts';
-
-/** Some CommonJS dependencies call require() at run time; an ESM bundle has none unless we make one. */
-export const ESM_REQUIRE_BANNER =
-  "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
-
-/**
- * How every function is bundled (esbuild through NodejsFunction). Exported so tests can build a bundle the way
- * a deployment does and inspect it (test/infra/api-bundle.test.ts).
- */
-export const BUNDLE_OPTIONS = {
-  format: OutputFormat.ESM,
-  target: 'node22',
-  minify: true,
-  mainFields: ['module', 'main'],
-  externalModules: ['@aws-sdk/*'],
-  banner: ESM_REQUIRE_BANNER,
-} as const;
 
 /** Where the functions of a VPC-attached deployment run (aurora mode); absent in external mode. */
 export interface FunctionNetwork {
@@ -35,9 +13,7 @@ export interface FunctionNetwork {
   readonly securityGroups: ec2.ISecurityGroup[];
 }
 
-export interface AppFunctionProps {
-  /** Absolute path of the handler module (it exports `handler`). */
-  readonly entry: string;
+export interface AppFunctionProps extends FunctionBundleSpec {
   /** Repository root: esbuild resolves the package.json `imports` map (`#shared/*`) from here. */
   readonly projectRoot: string;
   /** Powertools service name, e.g. `minirag-api`. */
@@ -51,15 +27,19 @@ export interface AppFunctionProps {
   readonly environment?: Record<string, string>;
   readonly network?: FunctionNetwork;
   readonly reservedConcurrentExecutions?: number;
-  readonly commandHooks?: ICommandHooks;
 }
 
 /**
- * A MiniRAG Lambda function: Node 22 on ARM64, bundled locally by esbuild as minified ESM with source maps
- * (`@aws-sdk/*` comes from the runtime), its own log group with a retention, and the Powertools settings.
+ * A MiniRAG Lambda function: Node 22 on ARM64, bundled locally by esbuild as split, minified ESM with source
+ * maps (function-bundle.ts; `@aws-sdk/*` comes from the runtime), its own log group with a retention, and
+ * the Powertools settings.
+ *
+ * A plain lambda.Function with a local bundling step rather than NodejsFunction: NodejsFunction builds one
+ * output file, and code splitting (what keeps provider SDKs, the tokenizer and the extractors out of a cold
+ * start that does not need them) needs an output directory.
  */
 export class AppFunction extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: lambda.Function;
   readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: AppFunctionProps) {
@@ -70,11 +50,31 @@ export class AppFunction extends Construct {
       removalPolicy: props.logRemovalPolicy,
     });
 
-    this.function = new NodejsFunction(this, 'Function', {
+    const spec: FunctionBundleSpec = {
       entry: props.entry,
-      handler: 'handler',
-      projectRoot: props.projectRoot,
-      depsLockFilePath: `${props.projectRoot}/package-lock.json`,
+      extraEntries: props.extraEntries,
+      copyDirs: props.copyDirs,
+    };
+    this.function = new lambda.Function(this, 'Function', {
+      code: lambda.Code.fromAsset(props.projectRoot, {
+        // The hash of what was built, so an unchanged bundle is not re-uploaded.
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // Never used: local bundling always succeeds or throws (esbuild is a dependency, no Docker).
+          image: DockerImage.fromRegistry('dummy'),
+          // Never run either, but part of the key CDK caches bundles under: without what this function is
+          // built from in it, every function of the stack would get the first one's bundle.
+          command: ['bundle', JSON.stringify(spec)],
+          local: {
+            tryBundle(outputDir: string) {
+              bundleFunction(props.projectRoot, spec, outputDir);
+              return true;
+            },
+          },
+        },
+      }),
+      // index.mjs (HANDLER_FILE) exports `handler`.
+      handler: 'index.handler',
       description: props.description,
       // Pinned rather than NODEJS_LATEST so a CDK upgrade never changes the runtime under a deployed app.
       runtime: lambda.Runtime.NODEJS_22_X,
@@ -91,15 +91,6 @@ export class AppFunction extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
         ...powertoolsEnvironment(props.serviceName, props.logLevel),
         ...props.environment,
-      },
-      bundling: {
-        ...BUNDLE_OPTIONS,
-        mainFields: [...BUNDLE_OPTIONS.mainFields],
-        externalModules: [...BUNDLE_OPTIONS.externalModules],
-        sourceMap: true,
-        sourceMapMode: SourceMapMode.DEFAULT,
-        sourcesContent: false,
-        commandHooks: props.commandHooks,
       },
     });
 

@@ -2,12 +2,14 @@ import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { AppFunction } from './app-function.ts';
+import type { FunctionBundleSpec } from './function-bundle.ts';
 import type { FunctionDefaults } from './function-defaults.ts';
 
 export interface ChatStreamProps {
   readonly defaults: FunctionDefaults;
   /** The handler module (functions/chat-stream/handler.ts). */
-  readonly entry: string;
+  /** What the function's asset is built from (function-bundle.ts). */
+  readonly bundle: FunctionBundleSpec;
   readonly corsOrigins: string[];
   /**
    * NONE: the URL is public and the app authenticates the `Authorization: Bearer` token itself, exactly as the
@@ -33,7 +35,7 @@ export class ChatStream extends Construct {
 
     this.function = new AppFunction(this, 'Handler', {
       ...defaults,
-      entry: props.entry,
+      ...props.bundle,
       serviceName: 'minirag-chat-stream',
       description: 'MiniRAG streamed chat (SSE over a response-streaming function URL)',
       timeout: Duration.minutes(5),

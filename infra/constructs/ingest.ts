@@ -5,13 +5,15 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AppFunction, ESM_REQUIRE_BANNER } from './app-function.ts';
+import { AppFunction } from './app-function.ts';
+import type { FunctionBundleSpec } from './function-bundle.ts';
 import type { FunctionDefaults } from './function-defaults.ts';
 
 export interface IngestProps {
   readonly defaults: FunctionDefaults;
   /** The handler module (functions/ingest/handler.ts). */
-  readonly entry: string;
+  /** What the function's asset is built from (function-bundle.ts). */
+  readonly bundle: FunctionBundleSpec;
   readonly stage: string;
   /** Messages per invocation. */
   readonly batchSize: number;
@@ -24,9 +26,6 @@ export interface IngestProps {
   /** Whether to alarm on dead-lettered messages (part of the stack's optional monitoring). */
   readonly alarms: boolean;
 }
-
-/** The extraction worker's bundle, next to the handler's index.mjs. */
-export const EXTRACTION_WORKER_FILE = 'extraction-worker.mjs';
 
 /** Deliveries before a message goes to the dead-letter queue. */
 export const MAX_RECEIVE_COUNT = 5;
@@ -63,7 +62,7 @@ export class Ingest extends Construct {
 
     this.function = new AppFunction(this, 'Handler', {
       ...defaults,
-      entry: props.entry,
+      ...props.bundle,
       serviceName: 'minirag-ingest',
       description: 'MiniRAG ingestion: extract, chunk, embed and index queued sources',
       timeout: INGEST_TIMEOUT,
@@ -74,22 +73,6 @@ export class Ingest extends Construct {
         INGEST_MAX_ATTEMPTS: String(MAX_RECEIVE_COUNT),
         // The outbox sweep re-sends jobs the api committed but could not hand to SQS.
         QUEUE_URL: this.queue.queueUrl,
-      },
-      // Documents are read in worker threads (shared/rag/extract/read-in-worker.ts), whose entry is a file
-      // of its own: bundled beside index.mjs, where the handler's bundle looks for it.
-      commandHooks: {
-        beforeBundling: () => [],
-        beforeInstall: () => [],
-        afterBundling: (inputDir: string, outputDir: string) => [
-          [
-            `"${inputDir}/node_modules/.bin/esbuild"`,
-            `"${inputDir}/shared/rag/extract/extraction-worker.ts"`,
-            '--bundle --platform=node --format=esm --target=node22 --minify --sourcemap',
-            '--main-fields=module,main --external:@aws-sdk/*',
-            `--banner:js="${ESM_REQUIRE_BANNER}"`,
-            `--outfile="${outputDir}/${EXTRACTION_WORKER_FILE}"`,
-          ].join(' '),
-        ],
       },
     });
     this.queue.grantSendMessages(this.function.function);

@@ -3,12 +3,14 @@ import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
 import { AppFunction } from './app-function.ts';
 import type { Database } from './database.ts';
+import type { FunctionBundleSpec } from './function-bundle.ts';
 import type { FunctionDefaults } from './function-defaults.ts';
 
 export interface MigrationsProps {
   readonly defaults: FunctionDefaults;
   /** The handler module (functions/migrate/handler.ts). */
-  readonly entry: string;
+  /** What the function's asset is built from (function-bundle.ts). */
+  readonly bundle: FunctionBundleSpec;
   readonly database: Database;
 }
 
@@ -26,20 +28,12 @@ export class Migrations extends Construct {
 
     this.function = new AppFunction(this, 'Migrate', {
       ...defaults,
-      entry: props.entry,
+      ...props.bundle,
       serviceName: 'minirag-migrate',
       description: 'MiniRAG: applies the SQL migrations (run by a deploy trigger)',
       timeout: Duration.minutes(5),
       memorySize: 512,
       environment: { DATABASE_SECRET_ARN: database.secret.secretArn, ...databaseEnv(database) },
-      commandHooks: {
-        beforeBundling: () => [],
-        beforeInstall: () => [],
-        afterBundling: (inputDir: string, outputDir: string) => [
-          `mkdir -p "${outputDir}/migrations"`,
-          `cp "${inputDir}"/shared/db/migrations/*.sql "${outputDir}/migrations/"`,
-        ],
-      },
     });
     database.secret.grantRead(this.function.function);
     database.grantDataApi(this.function.function);

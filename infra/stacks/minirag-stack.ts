@@ -6,6 +6,7 @@ import { Api } from '../constructs/api.ts';
 import type { AppFunction } from '../constructs/app-function.ts';
 import { ChatStream } from '../constructs/chat-stream.ts';
 import { Database } from '../constructs/database.ts';
+import { type FunctionName, functionBundle } from '../constructs/function-bundle.ts';
 import type { FunctionDefaults } from '../constructs/function-defaults.ts';
 import { Ingest } from '../constructs/ingest.ts';
 import { Keys } from '../constructs/keys.ts';
@@ -19,8 +20,6 @@ export interface MiniRagStackProps extends StackProps {
   /** Repository root (where package.json and package-lock.json live). */
   readonly projectRoot: string;
 }
-
-type FunctionName = 'api' | 'ingest' | 'chat-stream' | 'migrate';
 
 interface FunctionAccess {
   /** Env var name → the secret whose ARN it carries; the function may read exactly these. */
@@ -46,8 +45,7 @@ export class MiniRagStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const prod = config.stage === 'prod';
-    // NodejsFunction checks that the handler exists even when bundling is skipped (as in the tests).
-    const entry = (name: FunctionName) => `${props.projectRoot}/functions/${name}/handler.ts`;
+    const bundle = (name: FunctionName) => functionBundle(props.projectRoot, name);
     Tags.of(this).add('app', 'minirag');
     Tags.of(this).add('stage', config.stage);
 
@@ -84,7 +82,7 @@ export class MiniRagStack extends Stack {
     };
     this.ingest = new Ingest(this, 'Ingest', {
       defaults,
-      entry: entry('ingest'),
+      bundle: bundle('ingest'),
       stage: config.stage,
       batchSize: config.ingestBatchSize,
       batchWindowSeconds: config.ingestBatchWindowSeconds,
@@ -94,7 +92,7 @@ export class MiniRagStack extends Stack {
     });
     this.api = new Api(this, 'Api', {
       defaults,
-      entry: entry('api'),
+      bundle: bundle('api'),
       stage: config.stage,
       corsOrigins: config.corsOrigins,
       throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
@@ -104,14 +102,14 @@ export class MiniRagStack extends Stack {
     });
     this.chatStream = new ChatStream(this, 'ChatStream', {
       defaults,
-      entry: entry('chat-stream'),
+      bundle: bundle('chat-stream'),
       corsOrigins: config.corsOrigins,
       authType: config.chatAuth,
       reservedConcurrency: config.reservedConcurrency,
     });
     this.migrations = new Migrations(this, 'Migrations', {
       defaults,
-      entry: entry('migrate'),
+      bundle: bundle('migrate'),
       database: this.database,
     });
 

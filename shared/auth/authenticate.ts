@@ -10,6 +10,7 @@ import { findTenantById } from '../repositories/tenants.ts';
 import { findUser } from '../repositories/users.ts';
 import { scopesForRole, verifyAccessToken } from './access-token.ts';
 import { hashApiToken, looksLikeApiToken } from './api-token.ts';
+import { CREDENTIAL_REUSE_MS, rememberCredential, reusableCredential } from './credential-cache.ts';
 
 export type Principal =
   | { readonly kind: 'platform-admin' }
@@ -20,6 +21,8 @@ export interface AuthenticateDeps {
   readonly adminToken: string;
   readonly jwtSigningKey: string;
   readonly now?: () => Date;
+  /** Milliseconds a resolved credential is reused (credential-cache.ts); 0 resolves every request. */
+  readonly credentialReuseMs?: number;
 }
 
 const INVALID = 'The bearer token is missing, malformed, expired or revoked.';
@@ -41,13 +44,24 @@ export async function authenticate(bearer: string | undefined, deps: Authenticat
   if (!bearer) throw new UnauthorizedError('An Authorization: Bearer token is required.');
   if (sameSecret(bearer, deps.adminToken)) return { kind: 'platform-admin' };
   const now = deps.now?.() ?? new Date();
-  const auth = looksLikeApiToken(bearer)
+  const reused = reusableCredential(bearer, now.getTime());
+  if (reused) return { kind: 'tenant', auth: reused };
+  const { auth, expiresAtMs } = looksLikeApiToken(bearer)
     ? await fromApiToken(bearer, deps, now)
     : await fromAccessToken(bearer, deps);
+  // Never reused past the credential's own expiry.
+  const reuseMs = Math.min(deps.credentialReuseMs ?? CREDENTIAL_REUSE_MS, expiresAtMs - now.getTime());
+  rememberCredential(bearer, auth, now.getTime(), reuseMs);
   return { kind: 'tenant', auth };
 }
 
-async function fromApiToken(secret: string, deps: AuthenticateDeps, now: Date): Promise<AuthContext> {
+/** Who a credential stands for, and until when it may stand for them. */
+interface Resolved {
+  readonly auth: AuthContext;
+  readonly expiresAtMs: number;
+}
+
+async function fromApiToken(secret: string, deps: AuthenticateDeps, now: Date): Promise<Resolved> {
   const hash = hashApiToken(secret);
   return deps.db.withSettings({ 'app.token_hash': hash }, async (tx) => {
     const token = await findApiTokenByHash(tx, hash);
@@ -69,12 +83,15 @@ async function fromApiToken(secret: string, deps: AuthenticateDeps, now: Date): 
       await touchApiToken(tx, tenantId, token.id);
     }
     return {
-      tenantId,
-      userId: token.userId ?? undefined,
-      tokenId: token.id,
-      isServiceAccount: token.isServiceAccount,
-      role,
-      scopes,
+      auth: {
+        tenantId,
+        userId: token.userId ?? undefined,
+        tokenId: token.id,
+        isServiceAccount: token.isServiceAccount,
+        role,
+        scopes,
+      },
+      expiresAtMs: token.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY,
     };
   });
 }
@@ -89,7 +106,7 @@ function withinRole(scopes: readonly Scope[], role: Role): Scope[] {
   return held.filter((s) => allowed.includes(s));
 }
 
-async function fromAccessToken(jwt: string, deps: AuthenticateDeps): Promise<AuthContext> {
+async function fromAccessToken(jwt: string, deps: AuthenticateDeps): Promise<Resolved> {
   const claims = await verifyAccessToken(jwt, deps.jwtSigningKey);
   if (!claims || !isUuid(claims.tid) || !isUuid(claims.sub)) throw new UnauthorizedError(INVALID);
   const tenantId = asTenantId(claims.tid);
@@ -100,12 +117,15 @@ async function fromAccessToken(jwt: string, deps: AuthenticateDeps): Promise<Aut
     // A password change ends the sessions begun before it.
     if (!user || user.passwordVersion !== claims.pwv) throw new UnauthorizedError(INVALID);
     return {
-      tenantId,
-      userId: user.id,
-      tokenId: undefined,
-      isServiceAccount: false,
-      role: user.role,
-      scopes: scopesForRole(user.role),
+      auth: {
+        tenantId,
+        userId: user.id,
+        tokenId: undefined,
+        isServiceAccount: false,
+        role: user.role,
+        scopes: scopesForRole(user.role),
+      },
+      expiresAtMs: claims.exp * 1000,
     };
   });
 }

@@ -1,7 +1,4 @@
-import { createAnthropicChatModel } from '../adapters/anthropic/chat-model.ts';
-import { createExtractiveAnswerer } from '../adapters/extractive/chat-model.ts';
-import { createOpenAiChatModel } from '../adapters/openai/chat-model.ts';
-import { type EndpointPolicy, pinnedProviderFetch } from '../adapters/provider-endpoint.ts';
+import type { EndpointPolicy } from '../adapters/provider-endpoint.ts';
 import type { BotProfile, ProviderCredentials } from '../domain/bot.ts';
 import { ProviderError } from '../domain/errors.ts';
 import type { ChatModel } from '../ports/chat-model.ts';
@@ -47,17 +44,26 @@ export async function chatModelForBot(
   endpoints: ProviderEndpoints,
   policy: EndpointPolicy,
 ): Promise<ChatModel> {
-  if (!bot.provider) return createExtractiveAnswerer();
+  // Each adapter (and its SDK) is loaded on the first call that needs it: a cold start that serves no
+  // chat never parses the provider SDKs (see deferred.ts).
+  if (!bot.provider) return (await import('../adapters/extractive/chat-model.ts')).createExtractiveAnswerer();
   if (bot.baseUrl && !credentials?.apiKey) {
     throw new ProviderError(`Bot '${bot.name}': ${OWN_KEY_FOR_CUSTOM_URL}`, { status: 400 });
   }
   const own = bot.baseUrl
-    ? { fetch: await pinnedProviderFetch(bot.baseUrl, policy), quoteProviderMessages: false }
+    ? {
+        fetch: await (await import('../adapters/provider-endpoint.ts')).pinnedProviderFetch(
+          bot.baseUrl,
+          policy,
+        ),
+        quoteProviderMessages: false,
+      }
     : {};
   const model = bot.model ?? '';
   if (bot.provider === 'anthropic') {
     const apiKey = credentials?.apiKey ?? platformKeys.anthropic;
     if (!apiKey) throw missingKey(bot);
+    const { createAnthropicChatModel } = await import('../adapters/anthropic/chat-model.ts');
     return createAnthropicChatModel({
       apiKey,
       model,
@@ -67,6 +73,7 @@ export async function chatModelForBot(
   }
   const apiKey = credentials?.apiKey ?? (bot.provider === 'openai' ? platformKeys.openai : undefined);
   if (!apiKey) throw missingKey(bot);
+  const { createOpenAiChatModel } = await import('../adapters/openai/chat-model.ts');
   return createOpenAiChatModel({
     apiKey,
     model,

@@ -1,7 +1,6 @@
 import { createKmsKeyVault } from '../adapters/kms/kms-key-vault.ts';
 import { createPgVectorStore } from '../adapters/pgvector/vector-store.ts';
 import { createPostgresDatabase } from '../adapters/postgres/database.ts';
-import { createQdrantVectorStore } from '../adapters/qdrant/vector-store.ts';
 import { createDataApiDatabase } from '../adapters/rds-data/database.ts';
 import { createS3BlobStore } from '../adapters/s3/blob-store.ts';
 import { createSqsIngestQueue } from '../adapters/sqs/ingest-queue.ts';
@@ -11,6 +10,7 @@ import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 import type { Database } from '../ports/database.ts';
+import { deferredQdrantVectorStore } from './deferred.ts';
 import { selectEmbedder } from './embedder.ts';
 import { createLogger } from './logger.ts';
 
@@ -54,7 +54,7 @@ export async function buildCloudPlatform(
       : { notify: async () => {}, sweep: async () => 0 }, // the ingest function itself enqueues nothing
     vectorStore:
       config.VECTOR_STORE === 'qdrant'
-        ? createQdrantVectorStore({ url: config.QDRANT_URL!, apiKey: qdrantKey })
+        ? deferredQdrantVectorStore({ url: config.QDRANT_URL!, apiKey: qdrantKey })
         : createPgVectorStore(db),
     blobStore: config.BLOB_BUCKET ? createS3BlobStore({ bucket: config.BLOB_BUCKET }) : missingBlobStore,
     embedder: selectEmbedder(config, openAiKey),

@@ -5,11 +5,11 @@ import { createLocalIngestQueue } from '../adapters/local-queue/ingest-queue.ts'
 import { createPgliteDatabase } from '../adapters/pglite/database.ts';
 import { createPgVectorStore } from '../adapters/pgvector/vector-store.ts';
 import { createPostgresDatabase } from '../adapters/postgres/database.ts';
-import { createQdrantVectorStore } from '../adapters/qdrant/vector-store.ts';
 import { loadOrCreateLocalSecrets, secureDataDir } from '../config/key-file.ts';
 import type { Config } from '../config/schema.ts';
 import { migrate } from '../db/migrate.ts';
 import type { Platform } from '../platform.ts';
+import { deferredQdrantVectorStore } from './deferred.ts';
 import { selectEmbedder } from './embedder.ts';
 import { createLogger } from './logger.ts';
 
@@ -60,7 +60,7 @@ export async function buildLocalPlatform(config: Config, serviceName = 'minirag'
     ingestQueue: createLocalIngestQueue(),
     vectorStore:
       config.VECTOR_STORE === 'qdrant'
-        ? createQdrantVectorStore({ url: config.QDRANT_URL!, apiKey: config.QDRANT_API_KEY })
+        ? deferredQdrantVectorStore({ url: config.QDRANT_URL!, apiKey: config.QDRANT_API_KEY })
         : createPgVectorStore(db),
     blobStore: createFsBlobStore({ dir: join(config.MINIRAG_DATA_DIR, 'blobs'), signingKey: jwtSigningKey }),
     embedder: selectEmbedder(config, config.OPENAI_API_KEY),

@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { chatModelFactory, type ProviderEndpoints } from '../composition/chat-model.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
-import { type AnswerDeps, prepareAnswer } from '../usecases/answering/answer-question.ts';
+import type { AnswerDeps, prepareAnswer as PrepareAnswer } from '../usecases/answering/answer-question.ts';
 import { answerEventJson, citationJson, collectAnswer } from './answer-json.ts';
 import { tenantAuth } from './auth.ts';
 import { openAiChunks, openAiCompletion } from './openai-format.ts';
@@ -106,6 +106,13 @@ const inputTurns = (input: z.infer<typeof ResponsesBody>['input']): Turn[] =>
         role: m.role,
         content: typeof m.content === 'string' ? m.content : m.content.map((part) => part.text).join(''),
       }));
+
+/**
+ * The answering use case, loaded by the first question rather than at start: it brings the tokenizer (and,
+ * through the chat-model composition, the provider SDKs), which requests that only manage resources never need.
+ */
+const prepareAnswer: typeof PrepareAnswer = async (...args) =>
+  (await import('../usecases/answering/answer-question.ts')).prepareAnswer(...args);
 
 export function answerDeps(p: Platform, endpoints?: ProviderEndpoints): AnswerDeps {
   return {

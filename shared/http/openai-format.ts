@@ -1,6 +1,6 @@
 import type { Citation } from '../domain/chat.ts';
 import type { AnswerEvent, PreparedAnswer } from '../usecases/answering/answer-question.ts';
-import { citationMarkers } from '../usecases/answering/assemble-context.ts';
+import { citationMarkers } from '../usecases/answering/citation-markers.ts';
 import { citationJson, type collectAnswer } from './answer-json.ts';
 import type { SseFrame } from './sse.ts';
 

@@ -1,5 +1,6 @@
 import { generateApiToken } from '../auth/api-token.ts';
 import { requireSessionOrAdminScope, requireTenantAdmin } from '../auth/authorize.ts';
+import { forgetResolvedCredentials } from '../auth/credential-cache.ts';
 import type { ApiToken } from '../domain/api-token.ts';
 import type { AuthContext, Scope } from '../domain/auth-context.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.ts';
@@ -63,7 +64,10 @@ export function listTenantApiTokens(
   return deps.db.withTenant(auth.tenantId, (tx) => listApiTokens(tx, auth.tenantId, page));
 }
 
-/** Revocation takes effect on the next request: every request looks the token up. */
+/**
+ * Revocation takes effect on this process's next request, and within CREDENTIAL_REUSE_MS on any other
+ * (credential-cache.ts).
+ */
 export async function revokeTenantApiToken(
   auth: AuthContext,
   id: string,
@@ -77,4 +81,5 @@ export async function revokeTenantApiToken(
     if (token.userId !== auth.userId || token.isServiceAccount) requireTenantAdmin(auth);
     await revokeApiToken(tx, auth.tenantId, id);
   });
+  forgetResolvedCredentials();
 }

@@ -1,4 +1,5 @@
 import { generateApiToken } from '../auth/api-token.ts';
+import { forgetResolvedCredentials } from '../auth/credential-cache.ts';
 import { hashPassword } from '../auth/password.ts';
 import { SCOPES } from '../domain/auth-context.ts';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
@@ -87,5 +88,6 @@ export async function getTenant(db: Database, id: string): Promise<Tenant> {
 export async function changeTenant(db: Database, id: string, changes: TenantChanges): Promise<Tenant> {
   const tenant = await db.withSystem((tx) => updateTenant(tx, id, changes));
   if (!tenant) throw new NotFoundError('Tenant');
+  forgetResolvedCredentials();
   return tenant;
 }

@@ -1,4 +1,5 @@
 import { requireSessionOrAdminScope, requireTenantAdmin, requireUserSession } from '../auth/authorize.ts';
+import { forgetResolvedCredentials } from '../auth/credential-cache.ts';
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from '../auth/password.ts';
 import type { AuthContext, Role } from '../domain/auth-context.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.ts';
@@ -118,6 +119,8 @@ export async function changeUser(
       updated
     );
   });
+  // A demotion or a new password (which ends older sessions) must not be outlived by a reused credential.
+  forgetResolvedCredentials();
   if (passwordHash) {
     deps.logger?.info(self ? 'password changed' : 'password reset by an owner/admin', {
       tenantId: auth.tenantId,
@@ -140,4 +143,5 @@ export async function removeUser(auth: AuthContext, id: string, deps: { db: Data
     }
     await deleteUser(tx, auth.tenantId, id);
   });
+  forgetResolvedCredentials();
 }

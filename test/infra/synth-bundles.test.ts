@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { EXTRACTION_WORKER_FILE } from '#infra/constructs/ingest.ts';
+import { EXTRACTION_WORKER_FILE } from '#infra/constructs/function-bundle.ts';
 import { defaultExtractLimits } from '#shared/rag/extract/index.ts';
 import { deployedFunctions, readTemplate, synthesizedAssembly } from '#test/deployed/cloud-assembly.ts';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { countTokens } from '#shared/rag/tokenizer.ts';
-import { assembleContext, citedNumbers } from '#shared/usecases/answering/assemble-context.ts';
+import { assembleContext } from '#shared/usecases/answering/assemble-context.ts';
+import { citedNumbers } from '#shared/usecases/answering/citation-markers.ts';
 import type { RetrievedChunk } from '#shared/usecases/answering/retrieve-context.ts';
 
 /** A chunk as the chunker stores it: its token count is the tokenizer's count of its content. */

@@ -1,33 +1,12 @@
 import OpenAI from 'openai';
 import type { Embedding } from 'openai/resources/embeddings';
 import { ProviderError, ValidationError } from '#shared/domain/errors.ts';
-import type { Embedder, EmbeddingResult, EmbeddingSpace } from '#shared/ports/embedder.ts';
+import type { Embedder, EmbeddingResult } from '#shared/ports/embedder.ts';
 import { countTokens } from '#shared/rag/tokenizer.ts';
-import { type OpenAiProvider, openAiError, openAiLabel } from './openai-errors.ts';
+import { MAX_BATCH_SIZE, type OpenAiEmbedderOptions, openAiEmbeddingSpace } from './embedding-space.ts';
+import { openAiError, openAiLabel } from './openai-errors.ts';
 
-export interface OpenAiEmbedderOptions {
-  readonly apiKey: string;
-  /** Default `text-embedding-3-small`. */
-  readonly model?: string;
-  /**
-   * Vector size. Sent to the API (text-embedding-3-* shorten their vectors to it); required for models
-   * whose native size is not known here, e.g. on an OpenAI-compatible server.
-   */
-  readonly dimensions?: number;
-  readonly baseURL?: string;
-  readonly provider?: OpenAiProvider;
-  /** Per request. Default 60 s. */
-  readonly timeoutMs?: number;
-}
-
-/** OpenAI's limit is 2048 inputs per request; 128 keeps one request well under its token limits too. */
-const MAX_BATCH_SIZE = 128;
-
-const NATIVE_DIMENSIONS: Readonly<Record<string, number>> = {
-  'text-embedding-3-small': 1536,
-  'text-embedding-3-large': 3072,
-  'text-embedding-ada-002': 1536,
-};
+export type { OpenAiEmbedderOptions };
 
 /**
  * An Embedder on the official `openai` SDK. One `embed()` is one API request: the SDK's own retries are
@@ -35,12 +14,8 @@ const NATIVE_DIMENSIONS: Readonly<Record<string, number>> = {
  * and `retryAfterSeconds`.
  */
 export function createOpenAiEmbedder(options: OpenAiEmbedderOptions): Embedder {
-  const provider = options.provider ?? 'openai';
-  const model = options.model ?? 'text-embedding-3-small';
-  const dimensions = options.dimensions ?? NATIVE_DIMENSIONS[model];
-  if (dimensions === undefined) {
-    throw new ValidationError(`Embedding model "${model}" needs its vector size configured (dimensions)`);
-  }
+  const space = openAiEmbeddingSpace(options);
+  const { provider, model, dimensions } = space;
   const client = new OpenAI({
     apiKey: options.apiKey,
     // Explicit values so that nothing comes from the operator's OPENAI_* environment.
@@ -53,7 +28,6 @@ export function createOpenAiEmbedder(options: OpenAiEmbedderOptions): Embedder {
     timeout: options.timeoutMs ?? 60_000,
   });
   const label = openAiLabel(provider);
-  const space: EmbeddingSpace = { provider, model, dimensions };
 
   return {
     space,

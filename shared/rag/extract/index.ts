@@ -1,6 +1,6 @@
-import { defaultExtractLimits, type ExtractLimits } from './limits.ts';
+import { decodeText } from './decode-text.ts';
+import { checkExtractedChars, defaultExtractLimits, type ExtractLimits } from './limits.ts';
 import type { ExtractInput } from './read-document.ts';
-import { readDocument } from './read-document.ts';
 import { readInWorker } from './read-in-worker.ts';
 
 export { type DocumentType, detectSourceType, mediaTypeOf } from '../../domain/document-type.ts';
@@ -17,6 +17,10 @@ export async function extractText(
   input: ExtractInput,
   limits: ExtractLimits = defaultExtractLimits,
 ): Promise<string> {
-  if (input.type === 'text' || input.type === 'markdown') return readDocument(input, limits);
+  // Plain text is only decoded, in place. The extractors (PDF, Word, HTML) live in read-document.ts, which
+  // only the worker loads: a module that detects a document's type through this front door never does.
+  if (input.type === 'text' || input.type === 'markdown') {
+    return checkExtractedChars(decodeText(input.bytes, { contentType: input.contentType }), limits);
+  }
   return readInWorker(input, limits);
 }

@@ -10,7 +10,7 @@ import type { Logger } from '../../ports/logger.ts';
 import { insertMessage } from '../../repositories/chats.ts';
 import { recordUsage } from '../../repositories/usage.ts';
 import type { AnswerEvent } from './answer-events.ts';
-import { citedNumbers } from './assemble-context.ts';
+import { citedNumbers } from './citation-markers.ts';
 import { settleReservation } from './quota.ts';
 
 export type PendingUsage = UsageEvent & { costUsd: number };
