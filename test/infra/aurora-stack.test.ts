@@ -170,12 +170,15 @@ describe('MiniRAG stack in aurora mode', () => {
       'QUEUE_URL',
       'CORS_ORIGINS',
       'MAX_UPLOAD_BYTES',
+      'MAX_INLINE_UPLOAD_BYTES',
+      'BLOB_BUCKET',
     ]);
     expectCommonEnvironment(s, fns.ingest, 'minirag-ingest', [
       ...runtime,
       'OPENAI_API_KEY_SECRET_ARN',
       'QUEUE_URL',
       'INGEST_MAX_ATTEMPTS',
+      'BLOB_BUCKET',
     ]);
     expectCommonEnvironment(s, fns.chat, 'minirag-chat-stream', [
       ...runtime,

@@ -127,6 +127,17 @@ const WRITE_ROUTES: Record<string, WriteRoute> = {
     id: ({ visitorChatId }) => visitorChatId,
     body: () => ({ content: 'How many days of leave?', stream: false }),
   },
+  'POST /v1/sources/uploads': {
+    as: 'owner',
+    body: () => ({
+      filename: 'handbook.pdf',
+      content_type: 'application/pdf',
+      size_bytes: 1000,
+      title: 'Handbook',
+      tags: ['hr'],
+      metadata: {},
+    }),
+  },
   'POST /v1/chats': { as: 'owner', body: ({ chatBotId }) => ({ bot_id: chatBotId, title: 'Questions' }) },
   'POST /v1/chats/{id}/messages': {
     as: 'owner',
@@ -152,8 +163,8 @@ const WRITE_ROUTES: Record<string, WriteRoute> = {
     }),
   },
 };
-/** The body limit the app applies to a path (uploads may be larger). */
-const limitFor = (path: string) => (path.startsWith('/v1/sources') ? 200_000 : MAX_JSON_BODY_BYTES);
+/** The body limit the app applies to a path (a file sent in the request may be larger). */
+const limitFor = (path: string) => (path === '/v1/sources' ? 200_000 : MAX_JSON_BODY_BYTES);
 
 function fullBot(name: string) {
   return {

@@ -16,7 +16,8 @@ import {
 
 const MAX_JSON_BODY_BYTES = 65_536; // what testPlatform configures
 const MAX_UPLOAD_BYTES = 200_000;
-const limitFor = (path: string) => (path.startsWith('/v1/sources') ? MAX_UPLOAD_BYTES : MAX_JSON_BODY_BYTES);
+// Only the request that carries a file itself takes the upload limit; starting a direct upload is JSON.
+const limitFor = (path: string) => (path === '/v1/sources' ? MAX_UPLOAD_BYTES : MAX_JSON_BODY_BYTES);
 
 type App = { request: (path: string, init?: RequestInit) => Response | Promise<Response> };
 

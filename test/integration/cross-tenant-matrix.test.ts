@@ -73,6 +73,11 @@ const ID_ROUTES: Record<string, IdRouteFixture> = {
   '/v1/sources/{id}/reingest': {
     create: async ({ app, tenant }) => (await createTestSource(app, tenant.apiToken)).id,
   },
+  // Completing is idempotent, so the owner's own call succeeds on any source; a waiting upload of another
+  // tenant is covered in source-uploads.test.ts.
+  '/v1/sources/{id}/complete': {
+    create: async ({ app, tenant }) => (await createTestSource(app, tenant.apiToken)).id,
+  },
   '/v1/chats/{id}': { create: async ({ app, tenant }) => (await createTestChat(app, tenant.apiToken)).id },
   '/v1/chats/{id}/messages': {
     create: async ({ app, tenant }) => (await createTestChat(app, tenant.apiToken)).id,

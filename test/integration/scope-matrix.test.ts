@@ -53,6 +53,8 @@ const BODIES: Record<string, (ids: Ids) => unknown> = {
   'PATCH /v1/bots/{id}': () => ({ name: 'renamed bot' }),
   'POST /v1/sources': () => ({ title: 'Scoped', type: 'text', content: 'Scoped content.' }),
   'POST /v1/sources/{id}/reingest': () => undefined,
+  'POST /v1/sources/uploads': () => ({ filename: 'scoped.txt', content_type: 'text/plain', size_bytes: 10 }),
+  'POST /v1/sources/{id}/complete': () => undefined,
   'POST /v1/chats': ({ botId }) => ({ bot_id: botId }),
   'POST /v1/chats/{id}/messages': () => ({ content: 'What is in the notes?' }),
   'POST /v1/chat/completions': ({ botId }) => ({
