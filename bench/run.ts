@@ -15,6 +15,7 @@ import { ingestBench } from './ingest.bench.ts';
 import { lambdaBench } from './lambda.bench.ts';
 import type { Bench, BenchOutcome, Figure } from './lib/report.ts';
 import { retrievalBench } from './retrieval.bench.ts';
+import { widgetBench } from './widget.bench.ts';
 
 const BENCHES: readonly Bench[] = [
   chunkerBench,
@@ -23,6 +24,7 @@ const BENCHES: readonly Bench[] = [
   chatBench,
   lambdaBench,
   ingestBench,
+  widgetBench,
 ];
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 

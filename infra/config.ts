@@ -30,8 +30,8 @@ const int = (min: number, max: number) =>
       .max(max, `must be at most ${max}`),
   );
 
-/** What fits Lambda's 6 MB (6,291,456-byte) request payload once base64 encoded, with room for the event. */
-export const MAX_LAMBDA_UPLOAD_BYTES = 4_500_000;
+/** The largest file a direct upload may carry (the size is kept as a 32-bit integer). */
+export const MAX_DIRECT_UPLOAD_BYTES = 2_000_000_000;
 
 const list = <T extends z.ZodType>(item: T) =>
   z.preprocess(
@@ -163,11 +163,11 @@ export const contextSchema = z.object({
   apiThrottleRateLimit: int(1, 10_000).default(50),
   apiThrottleBurstLimit: int(1, 5_000).default(100),
   /**
-   * Largest upload. Capped by Lambda's 6 MB request payload: API Gateway hands binary bodies over base64
-   * encoded (4/3 the size), so 4.5 MB of file is the most that reaches the function. Above that API Gateway
-   * would answer its own 413, not our problem+json.
+   * Largest file a tenant may add. Files go straight to S3 through presigned URLs, so this is not bound by
+   * Lambda's payload (multipart `POST /v1/sources` still is: 4 MB); the ingest function reads the whole file
+   * into memory, so keep it well under the ingest function's 2,048 MB.
    */
-  maxUploadBytes: int(1024, MAX_LAMBDA_UPLOAD_BYTES).default(4 * 1024 * 1024),
+  maxUploadBytes: int(1024, MAX_DIRECT_UPLOAD_BYTES).default(100 * 1024 * 1024),
   /** Auth of the chat-stream function URL: NONE (the app checks the bearer token) or AWS_IAM (SigV4). */
   chatAuth: z.enum(['NONE', 'AWS_IAM'], { error: 'must be "NONE" or "AWS_IAM"' }).default('NONE'),
 });

@@ -1,4 +1,5 @@
 import type { Config } from './config/schema.ts';
+import type { BlobStore } from './ports/blob-store.ts';
 import type { Database } from './ports/database.ts';
 import type { Embedder } from './ports/embedder.ts';
 import type { IngestQueue } from './ports/ingest-queue.ts';
@@ -25,6 +26,8 @@ export interface Platform {
   readonly vault: KeyVault;
   readonly ingestQueue: IngestQueue;
   readonly vectorStore: VectorStore;
+  /** Uploaded originals: S3 in AWS, MINIRAG_DATA_DIR/blobs locally. */
+  readonly blobStore: BlobStore;
   /** The platform's embedder: one embedding space per deployment. */
   readonly embedder: Embedder;
   /**

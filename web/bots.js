@@ -1,6 +1,7 @@
 // Bots: list, create, edit, delete. The provider key is write-only: only "configured …abcd" is shown.
 import { api } from './api.js';
 import { $, announce, h, loadError, render } from './dom.js';
+import { initEmbed, showEmbed } from './embed.js';
 
 let bots = [];
 let onChange = () => {};
@@ -8,6 +9,7 @@ let onChange = () => {};
 export function initBots(options) {
   onChange = options.onChange;
   $('#bot-new').addEventListener('click', () => edit(null));
+  initEmbed();
   $('#bot-provider').addEventListener('change', syncProviderFields);
   $('#bot-form').addEventListener('submit', save);
   $('#bot-delete').addEventListener('click', remove);
@@ -69,6 +71,7 @@ function syncProviderFields() {
 }
 
 function edit(bot, focus = true) {
+  showEmbed(bot).catch((error) => announce(error.message, 'error'));
   $('#bot-id').value = bot?.id ?? '';
   $('#bot-form-title').textContent = bot ? `Edit ${bot.name}` : 'New bot';
   $('#bot-save').textContent = bot ? 'Save changes' : 'Create bot';

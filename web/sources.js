@@ -1,4 +1,4 @@
-// Sources: upload files (multipart) and URLs, then watch their status until COMPLETED or FAILED.
+// Sources: upload files (direct uploads, with progress) and URLs, then watch their status until COMPLETED or FAILED.
 import { ApiError, api } from './api.js';
 import { $, announce, formatDate, h, loadError, render } from './dom.js';
 
@@ -110,15 +110,48 @@ async function act(fn, message) {
   await loadSources();
 }
 
+/**
+ * A direct upload: declare the file, PUT its bytes to the URL the server hands out (XHR, for upload
+ * progress), then complete it so ingestion starts.
+ */
+async function uploadFile(file) {
+  const ticket = await api.post('/v1/sources/uploads', {
+    filename: file.name,
+    content_type: file.type || 'application/octet-stream',
+    size_bytes: file.size,
+  });
+  await new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(ticket.upload.method, ticket.upload.url);
+    for (const [name, value] of Object.entries(ticket.upload.headers)) xhr.setRequestHeader(name, value);
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) {
+        announce(`Uploading ${file.name}: ${Math.floor((event.loaded / event.total) * 100)}%`);
+      }
+    };
+    xhr.onload = () => {
+      if (xhr.status < 300) return resolve();
+      let detail = `the upload was refused (HTTP ${xhr.status})`;
+      try {
+        detail = JSON.parse(xhr.responseText).detail ?? detail;
+      } catch {
+        // S3 answers XML; the status says enough.
+      }
+      reject(new Error(detail));
+    };
+    xhr.onerror = () => reject(new Error('the upload could not reach the server'));
+    xhr.send(file);
+  });
+  return api.post(`/v1/sources/${ticket.source_id}/complete`);
+}
+
 async function uploadFiles(files) {
   let added = 0;
   const failed = [];
   const known = [];
   for (const file of files) {
-    const form = new FormData();
-    form.append('file', file, file.name);
     try {
-      await api.upload('/v1/sources', form);
+      await uploadFile(file);
       added++;
     } catch (error) {
       const existing =
@@ -126,6 +159,7 @@ async function uploadFiles(files) {
       if (existing) known.push(`${file.name} is already ingested.`);
       else failed.push(`${file.name}: ${error.message}`);
     }
+    await loadSources();
   }
   // One notice for the whole batch, so a later file's success does not hide an earlier file's failure.
   const uploaded = added ? [`Uploaded ${added} file(s); ingestion has started.`] : [];

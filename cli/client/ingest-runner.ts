@@ -1,9 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
 import type { ApiClient } from './api-client.ts';
 import { ApiError, ConnectionError } from './api-error.ts';
 import type { IngestInput } from './collect-inputs.ts';
 import type { SourceJson } from './types.ts';
+import { uploadFile } from './upload-file.ts';
 
 /** How one document ended; FAILED carries the readable reason. */
 export type IngestOutcome =
@@ -35,6 +34,8 @@ export interface IngestRunOptions {
   readonly unreachableMs?: number;
   readonly onOutcome?: (outcome: IngestOutcome, totals: IngestTotals) => void;
   readonly onProgress?: (totals: IngestTotals) => void;
+  /** Bytes of a file sent so far (direct uploads stream the file to storage). */
+  readonly onUploadBytes?: (file: string, sent: number, total: number) => void;
 }
 
 export interface IngestTotals {
@@ -67,6 +68,7 @@ export async function runIngest(
   const started = Date.now();
   const outcomes = new Map<IngestInput, IngestOutcome>();
   const pending = new Map<string, Pending>();
+  const adopting: Promise<void>[] = [];
   let chunks = 0;
   let current = '';
 
@@ -85,7 +87,29 @@ export async function runIngest(
     current = input.label;
     options.onOutcome?.(outcome, totals());
   };
-  const settle = (p: Pending, source: SourceJson) => {
+  /**
+   * Ingestion found the file's content already ingested as another source: the new source only says so, so
+   * it is deleted and the original waited for (re-ingested first if it had failed: running `ingest` again
+   * is the way to retry a document).
+   */
+  const adoptOriginal = async (p: Pending, duplicate: SourceJson, originalId: string) => {
+    await client.delete(`/v1/sources/${duplicate.id}`).catch(() => undefined);
+    const original = await client.get<SourceJson>(`/v1/sources/${originalId}`).catch(() => undefined);
+    if (original?.status === 'FAILED') {
+      const retried = await client
+        .post<SourceJson>(`/v1/sources/${originalId}/reingest`)
+        .catch(() => undefined);
+      if (retried) return settle({ input: p.input, sourceId: originalId, duplicate: false }, retried);
+    }
+    if (original) settle({ input: p.input, sourceId: originalId, duplicate: true }, original);
+    else finish(p.input, { file: p.input.label, status: 'ALREADY INGESTED', sourceId: originalId });
+  };
+  const settle = (p: Pending, source: SourceJson): void => {
+    if (source.status === 'FAILED' && source.duplicate_of && !p.duplicate) {
+      pending.delete(source.id);
+      adopting.push(adoptOriginal(p, source, source.duplicate_of));
+      return;
+    }
     if (source.status === 'COMPLETED') {
       finish(
         p.input,
@@ -119,10 +143,19 @@ export async function runIngest(
     current = input.label;
     options.onProgress?.(totals());
     try {
-      const source = await client.post<SourceJson>(
-        '/v1/sources',
-        await requestFor(input, options.tags ?? []),
-      );
+      const tags = options.tags ?? [];
+      const source =
+        input.kind === 'url'
+          ? await client.post<SourceJson>('/v1/sources', {
+              json: { type: 'url', url: input.url, title: input.url, ...(tags.length ? { tags } : {}) },
+            })
+          : await uploadFile(client, {
+              path: input.path,
+              title: input.label,
+              contentType: input.contentType,
+              tags,
+              onBytes: (sent, total) => options.onUploadBytes?.(input.label, sent, total),
+            });
       settle({ input, sourceId: source.id, duplicate: false }, source);
     } catch (error) {
       const existing = error instanceof ApiError ? error.problem.existing_source_id : undefined;
@@ -158,7 +191,8 @@ export async function runIngest(
   const pollMs = options.pollMs ?? 500;
   const deadline = started + (options.timeoutMs ?? 15 * 60_000);
   let unreachableSince: number | undefined;
-  while (uploading || pending.size > 0) {
+  while (uploading || pending.size > 0 || adopting.length > 0) {
+    await Promise.all(adopting.splice(0));
     await sleep(pollMs);
     if (Date.now() > deadline) break;
     for (const p of [...pending.values()]) {
@@ -192,16 +226,4 @@ export async function runIngest(
     });
   }
   return inputs.map((input) => outcomes.get(input)!);
-}
-
-async function requestFor(input: IngestInput, tags: readonly string[]) {
-  if (input.kind === 'url') {
-    return { json: { type: 'url', url: input.url, title: input.url, ...(tags.length ? { tags } : {}) } };
-  }
-  const bytes = await readFile(input.path);
-  const form = new FormData();
-  form.append('file', new File([bytes], basename(input.path), { type: input.contentType }));
-  form.append('title', input.label);
-  if (tags.length > 0) form.append('tags', tags.join(','));
-  return { form };
 }

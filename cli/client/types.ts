@@ -17,6 +17,8 @@ export interface SourceJson {
   readonly chunk_count: number;
   readonly token_count: number;
   readonly size_bytes: number;
+  /** Set when the same content was already ingested as that source (then status is FAILED). */
+  readonly duplicate_of?: string | null;
 }
 
 export interface TenantJson {

@@ -72,6 +72,7 @@ export async function ingestAndReport(
     outcomes = await runIngest(client, inputs, {
       ...options,
       onProgress: (t) => progress.update(t),
+      onUploadBytes: (file, sent, total) => progress.upload(file, sent, total),
       onOutcome: (o, t) => progress.outcome(o, t),
     });
   } finally {

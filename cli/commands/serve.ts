@@ -31,7 +31,7 @@ export function registerServe(program: Command): void {
         await platform.db.close().catch(() => {});
         refuseToStart(report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`));
       }
-      const { app, worker } = createLocalServer(platform);
+      const { app, worker, sweeper } = createLocalServer(platform);
       if (platform.db.kind === 'pglite') {
         // This process owns the data directory: jobs left running were cut off by a crash or a kill.
         const resumed = await platform.db.withSystem((tx) => requeueAbandonedJobs(tx));
@@ -39,6 +39,7 @@ export function registerServe(program: Command): void {
           process.stdout.write(`Resuming ${resumed} ingest job(s) interrupted by the last shutdown.\n`);
       }
       worker.start();
+      sweeper.start();
       const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '127.0.0.1' }, (info) => {
         const url = `http://localhost:${info.port}`;
         // The CLI beside this server reads the URL from here; elsewhere the printed flag says it.
@@ -69,6 +70,7 @@ export function registerServe(program: Command): void {
         closing = true;
         process.stdout.write(`\n${signal}: finishing in-flight ingest jobs…\n`);
         server.close();
+        sweeper.stop();
         await removeLocalServerFile(config.MINIRAG_DATA_DIR);
         // Running jobs get 10 s to finish; unfinished ones go back to the queue and resume on next start.
         await worker.stop(10_000);

@@ -12,18 +12,18 @@ interface UsageOptions {
   readonly to?: string;
 }
 
-/** `minirag usage`: the tenant's tokens and cost, by day, bot or model. */
+/** `minirag usage`: the tenant's tokens and cost, by day, bot, model or publishable key. */
 export function registerUsage(program: Command): void {
   program
     .command('usage')
     .description("the tenant's token usage and cost (default: the last 30 days)")
-    .option('--group-by <key>', 'day | bot | model', 'day')
+    .option('--group-by <key>', 'day | bot | model | publishable_key', 'day')
     .option('--from <date>', 'start (ISO 8601 date or date-time)')
     .option('--to <date>', 'end (ISO 8601 date or date-time)')
     .action(
       handled(async (options: UsageOptions, command: Command) => {
-        if (!['day', 'bot', 'model'].includes(options.groupBy))
-          throw new UsageError('--group-by must be day, bot or model.');
+        if (!['day', 'bot', 'model', 'publishable_key'].includes(options.groupBy))
+          throw new UsageError('--group-by must be day, bot, model or publishable_key.');
         const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note);
         const usage = await client.get<UsageJson>('/v1/usage', {
           query: { group_by: options.groupBy, from: options.from, to: options.to },

@@ -4,11 +4,14 @@ import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import { createApiApp } from '#functions/api/app.ts';
 import { createChatStreamApp } from '#functions/chat-stream/app.ts';
+import { UPLOAD_PATH } from '#shared/adapters/filesystem/blob-store.ts';
 import { createJobWorker, type JobWorker } from '#shared/adapters/local-queue/job-worker.ts';
 import { abandonedIngestHandler, ingestDepsOf, ingestJobHandler } from '#shared/composition/ingest-deps.ts';
 import type { LocalPlatform } from '#shared/composition/local.ts';
 import { bodyLimits } from '#shared/http/body-limits.ts';
+import { errorToResponse } from '#shared/http/problem.ts';
 import { PLAYGROUND_SECURITY_HEADERS } from '#shared/http/security-headers.ts';
+import { sweepAbandonedUploads } from '#shared/usecases/uploads.ts';
 
 const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 const TYPES: Record<string, string> = {
@@ -21,7 +24,11 @@ const TYPES: Record<string, string> = {
 export interface LocalServer {
   readonly app: Hono;
   readonly worker: JobWorker;
+  /** Hourly: removes uploads never completed (after 24 h) and temporary files of cut-off uploads. */
+  readonly sweeper: { start(): void; stop(): void; sweep(): Promise<void> };
 }
+
+const SWEEP_INTERVAL_MS = 60 * 60_000;
 
 /**
  * Everything in one process: the API and chat-stream apps on one port (the chat-stream app takes the
@@ -56,10 +63,49 @@ export function createLocalServer(p: LocalPlatform): LocalServer {
   app.post('/v1/chats/:id/messages', (c) => chatStream.fetch(c.req.raw));
   app.post('/v1/chat/completions', (c) => chatStream.fetch(c.req.raw));
   app.post('/v1/responses', (c) => chatStream.fetch(c.req.raw));
+  // Website visitors (the widget): sessions, chats, streamed answers and their CORS preflights.
+  app.all('/v1/public/*', (c) => chatStream.fetch(c.req.raw));
+  // The local twin of a presigned S3 PUT: the signed token in the URL is the authority (no bearer token), and
+  // the bytes stream to disk within the declared size.
+  app.put(`${UPLOAD_PATH}:token`, async (c) => {
+    try {
+      await p.blobStore.receiveUpload(c.req.param('token'), {
+        body: c.req.raw.body,
+        contentType: c.req.header('content-type'),
+        contentLength: c.req.header('content-length'),
+      });
+      return c.body(null, 200);
+    } catch (error) {
+      return errorToResponse(error, c, p.logger);
+    }
+  });
   app.get('/', (c) => serveWeb(c.req.raw, 'index.html'));
   app.get('/ui/*', (c) => serveWeb(c.req.raw, c.req.path.slice('/ui/'.length)));
   app.all('*', (c) => api.fetch(c.req.raw));
-  return { app, worker };
+  return { app, worker, sweeper: uploadSweeper(p) };
+}
+
+function uploadSweeper(p: LocalPlatform): LocalServer['sweeper'] {
+  let timer: NodeJS.Timeout | undefined;
+  const sweep = async () => {
+    try {
+      await sweepAbandonedUploads(p);
+      await p.blobStore.sweepTemporary(SWEEP_INTERVAL_MS);
+    } catch (error) {
+      p.logger.warn('upload sweep failed', { error: error instanceof Error ? error.message : String(error) });
+    }
+  };
+  return {
+    sweep,
+    start() {
+      void sweep();
+      timer = setInterval(() => void sweep(), SWEEP_INTERVAL_MS);
+      timer.unref();
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
 }
 
 async function serveWeb(_request: Request, file: string): Promise<Response> {

@@ -17,6 +17,8 @@ export interface IngestAppDeps extends IngestDeps {
   readonly maxAttempts: number;
   /** Relays outbox rows whose SQS send failed earlier (run on the scheduled sweep). */
   readonly relayOutbox?: () => Promise<number>;
+  /** Removes uploads never completed after 24 hours, with their stored files (run on the scheduled sweep). */
+  readonly sweepUploads?: () => Promise<number>;
 }
 
 type IngestMessage = z.infer<typeof IngestMessageSchema>;
@@ -66,7 +68,8 @@ export function createIngestApp(deps: IngestAppDeps) {
   return async function handle(event: SQSEvent | { source: 'minirag.sweep' }): Promise<SQSBatchResponse> {
     if ('source' in event && event.source === 'minirag.sweep') {
       const relayed = (await deps.relayOutbox?.()) ?? 0;
-      deps.logger.info('outbox sweep', { relayed });
+      const abandonedUploads = (await deps.sweepUploads?.()) ?? 0;
+      deps.logger.info('outbox sweep', { relayed, abandonedUploads });
       return { batchItemFailures: [] };
     }
     const records = (event as SQSEvent).Records;

@@ -9,6 +9,12 @@ import { AppFunction } from './app-function.ts';
 import type { FunctionBundleSpec } from './function-bundle.ts';
 import type { FunctionDefaults } from './function-defaults.ts';
 
+/**
+ * What fits Lambda's 6 MB request payload once API Gateway base64-encodes a multipart body (4/3 the size),
+ * with room for the event: the largest file `POST /v1/sources` takes in the request itself.
+ */
+export const MAX_INLINE_UPLOAD_BYTES = 4 * 1024 * 1024;
+
 export interface ApiProps {
   readonly defaults: FunctionDefaults;
   /** The handler module (functions/api/handler.ts). */
@@ -17,6 +23,7 @@ export interface ApiProps {
   readonly stage: string;
   readonly corsOrigins: string[];
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Largest file a tenant may add through a direct upload (MAX_UPLOAD_BYTES). */
   readonly maxUploadBytes: number;
   readonly reservedConcurrency?: number;
   /** The ingest queue the api enqueues `{ tenantId, sourceId, version }` on. */
@@ -64,6 +71,8 @@ export class Api extends Construct {
         QUEUE_URL: props.queue.queueUrl,
         CORS_ORIGINS: props.corsOrigins.join(','),
         MAX_UPLOAD_BYTES: String(props.maxUploadBytes),
+        // A file sent in the request itself must fit Lambda's payload; larger ones use direct uploads.
+        MAX_INLINE_UPLOAD_BYTES: String(MAX_INLINE_UPLOAD_BYTES),
       },
     });
     props.queue.grantSendMessages(this.function.function);
@@ -73,16 +82,9 @@ export class Api extends Construct {
       description: `MiniRAG ${props.stage} REST API`,
       createDefaultStage: false,
       defaultIntegration: new HttpLambdaIntegration('Integration', this.function.function),
-      corsPreflight:
-        props.corsOrigins.length > 0
-          ? {
-              allowOrigins: props.corsOrigins,
-              allowMethods: [apigwv2.CorsHttpMethod.ANY],
-              allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
-              exposeHeaders: ['location', 'retry-after'],
-              maxAge: Duration.hours(1),
-            }
-          : undefined,
+      // No corsPreflight: API Gateway would answer every preflight with one static list and overwrite the
+      // app's CORS headers, but the website routes (/v1/public) answer each publishable key's origins. The
+      // app does CORS for both (deploymentCors for CORS_ORIGINS, publicCors for the keys).
     });
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {

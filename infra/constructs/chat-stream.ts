@@ -10,6 +10,7 @@ export interface ChatStreamProps {
   /** The handler module (functions/chat-stream/handler.ts). */
   /** What the function's asset is built from (function-bundle.ts). */
   readonly bundle: FunctionBundleSpec;
+  /** The deployment's front-end origins, answered by the app (see deploymentCors). */
   readonly corsOrigins: string[];
   /**
    * NONE: the URL is public and the app authenticates the `Authorization: Bearer` token itself, exactly as the
@@ -48,15 +49,9 @@ export class ChatStream extends Construct {
       authType:
         props.authType === 'AWS_IAM' ? lambda.FunctionUrlAuthType.AWS_IAM : lambda.FunctionUrlAuthType.NONE,
       invokeMode: lambda.InvokeMode.RESPONSE_STREAM,
-      cors:
-        props.corsOrigins.length > 0
-          ? {
-              allowedOrigins: props.corsOrigins,
-              allowedMethods: [lambda.HttpMethod.GET, lambda.HttpMethod.POST],
-              allowedHeaders: ['authorization', 'content-type'],
-              maxAge: Duration.hours(1),
-            }
-          : undefined,
+      // No CORS here: a function URL's CORS is one static list, answers preflights itself and replaces the
+      // app's headers, while the website routes (/v1/public) must answer each publishable key's own origins.
+      // The app does CORS: the deployment's CORS_ORIGINS for its routes, the key's origins for /v1/public.
     });
   }
 }

@@ -13,6 +13,7 @@ import { Ingest } from '../constructs/ingest.ts';
 import { Keys } from '../constructs/keys.ts';
 import { databaseEnv, Migrations } from '../constructs/migrations.ts';
 import { Observability } from '../constructs/observability.ts';
+import { Originals } from '../constructs/originals.ts';
 import { Secrets } from '../constructs/secrets.ts';
 
 export interface MiniRagStackProps extends StackProps {
@@ -39,6 +40,7 @@ export class MiniRagStack extends Stack {
   readonly ingest: Ingest;
   readonly chatStream: ChatStream;
   readonly migrations: Migrations;
+  readonly originals: Originals;
   /** Alarms and dashboard; absent unless the `monitoring` context is on (the default for stage "prod"). */
   readonly observability?: Observability;
 
@@ -67,6 +69,12 @@ export class MiniRagStack extends Stack {
       autoPause: Duration.seconds(config.auroraAutoPauseSeconds),
       natGateways: config.natGateways,
       logRetention: config.logRetention,
+      removalPolicy: prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+
+    this.originals = new Originals(this, 'Originals', {
+      key: this.keys.credentialsKey,
+      corsOrigins: config.corsOrigins,
       removalPolicy: prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
 
@@ -178,6 +186,13 @@ export class MiniRagStack extends Stack {
       bedrockModels: [...config.bedrockModels, ...embeddingModels],
     });
 
+    // Uploaded originals: the api presigns PUTs and checks them (HEAD), ingest reads and deletes them.
+    for (const fn of [this.api.function, this.ingest.function]) {
+      fn.function.addEnvironment('BLOB_BUCKET', this.originals.bucket.bucketName);
+    }
+    this.originals.grantUpload(this.api.function.function);
+    this.originals.grantReadAndDelete(this.ingest.function.function);
+
     if (config.monitoring) {
       this.observability = new Observability(this, 'Observability', {
         stage: config.stage,
@@ -199,6 +214,7 @@ export class MiniRagStack extends Stack {
       new CfnOutput(this, id, { value, description });
     output('ApiUrl', this.api.url, 'Base URL of the REST API (npx minirag --api-url <ApiUrl> …)');
     output('ChatStreamUrl', this.chatStream.url.url, 'Function URL that streams chat answers (SSE)');
+    output('OriginalsBucket', this.originals.bucket.bucketName, 'S3 bucket of uploaded originals');
     output('QueueUrl', this.ingest.queue.queueUrl, 'Ingestion queue');
     output('DlqUrl', this.ingest.deadLetterQueue.queueUrl, 'Ingestion dead-letter queue');
     output(

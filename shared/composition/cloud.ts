@@ -4,11 +4,13 @@ import { createPostgresDatabase } from '../adapters/postgres/database.ts';
 import { createEmfMetrics } from '../adapters/powertools/metrics.ts';
 import { createXRayTracing } from '../adapters/powertools/tracing.ts';
 import { createDataApiDatabase } from '../adapters/rds-data/database.ts';
+import { createS3BlobStore } from '../adapters/s3/blob-store.ts';
 import { createSqsIngestQueue } from '../adapters/sqs/ingest-queue.ts';
 import type { Config } from '../config/schema.ts';
 import { createSecretResolver, type Env } from '../config/secrets.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
+import type { BlobStore } from '../ports/blob-store.ts';
 import type { Database } from '../ports/database.ts';
 import { deferredQdrantVectorStore } from './deferred.ts';
 import { selectEmbedder } from './embedder.ts';
@@ -71,10 +73,24 @@ export async function buildCloudPlatform(
         : createPgVectorStore(db),
       tracing,
     ),
+    blobStore: config.BLOB_BUCKET ? createS3BlobStore({ bucket: config.BLOB_BUCKET }) : missingBlobStore,
     embedder: tracedEmbedder(selectEmbedder(config, openAiKey), tracing),
     providerKeys: { openai: openAiKey, anthropic: anthropicKey, cohere: cohereKey },
   };
 }
+
+/** A function deployed without a bucket (chat-stream needs none): any use is a configuration fault. */
+const unconfigured = async (): Promise<never> => {
+  throw new Error('BLOB_BUCKET is not set: this function has no blob store');
+};
+const missingBlobStore: BlobStore = {
+  presignUpload: unconfigured,
+  put: unconfigured,
+  head: unconfigured,
+  get: unconfigured,
+  retain: unconfigured,
+  deletePrefix: unconfigured,
+};
 
 function dataApiDatabase(config: Config): Database {
   if (!config.DATABASE_CLUSTER_ARN || !config.DATABASE_SECRET_ARN) {

@@ -16,6 +16,7 @@ export function ingestDepsOf(p: Platform): IngestDeps {
     db: p.db,
     embedder: p.embedder,
     vectorStore: p.vectorStore,
+    blobStore: p.blobStore,
     logger: p.logger,
     ...(p.metrics ? { metrics: p.metrics } : {}),
     chunking: { maxTokens: p.config.CHUNK_TOKENS, overlapTokens: p.config.CHUNK_OVERLAP_TOKENS },

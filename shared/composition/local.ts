@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { createFsBlobStore } from '../adapters/filesystem/blob-store.ts';
 import { createLocalKeyVaultFromBase64 } from '../adapters/local-keyring/local-key-vault.ts';
 import { createLocalIngestQueue } from '../adapters/local-queue/ingest-queue.ts';
 import { createPgliteDatabase } from '../adapters/pglite/database.ts';
@@ -13,7 +14,11 @@ import { deferredQdrantVectorStore } from './deferred.ts';
 import { selectEmbedder } from './embedder.ts';
 import { createLogger } from './logger.ts';
 
-export type LocalPlatform = Platform & { readonly ingestQueue: ReturnType<typeof createLocalIngestQueue> };
+export type LocalPlatform = Platform & {
+  readonly ingestQueue: ReturnType<typeof createLocalIngestQueue>;
+  /** The local server also receives the uploads (`PUT /v1/uploads/{token}`) into it. */
+  readonly blobStore: ReturnType<typeof createFsBlobStore>;
+};
 
 /**
  * The one-machine composition (`npm start`, the CLI): PGlite under the data directory unless
@@ -40,6 +45,7 @@ export async function buildLocalPlatform(config: Config, serviceName = 'minirag'
       })
     : await createPgliteDatabase({ dataDir: join(config.MINIRAG_DATA_DIR, 'pgdata') });
   await migrate(db);
+  const jwtSigningKey = config.JWT_SIGNING_KEY ?? fileSecrets.jwtSigningKey;
   return {
     config,
     db,
@@ -47,7 +53,7 @@ export async function buildLocalPlatform(config: Config, serviceName = 'minirag'
     metrics: createLoggedMetrics(logger),
     secrets: {
       adminToken: config.ADMIN_TOKEN ?? fileSecrets.adminToken,
-      jwtSigningKey: config.JWT_SIGNING_KEY ?? fileSecrets.jwtSigningKey,
+      jwtSigningKey,
     },
     vault: createLocalKeyVaultFromBase64({
       current: config.MASTER_KEY ?? fileSecrets.masterKey,
@@ -58,6 +64,7 @@ export async function buildLocalPlatform(config: Config, serviceName = 'minirag'
       config.VECTOR_STORE === 'qdrant'
         ? deferredQdrantVectorStore({ url: config.QDRANT_URL!, apiKey: config.QDRANT_API_KEY })
         : createPgVectorStore(db),
+    blobStore: createFsBlobStore({ dir: join(config.MINIRAG_DATA_DIR, 'blobs'), signingKey: jwtSigningKey }),
     embedder: selectEmbedder(config, config.OPENAI_API_KEY),
     providerKeys: {
       openai: config.OPENAI_API_KEY,

@@ -52,6 +52,8 @@ export const configSchema = z.object({
   JWT_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_SIGNING_KEY_SECRET_ARN: z.string().optional(),
   ACCESS_TOKEN_TTL_SECONDS: int(60, 86_400).default(900),
+  /** Lifetime of a website visitor's token (from a publishable key); the widget asks for a new one after. */
+  VISITOR_TOKEN_TTL_SECONDS: int(60, 86_400).default(3600),
 
   KMS_KEY_ID: z.string().optional(),
   MASTER_KEY: z.string().optional(),
@@ -108,7 +110,17 @@ export const configSchema = z.object({
 
   CHUNK_TOKENS: int(64, 8192).default(512),
   CHUNK_OVERLAP_TOKENS: int(0, 1024).default(64),
-  MAX_UPLOAD_BYTES: int(1024, 100 * 1024 * 1024).default(10 * 1024 * 1024),
+  /** Largest file a tenant may add (direct uploads); the source's size is stored as a 32-bit integer. */
+  MAX_UPLOAD_BYTES: int(1024, 2_000_000_000).default(100 * 1024 * 1024),
+  /**
+   * Largest file sent in the request itself (multipart `POST /v1/sources`, JSON content); unset: MAX_UPLOAD_BYTES.
+   * In AWS a request must fit Lambda's 6 MB payload, so the stack sets 4 MB; larger files use direct uploads.
+   */
+  MAX_INLINE_UPLOAD_BYTES: int(1024, 2_000_000_000).optional(),
+  /** How long an upload URL from POST /v1/sources/uploads is valid (S3 presigned URLs: 15 minutes at most). */
+  UPLOAD_URL_SECONDS: int(1, 900).default(900),
+  /** S3 bucket of uploaded originals (AWS); locally they are kept under MINIRAG_DATA_DIR/blobs. */
+  BLOB_BUCKET: z.string().min(3).optional(),
   /**
    * What one document may cost to read (shared/rag/extract/limits.ts). A document beyond any of them is
    * FAILED at once with the limit in its reason, never retried.

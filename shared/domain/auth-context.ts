@@ -1,4 +1,5 @@
 import type { TenantId } from './ids.ts';
+import type { Visitor } from './publishable-key.ts';
 
 export const ROLES = ['owner', 'admin', 'member'] as const;
 export type Role = (typeof ROLES)[number];
@@ -14,4 +15,9 @@ export interface AuthContext {
   readonly isServiceAccount: boolean;
   readonly role: Role;
   readonly scopes: readonly Scope[];
+  /**
+   * Set only for a website visitor (a visitor token from a publishable key): such a caller may chat in its
+   * own chats with the key's bot and nothing else.
+   */
+  readonly visitor?: Visitor;
 }

@@ -5,6 +5,9 @@ export interface Chat {
   readonly botId: string;
   readonly userId: string | null;
   readonly title: string | null;
+  /** Set for a chat a website visitor started through a publishable key. */
+  readonly visitorId: string | null;
+  readonly publishableKeyId: string | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -13,6 +16,8 @@ export interface Citation {
   readonly n: number;
   readonly sourceId: string;
   readonly title: string;
+  /** The source's web address, when it has one. */
+  readonly url?: string;
   readonly chunkIds: string[];
   readonly startOffset: number;
   readonly endOffset: number;

@@ -11,7 +11,11 @@ export const INLINE_SOURCE_TYPES = [
   'url',
 ] as const satisfies readonly SourceType[];
 
-export const SOURCE_STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'] as const;
+/**
+ * AWAITING_UPLOAD: created by `POST /v1/sources/uploads`, its file not yet confirmed by
+ * `POST /v1/sources/{id}/complete`; never ingested, removed 24 hours after creation if still waiting.
+ */
+export const SOURCE_STATUSES = ['AWAITING_UPLOAD', 'PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'] as const;
 export type SourceStatus = (typeof SOURCE_STATUSES)[number];
 
 export interface Source {
@@ -25,6 +29,10 @@ export interface Source {
   readonly contentType: string | null;
   readonly contentHash: string | null;
   readonly sizeBytes: number;
+  /** Set when ingestion found the same content already ingested as this other source (then FAILED). */
+  readonly duplicateOf: string | null;
+  /** Until when the upload URL of an AWAITING_UPLOAD source is valid. */
+  readonly uploadExpiresAt: Date | null;
   readonly version: number;
   readonly status: SourceStatus;
   readonly error: string | null;

@@ -12,8 +12,11 @@ export interface UsageEvent {
   readonly costUsd?: number;
   readonly botId?: string | null;
   readonly chatId?: string | null;
+  /** A website visitor's request: the publishable key it came through, and the visitor. */
+  readonly publishableKeyId?: string | null;
+  readonly visitorId?: string | null;
 }
 
 /** How a usage summary is grouped. */
-export const USAGE_GROUPINGS = ['day', 'bot', 'model'] as const;
+export const USAGE_GROUPINGS = ['day', 'bot', 'model', 'publishable_key'] as const;
 export type UsageGrouping = (typeof USAGE_GROUPINGS)[number];

@@ -5,6 +5,7 @@ export const citationJson = (c: Citation) => ({
   n: c.n,
   source_id: c.sourceId,
   title: c.title,
+  url: c.url ?? null,
   chunk_ids: c.chunkIds,
   start_offset: c.startOffset,
   end_offset: c.endOffset,

@@ -4,9 +4,11 @@ import { bedrockClientsFor } from '../composition/bedrock.ts';
 import { chatModelFactory, type ProviderEndpoints } from '../composition/chat-model.ts';
 import { rerankerFactory } from '../composition/reranker.ts';
 import { tracedChatModel } from '../composition/traced.ts';
+import type { AuthContext } from '../domain/auth-context.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
-import { noMetrics } from '../ports/telemetry.ts';
+import type { Logger } from '../ports/logger.ts';
+import { type Metrics, noMetrics } from '../ports/telemetry.ts';
 import type {
   AnswerDeps,
   AnswerTarget,
@@ -24,11 +26,12 @@ import { createRouter } from './router.ts';
 import { IdParam, jsonBody, requires, standardErrors, text } from './schemas.ts';
 import { primed, sseResponse } from './sse.ts';
 
-const CitationSchema = z
+export const CitationSchema = z
   .object({
     n: z.number(),
     source_id: z.string(),
     title: z.string(),
+    url: z.string().nullable(),
     chunk_ids: z.array(z.string()),
     start_offset: z.number(),
     end_offset: z.number(),
@@ -44,11 +47,11 @@ const MAX_MESSAGE_CHARS = 20_000;
  */
 const MAX_COMPLETION_MESSAGES = 100;
 
-const AskBody = z
+export const AskBody = z
   .object({ content: text(MAX_MESSAGE_CHARS).min(1), stream: z.boolean().default(false) })
   .openapi('AskQuestion');
 
-const AnswerSchema = z
+export const AnswerSchema = z
   .object({
     message_id: z.string(),
     content: z.string(),
@@ -133,6 +136,37 @@ const inputTurns = (input: z.infer<typeof ResponsesBody>['input']): Turn[] =>
 const loadAnswering = (): Promise<{ prepareAnswer: typeof PrepareAnswer }> =>
   import('../usecases/answering/answer-question.ts');
 
+/**
+ * Prepares an answer (counting a failure by kind) and returns its events, measured. Traced when the
+ * request carries a recorder; from here on every log line also names the answer.
+ */
+async function startAnswer(
+  c: Context<AppEnv>,
+  auth: AuthContext,
+  target: AnswerTarget,
+  question: string,
+  deps: AnswerDeps,
+  controller: AbortController,
+  metrics: Metrics,
+) {
+  const measure = measureAnswer(metrics, c.get('receivedAt'));
+  const logger = loggerOf(c, deps.logger);
+  try {
+    const trace = c.get('answerTrace') ?? noTrace;
+    // Timed: on a process's first question the import is part of what the reader waits for.
+    const { prepareAnswer } = await trace.time('load', loadAnswering);
+    const answer = await prepareAnswer(auth, target, question, { ...deps, logger }, controller.signal, trace);
+    c.set('logger', childLogger(logger, { messageId: answer.messageId }));
+    return {
+      answer,
+      events: (signal?: AbortSignal) => measure.events(answer.events(signal), answer.retrieved),
+    };
+  } catch (error) {
+    measure.failed(error);
+    throw error;
+  }
+}
+
 export function answerDeps(p: Platform, endpoints?: ProviderEndpoints): AnswerDeps {
   const chatModelFor = chatModelFactory(
     p.providerKeys,
@@ -155,6 +189,76 @@ export function answerDeps(p: Platform, endpoints?: ProviderEndpoints): AnswerDe
       : chatModelFor,
     rerankerFor: rerankerFactory(p.config, p.providerKeys.cohere),
   };
+}
+
+export interface AnswerTiming {
+  readonly firstEventGraceMs: number;
+  readonly keepAliveMs: number;
+}
+
+/**
+ * Answers a question asked in a stored chat: Server-Sent Events when the caller asked for a stream and this
+ * app can stream, else JSON. Shared by the members' route and the website visitors' one.
+ */
+export async function answerInChat(
+  c: Context<AppEnv>,
+  auth: AuthContext,
+  chatId: string,
+  body: { content: string; stream: boolean },
+  deps: AnswerDeps,
+  timing: AnswerTiming,
+  options: { streaming: boolean; logger: Logger; withUsage?: boolean; metrics?: Metrics },
+): Promise<Response> {
+  // Website visitors are not shown what their answers cost the tenant.
+  const withUsage = options.withUsage ?? true;
+  const controller = new AbortController();
+  const { answer, events } = await startAnswer(
+    c,
+    auth,
+    { chatId },
+    body.content,
+    { ...deps, logger: options.logger },
+    controller,
+    options.metrics ?? noMetrics,
+  );
+  if (body.stream && options.streaming) {
+    const { items } = await primed(events(controller.signal), timing.firstEventGraceMs);
+    return sseResponse(
+      c,
+      async function* () {
+        // `meta` is known before the provider answers: it goes out at once, also when the grace
+        // period ran out before the provider's first event.
+        yield { event: 'meta', data: JSON.stringify(answerEventJson(answer.meta)) };
+        for await (const event of items) {
+          if (event.type === 'meta' || (event.type === 'usage' && !withUsage)) continue;
+          yield { event: event.type, data: JSON.stringify(answerEventJson(event)) };
+        }
+      },
+      loggerOf(c, options.logger),
+      timing,
+      controller,
+    );
+  }
+  const result = await collectAnswer(events());
+  return c.json(
+    {
+      message_id: answer.messageId,
+      content: result.text,
+      citations: result.citations.map(citationJson),
+      ...(withUsage
+        ? {
+            usage: {
+              input_tokens: result.usage.inputTokens,
+              output_tokens: result.usage.outputTokens,
+              cost_usd: result.usage.costUsd,
+              provider: result.usage.provider,
+              model: result.usage.model,
+            },
+          }
+        : {}),
+    },
+    200,
+  );
 }
 
 /**
@@ -188,39 +292,7 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
   app.use('/chats/*', arrival(true));
   app.use('/chat/*', arrival(false));
   app.use('/responses', arrival(false));
-
-  /** Prepares the answer (counting a failure by kind) and returns its events, measured. */
-  async function startAnswer(
-    c: Context<AppEnv>,
-    target: AnswerTarget,
-    question: string,
-    controller: AbortController,
-  ) {
-    const measure = measureAnswer(p.metrics ?? noMetrics, c.get('receivedAt'));
-    const logger = loggerOf(c, p.logger);
-    try {
-      const trace = c.get('answerTrace') ?? noTrace;
-      // Timed: on a process's first question the import is part of what the reader waits for.
-      const { prepareAnswer } = await trace.time('load', loadAnswering);
-      const answer = await prepareAnswer(
-        c.get('auth'),
-        target,
-        question,
-        { ...deps, logger },
-        controller.signal,
-        trace,
-      );
-      // From here on every line also names the answer.
-      c.set('logger', childLogger(logger, { messageId: answer.messageId }));
-      return {
-        answer,
-        events: (signal?: AbortSignal) => measure.events(answer.events(signal), answer.retrieved),
-      };
-    } catch (error) {
-      measure.failed(error);
-      throw error;
-    }
-  }
+  const metrics = p.metrics ?? noMetrics;
 
   app.openapi(
     createRoute({
@@ -244,50 +316,12 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
         502: standardErrors[400],
       },
     }),
-    async (c) => {
-      const body = c.req.valid('json');
-      const controller = new AbortController();
-      const { answer, events } = await startAnswer(
-        c,
-        { chatId: c.req.valid('param').id },
-        body.content,
-        controller,
-      );
-      if (body.stream && options.streaming) {
-        const { items } = await primed(events(controller.signal), timing.firstEventGraceMs);
-        return sseResponse(
-          c,
-          async function* () {
-            // `meta` is known before the provider answers: it goes out at once, also when the grace
-            // period ran out before the provider's first event.
-            yield { event: 'meta', data: JSON.stringify(answerEventJson(answer.meta)) };
-            for await (const event of items) {
-              if (event.type !== 'meta')
-                yield { event: event.type, data: JSON.stringify(answerEventJson(event)) };
-            }
-          },
-          loggerOf(c, p.logger),
-          timing,
-          controller,
-        );
-      }
-      const result = await collectAnswer(events());
-      return c.json(
-        {
-          message_id: answer.messageId,
-          content: result.text,
-          citations: result.citations.map(citationJson),
-          usage: {
-            input_tokens: result.usage.inputTokens,
-            output_tokens: result.usage.outputTokens,
-            cost_usd: result.usage.costUsd,
-            provider: result.usage.provider,
-            model: result.usage.model,
-          },
-        },
-        200,
-      );
-    },
+    async (c) =>
+      answerInChat(c, c.get('auth'), c.req.valid('param').id, c.req.valid('json'), deps, timing, {
+        streaming: options.streaming,
+        logger: loggerOf(c, p.logger),
+        metrics,
+      }),
   );
 
   app.openapi(
@@ -313,7 +347,15 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
       const body = c.req.valid('json');
       const { question, history } = questionAndHistory(body.messages);
       const controller = new AbortController();
-      const { answer, events } = await startAnswer(c, { botId: body.model, history }, question, controller);
+      const { answer, events } = await startAnswer(
+        c,
+        c.get('auth'),
+        { botId: body.model, history },
+        question,
+        { ...deps, logger: loggerOf(c, p.logger) },
+        controller,
+        metrics,
+      );
       if (body.stream && options.streaming) {
         const includeUsage = body.stream_options?.include_usage ?? false;
         const { items } = await primed(events(controller.signal), timing.firstEventGraceMs);
@@ -351,7 +393,15 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
       const body = c.req.valid('json');
       const { question, history } = questionAndHistory(inputTurns(body.input));
       const controller = new AbortController();
-      const { answer, events } = await startAnswer(c, { botId: body.model, history }, question, controller);
+      const { answer, events } = await startAnswer(
+        c,
+        c.get('auth'),
+        { botId: body.model, history },
+        question,
+        { ...deps, logger: loggerOf(c, p.logger) },
+        controller,
+        metrics,
+      );
       if (body.stream && options.streaming) {
         const { items } = await primed(events(controller.signal), timing.firstEventGraceMs);
         return sseResponse(

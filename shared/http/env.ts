@@ -13,6 +13,8 @@ export interface AppVariables {
   logger?: Logger;
   /** When an answer route received the request (a `performance.now()` reading). */
   receivedAt?: number;
+  /** Set on public routes once the caller's Origin is checked against its publishable key: CORS answers it. */
+  publicOrigin: string;
 }
 
 export interface AppEnv {

@@ -108,8 +108,9 @@ export const iso = (d: Date | null | undefined): string | null => (d ? d.toISOSt
 /**
  * Who may call a route, declared as its OpenAPI security requirement (a role name on the bearer scheme):
  * a scope the tenant credential must hold (`admin` implies the others; a user session may also stand in
- * for `admin` on self-service writes), `tenant` for any tenant credential, or `platform-admin`. The
- * scope matrix test reads these from /openapi.json, so every route must declare one.
+ * for `admin` on self-service writes), `tenant` for any tenant credential, or `platform-admin`; on the
+ * website routes (/v1/public) a `publishable-key` or a `visitor` token. The scope matrix test reads these
+ * from /openapi.json, so every route must declare one.
  */
-export type RouteRequirement = Scope | 'tenant' | 'platform-admin';
+export type RouteRequirement = Scope | 'tenant' | 'platform-admin' | 'publishable-key' | 'visitor';
 export const requires = (requirement: RouteRequirement) => [{ bearer: [requirement] }];

@@ -20,42 +20,28 @@ interface BotRow {
   max_output_tokens: number | null;
   max_input_tokens: number | null;
   system_prompt: string | null;
-  retrieval: StoredSettings;
+  region: string | null;
+  retrieval: Partial<RetrievalSettings>;
   credentials_last4: string | null;
   has_credentials: boolean;
   created_at: Date;
   updated_at: Date;
 }
 
-/**
- * The `retrieval` JSON as stored. The `provider` column's check constraint predates Bedrock, so a Bedrock
- * bot keeps `provider` null in the column and `bedrock: { region }` here; only this file knows that, and
- * a migration that admits 'bedrock' to the column (and adds a region column) can move it without any
- * other code changing.
- */
-type StoredSettings = Partial<RetrievalSettings> & { bedrock?: { region: string | null } };
-
-const bedrockPartOf = (provider: BotProvider | null | undefined, region: string | null | undefined) =>
-  provider === 'bedrock' ? { bedrock: { region: region ?? null } } : {};
-
-const providerColumn = (provider: BotProvider | null | undefined) =>
-  provider === 'bedrock' ? null : provider;
-
 const toBot = (r: BotRow): BotProfile => {
-  const { bedrock, ...retrieval } = r.retrieval;
   return {
     id: r.id,
     tenantId: r.tenant_id,
     name: r.name,
-    provider: bedrock ? 'bedrock' : r.provider,
+    provider: r.provider,
     model: r.model,
     baseUrl: r.base_url,
-    region: bedrock?.region ?? null,
+    region: r.region,
     temperature: r.temperature,
     maxOutputTokens: r.max_output_tokens,
     maxInputTokens: r.max_input_tokens,
     systemPrompt: r.system_prompt,
-    retrieval: { ...DEFAULT_RETRIEVAL, ...retrieval },
+    retrieval: { ...DEFAULT_RETRIEVAL, ...r.retrieval },
     credentialsLast4: r.credentials_last4,
     hasCredentials: r.has_credentials,
     createdAt: r.created_at,
@@ -64,7 +50,7 @@ const toBot = (r: BotRow): BotProfile => {
 };
 
 // The encrypted envelope is read only by `findBotCredentials`, at the moment of a provider call.
-const COLUMNS = sql`id, tenant_id, name, provider, model, base_url, temperature, max_output_tokens, max_input_tokens,
+const COLUMNS = sql`id, tenant_id, name, provider, model, base_url, region, temperature, max_output_tokens, max_input_tokens,
   system_prompt,
   retrieval, credentials_last4, credentials is not null as has_credentials, created_at, updated_at`;
 
@@ -73,7 +59,7 @@ export interface BotFields {
   provider?: BotProvider | null | undefined;
   model?: string | null | undefined;
   baseUrl?: string | null | undefined;
-  /** Bedrock bots only; given together with `provider` and `retrieval`. */
+  /** Bedrock bots only; given together with `provider` (another provider clears it). */
   region?: string | null | undefined;
   temperature?: number | null | undefined;
   maxOutputTokens?: number | null | undefined;
@@ -84,6 +70,10 @@ export interface BotFields {
   credentials?: { envelope: object; last4: string } | null | undefined;
 }
 
+/** Only a Bedrock bot has a region; changing the provider away from Bedrock clears it. */
+const regionOf = (provider: BotProvider | null | undefined, region: string | null | undefined) =>
+  provider === 'bedrock' ? (region ?? null) : null;
+
 export async function insertBot(
   tx: Queryable,
   tenantId: TenantId,
@@ -91,13 +81,13 @@ export async function insertBot(
   f: BotFields,
 ): Promise<BotProfile> {
   const [row] = await tx.query<BotRow>(sql`
-    insert into bot_profiles (id, tenant_id, name, provider, model, base_url, temperature, max_output_tokens,
-                              max_input_tokens, system_prompt, retrieval, credentials, credentials_last4)
-    values (${id}, ${tenantId}, ${f.name}, ${providerColumn(f.provider) ?? null}, ${f.model ?? null}, ${f.baseUrl ?? null},
-            ${f.temperature ?? null}, ${f.maxOutputTokens ?? null}, ${f.maxInputTokens ?? null},
-            ${f.systemPrompt ?? null},
-            ${{ ...(f.retrieval ?? DEFAULT_RETRIEVAL), ...bedrockPartOf(f.provider, f.region) } satisfies StoredSettings}::jsonb, ${f.credentials?.envelope ?? null}::jsonb,
-            ${f.credentials?.last4 ?? null})
+    insert into bot_profiles (id, tenant_id, name, provider, model, base_url, region, temperature,
+                              max_output_tokens, max_input_tokens, system_prompt, retrieval, credentials,
+                              credentials_last4)
+    values (${id}, ${tenantId}, ${f.name}, ${f.provider ?? null}, ${f.model ?? null}, ${f.baseUrl ?? null},
+            ${regionOf(f.provider, f.region) ?? null}, ${f.temperature ?? null}, ${f.maxOutputTokens ?? null},
+            ${f.maxInputTokens ?? null}, ${f.systemPrompt ?? null}, ${f.retrieval ?? DEFAULT_RETRIEVAL}::jsonb,
+            ${f.credentials?.envelope ?? null}::jsonb, ${f.credentials?.last4 ?? null})
     returning ${COLUMNS}`);
   return toBot(row!);
 }
@@ -108,25 +98,17 @@ export async function updateBot(
   id: string,
   f: BotFields,
 ): Promise<BotProfile | null> {
-  // The settings JSON also carries a Bedrock bot's provider and region: a new provider replaces that part,
-  // new retrieval settings alone keep it.
-  const base = f.retrieval === undefined ? sql`(retrieval - 'bedrock')` : sql`${f.retrieval}::jsonb`;
-  const bedrockPart =
-    f.provider === undefined
-      ? sql`(case when retrieval ? 'bedrock' then jsonb_build_object('bedrock', retrieval -> 'bedrock') else '{}'::jsonb end)`
-      : sql`${bedrockPartOf(f.provider, f.region)}::jsonb`;
-  const settings =
-    f.retrieval === undefined && f.provider === undefined ? undefined : sql`${base} || ${bedrockPart}`;
   const set = assignments([
     [sql`name`, f.name],
-    [sql`provider`, f.provider === undefined ? undefined : providerColumn(f.provider)],
+    [sql`provider`, f.provider],
+    [sql`region`, f.provider === undefined ? undefined : regionOf(f.provider, f.region)],
     [sql`model`, f.model],
     [sql`base_url`, f.baseUrl],
     [sql`temperature`, f.temperature],
     [sql`max_output_tokens`, f.maxOutputTokens],
     [sql`max_input_tokens`, f.maxInputTokens],
     [sql`system_prompt`, f.systemPrompt],
-    [sql`retrieval`, settings],
+    [sql`retrieval`, f.retrieval === undefined ? undefined : sql`${f.retrieval}::jsonb`],
     [
       sql`credentials`,
       f.credentials === undefined ? undefined : sql`${f.credentials?.envelope ?? null}::jsonb`,

@@ -9,6 +9,8 @@ interface ChatRow {
   bot_id: string;
   user_id: string | null;
   title: string | null;
+  visitor_id: string | null;
+  publishable_key_id: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -25,11 +27,15 @@ interface MessageRow {
   created_at: Date;
 }
 
+const CHAT_COLUMNS = sql`id, bot_id, user_id, title, visitor_id, publishable_key_id, created_at, updated_at`;
+
 const toChat = (r: ChatRow): Chat => ({
   id: r.id,
   botId: r.bot_id,
   userId: r.user_id,
   title: r.title,
+  visitorId: r.visitor_id,
+  publishableKeyId: r.publishable_key_id,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -49,17 +55,25 @@ const toMessage = (r: MessageRow): Message => ({
 export async function insertChat(
   tx: Queryable,
   tenantId: TenantId,
-  c: { id: string; botId: string; userId: string | null; title: string | null },
+  c: {
+    id: string;
+    botId: string;
+    userId: string | null;
+    title: string | null;
+    visitorId?: string | null;
+    publishableKeyId?: string | null;
+  },
 ): Promise<Chat> {
   const [row] = await tx.query<ChatRow>(sql`
-    insert into chats (id, tenant_id, bot_id, user_id, title) values (${c.id}, ${tenantId}, ${c.botId}, ${c.userId}, ${c.title})
-    returning id, bot_id, user_id, title, created_at, updated_at`);
+    insert into chats (id, tenant_id, bot_id, user_id, title, visitor_id, publishable_key_id)
+    values (${c.id}, ${tenantId}, ${c.botId}, ${c.userId}, ${c.title}, ${c.visitorId ?? null}, ${c.publishableKeyId ?? null})
+    returning ${CHAT_COLUMNS}`);
   return toChat(row!);
 }
 
 export async function findChat(tx: Queryable, tenantId: TenantId, id: string): Promise<Chat | null> {
   const [row] = await tx.query<ChatRow>(sql`
-    select id, bot_id, user_id, title, created_at, updated_at from chats where tenant_id = ${tenantId} and id = ${id}`);
+    select ${CHAT_COLUMNS} from chats where tenant_id = ${tenantId} and id = ${id}`);
   return row ? toChat(row) : null;
 }
 
@@ -71,7 +85,7 @@ export async function listChats(
 ): Promise<Page<Chat>> {
   const byBot = filter.botId ? sql` and bot_id = ${filter.botId}` : sql``;
   const rows = await tx.query<ChatRow>(sql`
-    select id, bot_id, user_id, title, created_at, updated_at from chats
+    select ${CHAT_COLUMNS} from chats
     where tenant_id = ${tenantId} ${byBot} ${afterCursor(page.cursor)}
     order by created_at, id limit ${page.limit + 1}`);
   return toPage(rows.map(toChat), page.limit);

@@ -16,6 +16,8 @@ export interface StoredChunk extends NewChunk {
   readonly sourceId: string;
   readonly sourceVersion: number;
   readonly sourceTitle: string;
+  /** The source's web address, when it came from one (a citation links to it). */
+  readonly sourceUrl?: string | null;
 }
 
 // Large batches keep the number of statements (and WASM round trips in PGlite) low; 500 rows × 7 params
@@ -65,6 +67,7 @@ interface ChunkRow {
   source_id: string;
   source_version: number;
   source_title: string;
+  source_url: string | null;
   ordinal: number;
   content: string;
   start_offset: number;
@@ -77,6 +80,7 @@ const toChunk = (r: ChunkRow): StoredChunk => ({
   sourceId: r.source_id,
   sourceVersion: r.source_version,
   sourceTitle: r.source_title,
+  sourceUrl: r.source_url,
   ordinal: r.ordinal,
   content: r.content,
   startOffset: r.start_offset,
@@ -95,7 +99,7 @@ export async function findChunks(
 ): Promise<StoredChunk[]> {
   if (ids.length === 0) return [];
   const rows = await tx.query<ChunkRow>(sql`
-    select c.id, c.source_id, c.source_version, s.title as source_title, c.ordinal, c.content, c.start_offset,
+    select c.id, c.source_id, c.source_version, s.title as source_title, s.url as source_url, c.ordinal, c.content, c.start_offset,
            c.end_offset, c.token_count
     from chunks c join sources s on s.tenant_id = c.tenant_id and s.id = c.source_id and s.version = c.source_version
     where c.tenant_id = ${tenantId} and c.id = any(${[...ids]}::uuid[])`);

@@ -26,11 +26,18 @@ export async function openReservations(
 export async function insertReservation(
   tx: Queryable,
   tenantId: TenantId,
-  r: { id: string; tokens: number; ttlSeconds: number },
+  r: {
+    id: string;
+    tokens: number;
+    ttlSeconds: number;
+    publishableKeyId?: string | null;
+    visitorId?: string | null;
+  },
 ): Promise<void> {
   await tx.query(sql`
-    insert into quota_reservations (id, tenant_id, tokens, expires_at)
-    values (${r.id}, ${tenantId}, ${r.tokens}, now() + ${r.ttlSeconds} * interval '1 second')`);
+    insert into quota_reservations (id, tenant_id, tokens, expires_at, publishable_key_id, visitor_id)
+    values (${r.id}, ${tenantId}, ${r.tokens}, now() + ${r.ttlSeconds} * interval '1 second',
+            ${r.publishableKeyId ?? null}, ${r.visitorId ?? null})`);
 }
 
 export async function deleteReservation(tx: Queryable, tenantId: TenantId, id: string): Promise<void> {

@@ -15,6 +15,8 @@ interface SourceRow {
   content_type: string | null;
   content_hash: string | null;
   size_bytes: number;
+  duplicate_of: string | null;
+  upload_expires_at: Date | null;
   version: number;
   status: SourceStatus;
   error: string | null;
@@ -36,6 +38,8 @@ const toSource = (r: SourceRow): Source => ({
   contentType: r.content_type,
   contentHash: r.content_hash,
   sizeBytes: r.size_bytes,
+  duplicateOf: r.duplicate_of,
+  uploadExpiresAt: r.upload_expires_at,
   version: r.version,
   status: r.status,
   error: r.error,
@@ -48,8 +52,8 @@ const toSource = (r: SourceRow): Source => ({
 
 // The raw content stays out of every listing: only the ingest step reads it (`loadSourceContent`).
 const COLUMNS = sql`id, tenant_id, title, type, url, tags, metadata, content_type, content_hash,
-  coalesce(octet_length(content), 0)::int as size_bytes, version, status, error, chunk_count, token_count,
-  created_at, updated_at, processed_at`;
+  coalesce(byte_size, octet_length(content), 0)::int as size_bytes, duplicate_of, upload_expires_at, version,
+  status, error, chunk_count, token_count, created_at, updated_at, processed_at`;
 
 export interface NewSource {
   readonly id: string;
@@ -61,15 +65,52 @@ export interface NewSource {
   readonly content: Uint8Array | null;
   readonly contentType: string | null;
   readonly contentHash: string | null;
+  /** Where the original is kept in the blob store, when it is not held in the row. */
+  readonly blobKey?: string | null;
+  readonly byteSize?: number | null;
+  /** AWAITING_UPLOAD for a direct upload (with the URL's expiry); PENDING otherwise. */
+  readonly status?: 'AWAITING_UPLOAD' | 'PENDING';
+  readonly uploadExpiresAt?: Date | null;
 }
 
 export async function insertSource(tx: Queryable, tenantId: TenantId, s: NewSource): Promise<Source> {
   const [row] = await tx.query<SourceRow>(sql`
-    insert into sources (id, tenant_id, title, type, url, tags, metadata, content, content_type, content_hash)
+    insert into sources (id, tenant_id, title, type, url, tags, metadata, content, content_type, content_hash,
+                         blob_key, byte_size, status, upload_expires_at)
     values (${s.id}, ${tenantId}, ${s.title}, ${s.type}, ${s.url}, ${[...s.tags]}::text[], ${s.metadata}::jsonb,
-            ${s.content}, ${s.contentType}, ${s.contentHash})
+            ${s.content}, ${s.contentType}, ${s.contentHash}, ${s.blobKey ?? null}, ${s.byteSize ?? null}::int,
+            ${s.status ?? 'PENDING'}, ${s.uploadExpiresAt ?? null}::timestamptz)
     returning ${COLUMNS}`);
   return toSource(row!);
+}
+
+/** AWAITING_UPLOAD → PENDING, once: false when the source is not (or no longer) waiting for its file. */
+export async function markUploadReceived(tx: Queryable, tenantId: TenantId, id: string): Promise<boolean> {
+  const rows = await tx.query(sql`
+    update sources set status = 'PENDING', upload_expires_at = null, updated_at = now()
+    where tenant_id = ${tenantId} and id = ${id} and status = 'AWAITING_UPLOAD' returning id`);
+  return rows.length > 0;
+}
+
+/** A tenant's uploads never completed, created before `createdBefore`. */
+export async function findAbandonedUploads(
+  tx: Queryable,
+  tenantId: TenantId,
+  createdBefore: Date,
+  limit: number,
+): Promise<string[]> {
+  const rows = await tx.query<{ id: string }>(sql`
+    select id from sources
+    where tenant_id = ${tenantId} and status = 'AWAITING_UPLOAD' and created_at < ${createdBefore}::timestamptz
+    order by created_at limit ${limit}`);
+  return rows.map((r) => r.id);
+}
+
+/** Deletes a source only while it still awaits its upload (a completion racing the sweep wins). */
+export async function deleteAbandonedUpload(tx: Queryable, tenantId: TenantId, id: string): Promise<boolean> {
+  const rows = await tx.query(sql`
+    delete from sources where tenant_id = ${tenantId} and id = ${id} and status = 'AWAITING_UPLOAD' returning id`);
+  return rows.length > 0;
 }
 
 export async function findSource(tx: Queryable, tenantId: TenantId, id: string): Promise<Source | null> {
@@ -90,15 +131,16 @@ export async function findSourceByHash(
   return row ? toSource(row) : null;
 }
 
+/** The source's bytes: held in the row (JSON text), or the key of its original in the blob store. */
 export async function loadSourceContent(
   tx: Queryable,
   tenantId: TenantId,
   id: string,
-): Promise<{ content: Uint8Array | null } | null> {
-  const [row] = await tx.query<{ content: Uint8Array | null }>(
-    sql`select content from sources where tenant_id = ${tenantId} and id = ${id}`,
+): Promise<{ content: Uint8Array | null; blobKey: string | null } | null> {
+  const [row] = await tx.query<{ content: Uint8Array | null; blob_key: string | null }>(
+    sql`select content, blob_key from sources where tenant_id = ${tenantId} and id = ${id}`,
   );
-  return row ?? null;
+  return row ? { content: row.content, blobKey: row.blob_key } : null;
 }
 
 export interface SourceFilter {
@@ -136,8 +178,9 @@ export async function bumpSourceVersion(
   id: string,
 ): Promise<Source | null> {
   const [row] = await tx.query<SourceRow>(sql`
-    update sources set version = version + 1, status = 'PENDING', error = null, updated_at = now()
-    where tenant_id = ${tenantId} and id = ${id} returning ${COLUMNS}`);
+    update sources set version = version + 1, status = 'PENDING', error = null, duplicate_of = null,
+      updated_at = now()
+    where tenant_id = ${tenantId} and id = ${id} and status <> 'AWAITING_UPLOAD' returning ${COLUMNS}`);
   return row ? toSource(row) : null;
 }
 
@@ -153,6 +196,7 @@ export async function setSourceStatus(
     chunkCount?: number;
     tokenCount?: number;
     contentHash?: string | null;
+    duplicateOf?: string | null;
   },
 ): Promise<boolean> {
   const processed =
@@ -162,6 +206,7 @@ export async function setSourceStatus(
       chunk_count = coalesce(${change.chunkCount ?? null}::int, chunk_count),
       token_count = coalesce(${change.tokenCount ?? null}::int, token_count),
       content_hash = coalesce(${change.contentHash ?? null}::text, content_hash),
+      duplicate_of = coalesce(${change.duplicateOf ?? null}::uuid, duplicate_of),
       processed_at = ${processed}, updated_at = now()
     where tenant_id = ${tenantId} and id = ${id} and version = ${version} returning id`);
   return rows.length > 0;

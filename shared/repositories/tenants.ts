@@ -1,4 +1,5 @@
 import { assignments, sql } from '../db/sql.ts';
+import type { TenantId } from '../domain/ids.ts';
 import type { Tenant, TenantStatus } from '../domain/tenant.ts';
 import type { Queryable } from '../ports/database.ts';
 import { afterCursor, type Page, type PageRequest, toPage } from './pagination.ts';
@@ -73,4 +74,10 @@ export async function updateTenant(
   ]);
   const [row] = await tx.query<TenantRow>(sql`update tenants set ${set} where id = ${id} returning *`);
   return row ? toTenant(row) : null;
+}
+
+/** Every tenant's id (the platform's sweeps, as the owner: tenants is a platform table). */
+export async function listTenantIds(tx: Queryable): Promise<TenantId[]> {
+  const rows = await tx.query<{ id: string }>(sql`select id from tenants order by id`);
+  return rows.map((r) => r.id as TenantId);
 }

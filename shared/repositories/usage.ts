@@ -3,22 +3,12 @@ import { newId, type TenantId } from '../domain/ids.ts';
 import type { UsageEvent, UsageGrouping, UsageKind } from '../domain/usage.ts';
 import type { Queryable } from '../ports/database.ts';
 
-/**
- * The `kind` column's check constraint predates reranking, so a rerank event is stored as kind 'embed' with
- * its model marked `rerank:`; the reads below turn it back into kind 'rerank'. Only this file knows it: a
- * migration that admits 'rerank' to the column can rewrite those rows without other code changing.
- */
-const RERANK_MARK = 'rerank:';
-const storedKind = sql`(case when model like 'rerank:%' then 'rerank' else kind end)`;
-const storedModel = sql`(case when model like 'rerank:%' then substr(model, 8) else model end)`;
-
 export async function recordUsage(tx: Queryable, tenantId: TenantId, e: UsageEvent): Promise<void> {
-  const rerank = e.kind === 'rerank';
   await tx.query(sql`
-    insert into usage_events (id, tenant_id, bot_id, chat_id, kind, provider, model, input_tokens, output_tokens, cost_usd)
-    values (${newId()}, ${tenantId}, ${e.botId ?? null}, ${e.chatId ?? null}, ${rerank ? 'embed' : e.kind},
-            ${e.provider}, ${rerank ? `${RERANK_MARK}${e.model}` : e.model},
-            ${e.inputTokens}, ${e.outputTokens}, ${e.costUsd ?? 0})`);
+    insert into usage_events (id, tenant_id, bot_id, chat_id, kind, provider, model, input_tokens, output_tokens, cost_usd,
+                              publishable_key_id, visitor_id)
+    values (${newId()}, ${tenantId}, ${e.botId ?? null}, ${e.chatId ?? null}, ${e.kind}, ${e.provider}, ${e.model},
+            ${e.inputTokens}, ${e.outputTokens}, ${e.costUsd ?? 0}, ${e.publishableKeyId ?? null}, ${e.visitorId ?? null})`);
 }
 
 export interface UsageRow {
@@ -41,7 +31,9 @@ export async function summariseUsage(
       ? sql`to_char(date_trunc('day', created_at at time zone 'UTC'), 'YYYY-MM-DD')`
       : groupBy === 'bot'
         ? sql`bot_id::text`
-        : sql`provider || '/' || ${storedModel}`;
+        : groupBy === 'publishable_key'
+          ? sql`publishable_key_id::text`
+          : sql`provider || '/' || model`;
   const rows = await tx.query<{
     key: string | null;
     kind: UsageKind;
@@ -50,7 +42,7 @@ export async function summariseUsage(
     cost_usd: string | number;
     events: number;
   }>(sql`
-    select ${key} as key, ${storedKind} as kind, sum(input_tokens)::int as input_tokens, sum(output_tokens)::int as output_tokens,
+    select ${key} as key, kind, sum(input_tokens)::int as input_tokens, sum(output_tokens)::int as output_tokens,
            sum(cost_usd)::float8 as cost_usd, count(*)::int as events
     from usage_events
     where tenant_id = ${tenantId} and created_at >= ${range.from} and created_at < ${range.to}

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { sourceBlobPrefix } from '../domain/blob-key.ts';
 import { errorLogFields } from '../domain/error-log.ts';
 import {
   DocumentLimitError,
@@ -12,6 +13,7 @@ import {
 import { asTenantId, type TenantId } from '../domain/ids.ts';
 import { pointId } from '../domain/point-id.ts';
 import type { Source } from '../domain/source.ts';
+import type { BlobStore } from '../ports/blob-store.ts';
 import type { Database } from '../ports/database.ts';
 import type { Embedder } from '../ports/embedder.ts';
 import type { IngestMessage } from '../ports/ingest-queue.ts';
@@ -20,17 +22,20 @@ import { type Metrics, noMetrics } from '../ports/telemetry.ts';
 import type { VectorStore } from '../ports/vector-store.ts';
 import { chunkText } from '../rag/chunking/index.ts';
 import { type EmbeddingGroupMember, embedInBatches } from '../rag/embedding/index.ts';
-import { type ExtractLimits, extractText } from '../rag/extract/index.ts';
+import { type DocumentType, type ExtractLimits, extractText } from '../rag/extract/index.ts';
 import { fetchUrl } from '../rag/fetch/index.ts';
 import { normalizeText } from '../rag/normalize-text.ts';
 import { replaceSourceChunks } from '../repositories/chunks.ts';
 import { findSource, findSourceByHash, loadSourceContent, setSourceStatus } from '../repositories/sources.ts';
 import { recordUsage } from '../repositories/usage.ts';
+import { readOriginal } from './read-original.ts';
 
 export interface IngestDeps {
   readonly db: Database;
   readonly embedder: Embedder;
   readonly vectorStore: VectorStore;
+  /** Where uploaded originals are kept: read for ingestion, removed once their source is deleted. */
+  readonly blobStore: BlobStore;
   readonly logger: Logger;
   readonly chunking: { readonly maxTokens: number; readonly overlapTokens: number };
   readonly maxSourceBytes: number;
@@ -101,15 +106,25 @@ async function ingestOrFail(
 ): Promise<IngestOutcome> {
   const tenantId = asTenantId(message.tenantId);
   // Read and claim in one transaction: skipped when deleted, superseded by a re-ingest, or already done.
-  const source = await deps.db.withTenant(tenantId, async (tx) => {
+  const claim = await deps.db.withTenant(tenantId, async (tx) => {
     const found = await findSource(tx, tenantId, message.sourceId);
-    if (!found || found.version !== message.version || found.status === 'COMPLETED') return null;
+    if (!found) return 'deleted' as const;
+    if (found.version !== message.version || found.status === 'COMPLETED') return null;
+    if (found.status === 'AWAITING_UPLOAD') return null;
     await setSourceStatus(tx, tenantId, found.id, found.version, { status: 'PROCESSING' });
     return found;
   });
-  if (!source) return 'skipped';
+  if (claim === 'deleted') {
+    // The source was deleted (its deletion queues this message): its stored files go too.
+    await deps.blobStore.deletePrefix(sourceBlobPrefix(tenantId, message.sourceId));
+    return 'skipped';
+  }
+  if (!claim) return 'skipped';
+  const source = claim;
   try {
-    const { text, contentHash } = await extract(tenantId, source, deps);
+    const extracted = await extract(tenantId, source, deps);
+    if ('duplicateOf' in extracted) return await markDuplicate(tenantId, source, extracted.duplicateOf, deps);
+    const { text, contentHash } = extracted;
     const chunks = chunkText(text, deps.chunking);
     if (chunks.length === 0) throw new UnusableSourceError('The source contains no text to index.');
     const embedded = await embedding.embed(chunks.map((c) => c.content));
@@ -268,11 +283,29 @@ function readableReason(error: unknown): string {
   return INTERNAL_REASON;
 }
 
+/** The same bytes are already another source of the tenant: this one ends FAILED, pointing at it. */
+async function markDuplicate(
+  tenantId: TenantId,
+  source: Source,
+  original: Source,
+  deps: IngestDeps,
+): Promise<IngestOutcome> {
+  await deps.db.withTenant(tenantId, (tx) =>
+    setSourceStatus(tx, tenantId, source.id, source.version, {
+      status: 'FAILED',
+      error: `The same content is already source ${original.id} ('${original.title}'); nothing was re-embedded.`,
+      duplicateOf: original.id,
+    }),
+  );
+  deps.logger.info('duplicate upload', { tenantId, sourceId: source.id, duplicateOf: original.id });
+  return 'rejected';
+}
+
 async function extract(
   tenantId: TenantId,
   source: Source,
   deps: IngestDeps,
-): Promise<{ text: string; contentHash: string | null }> {
+): Promise<{ text: string; contentHash: string | null } | { duplicateOf: Source }> {
   if (source.type === 'url') {
     const fetched = await (deps.fetchSource ?? fetchUrl)(source.url!, { maxBytes: deps.maxSourceBytes });
     const contentHash = createHash('sha256').update(fetched.bytes).digest('hex');
@@ -294,10 +327,44 @@ async function extract(
     return { text: normalizeText(text), contentHash };
   }
   const stored = await deps.db.withTenant(tenantId, (tx) => loadSourceContent(tx, tenantId, source.id));
+  if (stored?.blobKey)
+    return extractOriginal(tenantId, { ...source, type: source.type }, stored.blobKey, deps);
   if (!stored?.content) throw new UnusableSourceError('The source has no content.');
   const text = await extractText(
     { bytes: stored.content, contentType: source.contentType ?? undefined, type: source.type },
     deps.extractLimits,
   );
   return { text: normalizeText(text), contentHash: null };
+}
+
+/**
+ * A file kept in the blob store. Its hash is computed here, from the bytes read for extraction anyway, and
+ * claimed on the row before the expensive steps: a twin ingested at the same time then fails the unique
+ * hash index, and its next attempt finds this source and ends as its duplicate.
+ */
+async function extractOriginal(
+  tenantId: TenantId,
+  source: Source & { readonly type: DocumentType },
+  blobKey: string,
+  deps: IngestDeps,
+): Promise<{ text: string; contentHash: string | null } | { duplicateOf: Source }> {
+  const { bytes, contentHash } = await readOriginal(
+    deps.blobStore,
+    blobKey,
+    source.sizeBytes,
+    deps.maxSourceBytes,
+  );
+  const duplicate = await deps.db.withTenant(tenantId, async (tx) => {
+    const existing = await findSourceByHash(tx, tenantId, contentHash);
+    if (existing && existing.id !== source.id) return existing;
+    await setSourceStatus(tx, tenantId, source.id, source.version, { status: 'PROCESSING', contentHash });
+    return undefined;
+  });
+  if (duplicate) return { duplicateOf: duplicate };
+  await deps.blobStore.retain(blobKey);
+  const text = await extractText(
+    { bytes, contentType: source.contentType ?? undefined, type: source.type },
+    deps.extractLimits,
+  );
+  return { text: normalizeText(text), contentHash };
 }

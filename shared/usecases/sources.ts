@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { requireScope } from '../auth/authorize.ts';
 import type { AuthContext } from '../domain/auth-context.ts';
+import { originalBlobKey, sourceBlobPrefix } from '../domain/blob-key.ts';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import type { Source, SourceType } from '../domain/source.ts';
+import type { BlobStore } from '../ports/blob-store.ts';
 import type { Database } from '../ports/database.ts';
 import type { EmbeddingSpace } from '../ports/embedder.ts';
 import type { IngestQueue } from '../ports/ingest-queue.ts';
@@ -25,6 +27,8 @@ export interface SourceDeps {
   readonly ingestQueue: IngestQueue;
   readonly vectorStore: VectorStore;
   readonly embeddingSpace: EmbeddingSpace;
+  /** Where uploaded files are kept (the ingest step reads them from there). */
+  readonly blobStore: BlobStore;
   /** Attempts before a source is FAILED (the local queue; in AWS the SQS redrive policy decides). */
   readonly ingestMaxAttempts?: number | undefined;
 }
@@ -59,39 +63,56 @@ export async function createSource(
     typeof input.content === 'string' ? new TextEncoder().encode(input.content) : (input.content ?? null);
   // URL sources are hashed after fetching (by the ingest step); until then the URL itself guards duplicates.
   const contentHash = content ? sha256(content) : input.url ? sha256(`url:${input.url}`) : null;
-  const source = await deps.db.withTenant(auth.tenantId, async (tx) => {
-    if (contentHash) {
-      const existing = await findSourceByHash(tx, auth.tenantId, contentHash);
-      if (existing) {
-        throw new ConflictError(
-          `This content was already added as source ${existing.id} ('${existing.title}'). Re-ingest that source instead.`,
-          { details: { existing_source_id: existing.id } },
-        );
+  // A file is kept in the blob store, as a direct upload's is; JSON text stays in the row.
+  const id = newId();
+  const file = input.content instanceof Uint8Array ? input.content : undefined;
+  const blobKey = file ? originalBlobKey(auth.tenantId, id, 1) : null;
+  let stored = false;
+  const source = await deps.db
+    .withTenant(auth.tenantId, async (tx) => {
+      if (contentHash) {
+        const existing = await findSourceByHash(tx, auth.tenantId, contentHash);
+        if (existing) {
+          throw new ConflictError(
+            `This content was already added as source ${existing.id} ('${existing.title}'). Re-ingest that source instead.`,
+            { details: { existing_source_id: existing.id } },
+          );
+        }
       }
-    }
-    const created = await insertSource(tx, auth.tenantId, {
-      id: newId(),
-      title: input.title,
-      type: input.type,
-      url: input.url ?? null,
-      tags: [...new Set(input.tags ?? [])],
-      metadata: input.metadata ?? {},
-      content,
-      contentType: input.contentType ?? null,
-      contentHash,
+      if (file && blobKey) {
+        // Written before the row commits, so a committed source always has its file; a failed commit removes it.
+        await deps.blobStore.put(blobKey, file, input.contentType ?? 'application/octet-stream');
+        stored = true;
+      }
+      const created = await insertSource(tx, auth.tenantId, {
+        id,
+        title: input.title,
+        type: input.type,
+        url: input.url ?? null,
+        tags: [...new Set(input.tags ?? [])],
+        metadata: input.metadata ?? {},
+        content: file ? null : content,
+        contentType: input.contentType ?? null,
+        contentHash,
+        blobKey,
+        byteSize: file?.byteLength ?? null,
+      });
+      await enqueueIngestJob(
+        tx,
+        auth.tenantId,
+        {
+          tenantId: auth.tenantId,
+          sourceId: created.id,
+          version: created.version,
+        },
+        deps.ingestMaxAttempts ?? DEFAULT_INGEST_ATTEMPTS,
+      );
+      return created;
+    })
+    .catch(async (error: unknown) => {
+      if (stored) await deps.blobStore.deletePrefix(sourceBlobPrefix(auth.tenantId, id)).catch(() => {});
+      throw error;
     });
-    await enqueueIngestJob(
-      tx,
-      auth.tenantId,
-      {
-        tenantId: auth.tenantId,
-        sourceId: created.id,
-        version: created.version,
-      },
-      deps.ingestMaxAttempts ?? DEFAULT_INGEST_ATTEMPTS,
-    );
-    return created;
-  });
   await deps.ingestQueue.notify();
   return source;
 }
@@ -118,7 +139,13 @@ export async function reingestSource(auth: AuthContext, id: string, deps: Source
   requireScope(auth, 'sources:write');
   const source = await deps.db.withTenant(auth.tenantId, async (tx) => {
     const bumped = await bumpSourceVersion(tx, auth.tenantId, id);
-    if (!bumped) throw new NotFoundError('Source');
+    if (!bumped) {
+      const found = await findSource(tx, auth.tenantId, id);
+      if (!found) throw new NotFoundError('Source');
+      throw new ConflictError(
+        'The source is still waiting for its file: upload it and call POST /v1/sources/{id}/complete first.',
+      );
+    }
     await enqueueIngestJob(
       tx,
       auth.tenantId,
@@ -137,12 +164,23 @@ export async function reingestSource(auth: AuthContext, id: string, deps: Source
 
 /**
  * Vectors first, then the row (its chunks cascade): if the second step fails the source still exists
- * and can be deleted again; the reverse order could leave vectors no row points to.
+ * and can be deleted again; the reverse order could leave vectors no row points to. The stored files go
+ * last, through the ingest queue: a job for a source that no longer exists removes its blobs (in AWS only
+ * the ingest function may delete objects), committed with the deletion so it cannot be lost.
  */
 export async function removeSource(auth: AuthContext, id: string, deps: SourceDeps): Promise<void> {
   requireScope(auth, 'sources:write');
-  await getSource(auth, id, deps);
+  const source = await getSource(auth, id, deps);
   await deps.vectorStore.deleteBySource(auth.tenantId, deps.embeddingSpace, id);
-  const deleted = await deps.db.withTenant(auth.tenantId, (tx) => deleteSource(tx, auth.tenantId, id));
-  if (!deleted) throw new NotFoundError('Source');
+  await deps.db.withTenant(auth.tenantId, async (tx) => {
+    const deleted = await deleteSource(tx, auth.tenantId, id);
+    if (!deleted) throw new NotFoundError('Source');
+    await enqueueIngestJob(
+      tx,
+      auth.tenantId,
+      { tenantId: auth.tenantId, sourceId: id, version: source.version + 1 },
+      deps.ingestMaxAttempts ?? DEFAULT_INGEST_ATTEMPTS,
+    );
+  });
+  await deps.ingestQueue.notify();
 }

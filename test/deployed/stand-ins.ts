@@ -97,6 +97,8 @@ export async function startStandIns(
       if (type === 'AWS::SecretsManager::Secret') return secretArns.get(id)!;
       if (type === 'AWS::SQS::Queue') return sqs.urlOf(id);
       if (type === 'AWS::KMS::Key') return keyUuid;
+      // The originals bucket: named, so IAM statements resolve; these flows store no file (no S3 stand-in).
+      if (type === 'AWS::S3::Bucket') return `minirag-${id.toLowerCase()}`;
       throw new Error(`no stand-in for { Ref: ${id} } (${type ?? 'unknown resource'})`);
     }
     if (token && 'Fn::GetAtt' in token) {
@@ -105,6 +107,8 @@ export async function startStandIns(
       if (attribute === 'Arn' && type === 'AWS::KMS::Key' && id === keyId) return keyArn;
       if (attribute === 'Arn' && type === 'AWS::SQS::Queue') return sqs.arnOf(id);
       if (attribute === 'Arn' && type === 'AWS::IAM::Role') return `arn:aws:iam::${ACCOUNT}:role/${id}`;
+      if (attribute === 'Arn' && type === 'AWS::S3::Bucket')
+        return `arn:aws:s3:::minirag-${id.toLowerCase()}`;
       throw new Error(
         `no stand-in for { Fn::GetAtt: [${id}, ${attribute}] } (${type ?? 'unknown resource'})`,
       );

@@ -74,7 +74,7 @@ describe.skipIf(!hasChromium)(
       await page.getByRole('button', { name: 'Sign in' }).click();
       await expect.poll(() => page.locator('#who-name').textContent()).toContain('Tenant browser');
 
-      // Upload (multipart) and watch the status change to COMPLETED.
+      // Upload (a direct upload: declare, PUT with progress, complete) and watch the status change to COMPLETED.
       await page.getByRole('tab', { name: 'Sources' }).click();
       await page.getByLabel('PDF, DOCX, HTML, Markdown or text').setInputFiles({
         name: 'ferry.md',

@@ -29,14 +29,27 @@ describe('MiniRAG stack in aurora mode', () => {
     expectNagClean(s);
   });
 
-  it('when the chat-stream URL is created then it streams responses, auth NONE, CORS for the configured origins', () => {
+  it('when the chat-stream URL is created then it streams responses, auth NONE, and leaves CORS to the app', () => {
     template.hasResourceProperties('AWS::Lambda::Url', {
       InvokeMode: 'RESPONSE_STREAM',
       AuthType: 'NONE',
       TargetFunctionArn: { 'Fn::GetAtt': [s.logicalId(fns.chat.function), 'Arn'] },
-      Cors: Match.objectLike({ AllowOrigins: ['https://app.example.com'], AllowMethods: ['GET', 'POST'] }),
+      // A static CORS list here would answer preflights itself and hide the per-key origins of /v1/public.
+      Cors: Match.absent(),
     });
     expect(functionProps(s, fns.chat).Timeout).toBeGreaterThan(functionProps(s, fns.api).Timeout as number);
+  });
+
+  it('when CORS origins are configured then neither API Gateway nor the function URL answers CORS: both apps get the origins', () => {
+    for (const api of Object.values(template.findResources('AWS::ApiGatewayV2::Api'))) {
+      expect(api.Properties.CorsConfiguration).toBeUndefined();
+    }
+    for (const url of Object.values(template.findResources('AWS::Lambda::Url'))) {
+      expect(url.Properties.Cors).toBeUndefined();
+    }
+    for (const fn of [fns.api, fns.chat]) {
+      expect(functionProps(s, fn).Environment.Variables.CORS_ORIGINS).toBe('https://app.example.com');
+    }
   });
 
   it('when the ingest queue feeds the function then failures are reported per item, in small bounded batches', () => {
@@ -157,12 +170,15 @@ describe('MiniRAG stack in aurora mode', () => {
       'QUEUE_URL',
       'CORS_ORIGINS',
       'MAX_UPLOAD_BYTES',
+      'MAX_INLINE_UPLOAD_BYTES',
+      'BLOB_BUCKET',
     ]);
     expectCommonEnvironment(s, fns.ingest, 'minirag-ingest', [
       ...runtime,
       'OPENAI_API_KEY_SECRET_ARN',
       'QUEUE_URL',
       'INGEST_MAX_ATTEMPTS',
+      'BLOB_BUCKET',
     ]);
     expectCommonEnvironment(s, fns.chat, 'minirag-chat-stream', [
       ...runtime,

@@ -87,11 +87,12 @@ describe('deploy configuration from CDK context', () => {
     expect(message).toContain('-c logRetentionDays: must be one of the CloudWatch Logs retention periods');
   });
 
-  it('when uploads larger than a Lambda request can carry are asked for then the key is refused', () => {
-    expect(errorOf({ maxUploadBytes: 10 * 1024 * 1024 })).toMatch(
-      /-c maxUploadBytes: .*4500000.*\(got 10485760\)/,
+  it('when uploads go straight to S3 then 100 MB is the default and sizes up to 2 GB are taken', () => {
+    expect(load({}).maxUploadBytes).toBe(100 * 1024 * 1024);
+    expect(load({ maxUploadBytes: 500 * 1024 * 1024 }).maxUploadBytes).toBe(500 * 1024 * 1024);
+    expect(errorOf({ maxUploadBytes: 3_000_000_000 })).toMatch(
+      /-c maxUploadBytes: .*2000000000.*\(got 3000000000\)/,
     );
-    expect(load({ maxUploadBytes: 4_500_000 }).maxUploadBytes).toBe(4_500_000);
   });
 
   it('when a CORS origin has a path then it is rejected by key', () => {

@@ -66,6 +66,7 @@ describe('MiniRAG stack with an external database', () => {
         'DATABASE_SECRET_ARN',
         'QUEUE_URL',
         'INGEST_MAX_ATTEMPTS',
+        'BLOB_BUCKET',
       ],
       'DEBUG',
     );

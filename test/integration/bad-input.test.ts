@@ -27,6 +27,7 @@ import {
   withValue,
   wrongTypeFor,
 } from '#test/fixtures/tenants.ts';
+import { createPublishableKey, SITE, visitorChat, visitorToken } from '#test/fixtures/visitors.ts';
 
 const MAX_JSON_BODY_BYTES = 65_536; // what testPlatform configures
 
@@ -41,10 +42,13 @@ interface Ctx {
   readonly chatBotId: string;
   /** The owner's access token (JWT): changing a password needs a signed-in session. */
   readonly ownerJwt: string;
+  /** A website visitor of the chat bot (from a publishable key) and the visitor's own chat. */
+  readonly visitorToken: string;
+  readonly visitorChatId: string;
 }
 interface WriteRoute {
   /** Who calls: the tenant owner's API token, the platform admin, or nobody (login). */
-  readonly as: 'owner' | 'owner-session' | 'platform-admin' | 'anonymous';
+  readonly as: 'owner' | 'owner-session' | 'platform-admin' | 'anonymous' | 'visitor';
   readonly id?: (ctx: Ctx) => string;
   /** A body that succeeds, with every field set, so each field gets mutated. */
   readonly body: (ctx: Ctx) => Record<string, unknown>;
@@ -110,6 +114,33 @@ const WRITE_ROUTES: Record<string, WriteRoute> = {
       metadata: {},
     }),
   },
+  'POST /v1/bots/{id}/publishable-keys': {
+    as: 'owner',
+    id: ({ botId }) => botId,
+    body: () => ({
+      name: 'Help centre',
+      allowed_origins: [SITE],
+      rate_limit: { per_visitor_per_minute: 10, per_key_per_minute: 100 },
+      monthly_token_budget: 100_000,
+    }),
+  },
+  'POST /v1/public/chats': { as: 'visitor', body: () => ({ title: 'From the help centre' }) },
+  'POST /v1/public/chats/{id}/messages': {
+    as: 'visitor',
+    id: ({ visitorChatId }) => visitorChatId,
+    body: () => ({ content: 'How many days of leave?', stream: false }),
+  },
+  'POST /v1/sources/uploads': {
+    as: 'owner',
+    body: () => ({
+      filename: 'handbook.pdf',
+      content_type: 'application/pdf',
+      size_bytes: 1000,
+      title: 'Handbook',
+      tags: ['hr'],
+      metadata: {},
+    }),
+  },
   'POST /v1/chats': { as: 'owner', body: ({ chatBotId }) => ({ bot_id: chatBotId, title: 'Questions' }) },
   'POST /v1/chats/{id}/messages': {
     as: 'owner',
@@ -139,8 +170,8 @@ const WRITE_ROUTES: Record<string, WriteRoute> = {
     }),
   },
 };
-/** The body limit the app applies to a path (uploads may be larger). */
-const limitFor = (path: string) => (path.startsWith('/v1/sources') ? 200_000 : MAX_JSON_BODY_BYTES);
+/** The body limit the app applies to a path (a file sent in the request may be larger). */
+const limitFor = (path: string) => (path === '/v1/sources' ? 200_000 : MAX_JSON_BODY_BYTES);
 
 function fullBot(name: string) {
   return {
@@ -190,6 +221,8 @@ const SHAPE_CTX: Ctx = {
     apiTokenId: 'id',
   },
   ownerJwt: 'jwt',
+  visitorToken: 'token',
+  visitorChatId: 'id',
   memberId: 'id',
   botId: 'id',
   chatId: 'id',
@@ -216,6 +249,8 @@ describe.each(databaseKinds())('bad input on $name', (kind) => {
     const member = await createTestUser(app, t, 'member');
     const bot = await createTestBot(app, t.apiToken);
     const chat = await createTestChat(app, t.apiToken);
+    const { key } = await createPublishableKey(app, t.apiToken, chat.botId);
+    const visitor = await visitorToken(app, key);
     ctx = {
       t,
       memberId: member.id,
@@ -224,6 +259,8 @@ describe.each(databaseKinds())('bad input on $name', (kind) => {
       messageId: await createTestAnswer(app, t.apiToken, chat.id),
       chatBotId: chat.botId,
       ownerJwt: await login(app, t),
+      visitorToken: visitor,
+      visitorChatId: await visitorChat(app, visitor),
     };
   });
   afterAll(() => database.dispose());
@@ -235,7 +272,12 @@ describe.each(databaseKinds())('bad input on $name', (kind) => {
         ? ctx.ownerJwt
         : route.as === 'platform-admin'
           ? TEST_ADMIN_TOKEN
-          : undefined;
+          : route.as === 'visitor'
+            ? ctx.visitorToken
+            : undefined;
+  /** A website visitor's requests come from the key's site. */
+  const originFor = (route: WriteRoute | undefined): Record<string, string> =>
+    route?.as === 'visitor' ? { origin: SITE } : {};
   const urlOf = (path: string, route: WriteRoute) =>
     (route.id ? path.replace('{id}', route.id(ctx)) : path)
       .replace('{chat_id}', ctx.chatId)
@@ -254,7 +296,7 @@ describe.each(databaseKinds())('bad input on $name', (kind) => {
       const res = await call(app, op.method.toUpperCase(), urlOf(op.path, route), {
         token: tokenFor(route),
         body: r.body,
-        headers: r.headers,
+        headers: { ...originFor(route), ...r.headers },
       });
       expect(res.status, `${JSON.stringify(r.body)?.slice(0, 200)} → ${res.text}`).not.toBe(500);
       expectProblem(res, r.status ?? 400, r.mentions);
@@ -351,6 +393,7 @@ describe.each(databaseKinds())('bad input on $name', (kind) => {
       const res = await call(app, op.method.toUpperCase(), urlOf(op.path, route), {
         token: tokenFor(route),
         body: sample(op),
+        headers: originFor(route),
       });
       expect(res.status, res.text).toBeLessThan(300);
     });
@@ -360,11 +403,17 @@ describe.each(databaseKinds())('bad input on $name', (kind) => {
     'when %s gets an id that is not a UUID then 400 naming id',
     async (_, op) => {
       const route = WRITE_ROUTES[keyOf(op)];
-      const token = op.path.startsWith('/v1/tenants') ? TEST_ADMIN_TOKEN : ctx.t.apiToken;
+      const website = op.path.startsWith('/v1/public/');
+      const token = op.path.startsWith('/v1/tenants')
+        ? TEST_ADMIN_TOKEN
+        : website
+          ? ctx.visitorToken
+          : ctx.t.apiToken;
       for (const id of ['not-a-uuid', '1', "x'%20or%201=1--", '%00', `${ctx.botId}x`]) {
         const res = await call(app, op.method.toUpperCase(), op.path.replace('{id}', id), {
           token,
           body: route?.body(ctx),
+          headers: website ? { origin: SITE } : {},
         });
         expectProblem(res, 400, 'id');
       }

@@ -16,7 +16,8 @@ import {
 
 const MAX_JSON_BODY_BYTES = 65_536; // what testPlatform configures
 const MAX_UPLOAD_BYTES = 200_000;
-const limitFor = (path: string) => (path.startsWith('/v1/sources') ? MAX_UPLOAD_BYTES : MAX_JSON_BODY_BYTES);
+// Only the request that carries a file itself takes the upload limit; starting a direct upload is JSON.
+const limitFor = (path: string) => (path === '/v1/sources' ? MAX_UPLOAD_BYTES : MAX_JSON_BODY_BYTES);
 
 type App = { request: (path: string, init?: RequestInit) => Response | Promise<Response> };
 
@@ -29,7 +30,12 @@ const writeRoutes = operations(doc, (path, method) => Boolean(doc.paths[path]?.[
     limit: limitFor(op.path),
   }),
 );
-const CHAT_ROUTES = ['/v1/chats/{id}/messages', '/v1/chat/completions'];
+const CHAT_ROUTES = [
+  '/v1/chats/{id}/messages',
+  '/v1/chat/completions',
+  '/v1/public/chats',
+  '/v1/public/chats/{id}/messages',
+];
 
 /** A body of `bytes` bytes sent in chunks with no Content-Length, as a client streaming a huge upload does. */
 function chunkedBody(bytes: number): ReadableStream<Uint8Array> {

@@ -54,6 +54,7 @@ describe.each(databaseKinds())('provider credentials never leak on $name', (kind
   let t: TestTenant;
   let jwt: string;
   const secrets: string[] = [];
+  const visitorTokens: string[] = [];
   const responses: Response[] = [];
 
   /** Fake providers that accept any key and echo it back in every error (body and header). */
@@ -320,6 +321,69 @@ describe.each(databaseKinds())('provider credentials never leak on $name', (kind
     );
   });
 
+  it.each(PROVIDERS)(
+    'when a website visitor asks a %s bot that fails in every way and echoes its key then the widget responses name the failure, not the key',
+    async (name) => {
+      const fake = fakes[name];
+      fake.reset();
+      const key = planted();
+      const bot = await send('POST', '/v1/bots', {
+        name: `website-${name}`,
+        provider: name,
+        credentials: { api_key: key },
+      });
+      const site = 'https://help.example.com';
+      const publishable = await send('POST', `/v1/bots/${bot.body.id}/publishable-keys`, {
+        allowed_origins: [site],
+      });
+      expect(publishable.status, publishable.text).toBe(201);
+      const streamApp = createChatStreamApp(platform);
+      const session = await call(streamApp, 'POST', '/v1/public/sessions', {
+        token: publishable.body.key,
+        headers: { origin: site },
+      });
+      responses.push(session);
+      const visitor = session.body.token as string;
+      visitorTokens.push(visitor);
+      const chat = await call(streamApp, 'POST', '/v1/public/chats', {
+        token: visitor,
+        body: {},
+        headers: { origin: site },
+      });
+      responses.push(chat);
+      for (const failure of FAILURES) {
+        fake.setDefault(failure);
+        for (const [target, stream] of [
+          [app, false],
+          [streamApp, true],
+        ] as const) {
+          const asked = await call(target, 'POST', `/v1/public/chats/${chat.body.id}/messages`, {
+            token: visitor,
+            body: { content: 'Hello from the website?', stream },
+            headers: { origin: site },
+          });
+          responses.push(asked);
+          if (!stream) expect(asked.status, `${failure.kind}: ${asked.text}`).toBeGreaterThanOrEqual(400);
+        }
+      }
+      fake.setDefault({ kind: 'ok' });
+      responses.push(
+        await call(streamApp, 'GET', `/v1/public/chats/${chat.body.id}`, {
+          token: visitor,
+          headers: { origin: site },
+        }),
+      );
+      const widget = await app.request('/widget.js');
+      responses.push({
+        status: widget.status,
+        headers: widget.headers,
+        text: await widget.text(),
+        body: null,
+      });
+      expect(fake.requests.some((r) => JSON.stringify(r.headers).includes(key))).toBe(true);
+    },
+  );
+
   it('when every response body, header, SSE event, log line and stored message is scanned then no key appears in any form', async () => {
     expect(responses.length).toBeGreaterThan(40);
     expect(secrets.length).toBeGreaterThan(15);
@@ -351,6 +415,11 @@ describe.each(databaseKinds())('provider credentials never leak on $name', (kind
         const hit = haystacks.find((h) => h.includes(form));
         expect(hit, `the key leaked as ${form}`).toBeUndefined();
       }
+    }
+    // A visitor token is a credential too: it may be in its own session response, never in a log line.
+    expect(visitorTokens.length).toBe(PROVIDERS.length);
+    for (const token of visitorTokens) {
+      expect(platform.logger.lines.find((line) => line.includes(token))).toBeUndefined();
     }
   });
 });

@@ -73,10 +73,29 @@ const ID_ROUTES: Record<string, IdRouteFixture> = {
   '/v1/sources/{id}/reingest': {
     create: async ({ app, tenant }) => (await createTestSource(app, tenant.apiToken)).id,
   },
+  // Completing is idempotent, so the owner's own call succeeds on any source; a waiting upload of another
+  // tenant is covered in source-uploads.test.ts.
+  '/v1/sources/{id}/complete': {
+    create: async ({ app, tenant }) => (await createTestSource(app, tenant.apiToken)).id,
+  },
   '/v1/chats/{id}': { create: async ({ app, tenant }) => (await createTestChat(app, tenant.apiToken)).id },
   '/v1/chats/{id}/messages': {
     create: async ({ app, tenant }) => (await createTestChat(app, tenant.apiToken)).id,
     bodies: { post: { content: 'What do you know?' } },
+  },
+  '/v1/bots/{id}/publishable-keys': {
+    create: async ({ app, tenant }) => (await createTestBot(app, tenant.apiToken)).id,
+    bodies: { post: { allowed_origins: ['https://help.example.com'] } },
+  },
+  '/v1/publishable-keys/{id}': {
+    create: async ({ app, tenant }) => {
+      const bot = await createTestBot(app, tenant.apiToken);
+      const res = await call(app, 'POST', `/v1/bots/${bot.id}/publishable-keys`, {
+        token: tenant.apiToken,
+        body: { allowed_origins: ['https://help.example.com'] },
+      });
+      return res.body.id as string;
+    },
   },
 };
 
@@ -113,7 +132,9 @@ const PLATFORM_ID_ROUTES: Record<string, Partial<Record<HttpMethod, unknown>>> =
 };
 
 const doc = await openApiDocument();
-const idOperations = operations(doc, (path) => path.includes('{id}'));
+// The website routes (/v1/public) take no tenant credential at all (401): their visitor-against-visitor and
+// visitor-against-tenant walls are tested in visitor-security.test.ts.
+const idOperations = operations(doc, (path) => path.includes('{id}') && !path.startsWith('/v1/public/'));
 const tenantIdOperations = idOperations.filter((op) => !(op.path in PLATFORM_ID_ROUTES));
 const platformIdOperations = idOperations.filter((op) => op.path in PLATFORM_ID_ROUTES);
 /** Every list endpoint (a GET answering `{ data, next_cursor }`), except the platform admin's. */

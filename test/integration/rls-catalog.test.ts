@@ -63,6 +63,20 @@ const DOCUMENTED_EXCEPTIONS: Record<
       },
     ],
   },
+  // The same for a website's publishable key: holding the key makes exactly its row readable.
+  publishable_keys: {
+    enabled: true,
+    forced: true,
+    policies: [
+      TENANT_POLICY,
+      {
+        policyname: 'key_by_hash',
+        cmd: 'SELECT',
+        qual: "(key_hash = NULLIF(current_setting('app.publishable_key_hash'::text, true), ''::text))",
+        with_check: undefined,
+      },
+    ],
+  },
 };
 
 interface TableRow {

@@ -41,6 +41,7 @@ interface Ids {
   readonly tokenId: string;
   /** An answer in the chat (it has a trace). */
   readonly messageId: string;
+  readonly publishableKeyId: string;
 }
 
 /** A valid body per route with a body: the only refusal left to give is about the credential. */
@@ -55,6 +56,8 @@ const BODIES: Record<string, (ids: Ids) => unknown> = {
   'PATCH /v1/bots/{id}': () => ({ name: 'renamed bot' }),
   'POST /v1/sources': () => ({ title: 'Scoped', type: 'text', content: 'Scoped content.' }),
   'POST /v1/sources/{id}/reingest': () => undefined,
+  'POST /v1/sources/uploads': () => ({ filename: 'scoped.txt', content_type: 'text/plain', size_bytes: 10 }),
+  'POST /v1/sources/{id}/complete': () => undefined,
   'POST /v1/chats': ({ botId }) => ({ bot_id: botId }),
   'POST /v1/chats/{id}/messages': () => ({ content: 'What is in the notes?' }),
   'POST /v1/chats/{chat_id}/messages/{message_id}/feedback': () => ({ rating: 'up' }),
@@ -63,7 +66,13 @@ const BODIES: Record<string, (ids: Ids) => unknown> = {
     messages: [{ role: 'user', content: 'What is in the notes?' }],
   }),
   'POST /v1/responses': ({ botId }) => ({ model: botId, input: 'What is in the notes?' }),
+  'POST /v1/bots/{id}/publishable-keys': () => ({ allowed_origins: ['https://help.example.com'] }),
+  'POST /v1/public/chats': () => ({}),
+  'POST /v1/public/chats/{id}/messages': () => ({ content: 'What is in the notes?' }),
 };
+
+/** The website routes: they take a publishable key or a visitor token, which no tenant credential is. */
+const WEBSITE_REQUIREMENTS = ['publishable-key', 'visitor'];
 
 function pathFor(template: string, ids: Ids): string {
   const id = template.startsWith('/v1/tenants')
@@ -107,6 +116,10 @@ describe.each(databaseKinds())('scope matrix on $name', (kind) => {
     const source = await createTestSource(app, t.apiToken);
     const spare = await mintToken(app, t.apiToken, { scopes: ['read'] });
     const messageId = await createTestAnswer(app, t.apiToken, chat.id);
+    const key = await call(app, 'POST', `/v1/bots/${chat.botId}/publishable-keys`, {
+      token: t.apiToken,
+      body: { allowed_origins: ['https://help.example.com'] },
+    });
     ids = {
       t,
       userId: user.id,
@@ -115,6 +128,7 @@ describe.each(databaseKinds())('scope matrix on $name', (kind) => {
       messageId,
       sourceId: source.id,
       tokenId: spare.id,
+      publishableKeyId: key.body.id,
     };
     await createTestBot(app, t.apiToken);
     for (const scope of SCOPES) {
@@ -133,6 +147,7 @@ describe.each(databaseKinds())('scope matrix on $name', (kind) => {
     for (const op of ops) {
       const [requirement] = requirementOf(op) ?? [];
       if (requirement === undefined) continue; // public (sign-in)
+      if (WEBSITE_REQUIREMENTS.includes(requirement)) continue; // the next test
       const lacking =
         requirement === 'platform-admin'
           ? SCOPES
@@ -159,10 +174,27 @@ describe.each(databaseKinds())('scope matrix on $name', (kind) => {
     expect([await tenantSnapshot(database.db, ids.t.id), await countTenants(database.db)]).toEqual(before);
   });
 
+  it('when a tenant credential or the platform admin calls a website route then 401 and nothing is written', async () => {
+    const before = [await tenantSnapshot(database.db, ids.t.id), await countTenants(database.db)];
+    const website = ops.filter((op) => WEBSITE_REQUIREMENTS.includes(requirementOf(op)?.[0] ?? ''));
+    expect(website.length).toBeGreaterThanOrEqual(4);
+    for (const op of website) {
+      for (const token of [...Object.values(tokens), TEST_ADMIN_TOKEN]) {
+        const res = await call(app, op.method.toUpperCase(), pathFor(op.path, ids), {
+          token,
+          body: BODIES[keyOf(op)]?.(ids),
+          headers: { origin: 'https://help.example.com' },
+        });
+        expect(res.status, `${keyOf(op)} → ${res.text}`).toBe(401);
+      }
+    }
+    expect([await tenantSnapshot(database.db, ids.t.id), await countTenants(database.db)]).toEqual(before);
+  });
+
   it('when a tenant credential calls a platform route or the platform admin a tenant route then 403', async () => {
     for (const op of ops) {
       const [requirement] = requirementOf(op) ?? [];
-      if (requirement === undefined) continue;
+      if (requirement === undefined || WEBSITE_REQUIREMENTS.includes(requirement)) continue;
       const token = requirement === 'platform-admin' ? ids.t.apiToken : TEST_ADMIN_TOKEN;
       const res = await call(app, op.method.toUpperCase(), pathFor(op.path, ids), {
         token,
@@ -177,6 +209,7 @@ describe.each(databaseKinds())('scope matrix on $name', (kind) => {
     for (const op of ops.filter((o) => o.method === 'get')) {
       const [requirement] = requirementOf(op) ?? [];
       if (requirement === 'platform-admin' || requirement === undefined) continue;
+      if (WEBSITE_REQUIREMENTS.includes(requirement)) continue;
       const scope = requirement === 'tenant' ? 'chat' : requirement;
       const res = await call(app, 'GET', pathFor(op.path, ids), { token: tokens[scope] });
       expect(res.status, `${keyOf(op)} with ['${scope}'] → ${res.text}`).toBe(200);

@@ -24,6 +24,7 @@ import {
   listTenantBots,
   removeBot,
 } from '#shared/usecases/bots.ts';
+import { botPublishableKeyRoutes } from './publishable-keys.ts';
 
 const Provider = z.enum(BOT_PROVIDERS);
 const Rerank = z
@@ -250,5 +251,6 @@ export function botRoutes(p: Platform) {
   );
 
   deleteByIdRoute(app, 'bots:write', 'Delete a bot (and its chats)', (auth, id) => removeBot(auth, id, deps));
+  botPublishableKeyRoutes(app, p);
   return app;
 }

@@ -25,6 +25,10 @@ const ChatSchema = z
     bot_id: z.string(),
     user_id: z.string().nullable(),
     title: z.string().nullable(),
+    visitor: z
+      .object({ visitor_id: z.string(), publishable_key_id: z.string().nullable() })
+      .nullable()
+      .openapi({ description: 'Set when a website visitor started the chat through a publishable key' }),
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -48,6 +52,7 @@ const chatJson = (c: Chat) => ({
   bot_id: c.botId,
   user_id: c.userId,
   title: c.title,
+  visitor: c.visitorId ? { visitor_id: c.visitorId, publishable_key_id: c.publishableKeyId } : null,
   created_at: iso(c.createdAt)!,
   updated_at: iso(c.updatedAt)!,
 });

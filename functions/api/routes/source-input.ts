@@ -1,12 +1,12 @@
 import { isIP } from 'node:net';
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { detectSourceType } from '#shared/domain/document-type.ts';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '#shared/domain/errors.ts';
 import { INLINE_SOURCE_TYPES } from '#shared/domain/source.ts';
 import type { AppEnv } from '#shared/http/env.ts';
 import { describeIssues } from '#shared/http/router.ts';
 import { jsonObject, text } from '#shared/http/schemas.ts';
-import { detectSourceType } from '#shared/rag/extract/index.ts';
 import { nonPublicAddressReason } from '#shared/rag/fetch/index.ts';
 import type { NewSourceInput } from '#shared/usecases/sources.ts';
 

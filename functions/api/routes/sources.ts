@@ -1,18 +1,8 @@
-import { createRoute, z } from '@hono/zod-openapi';
-import type { Source } from '#shared/domain/source.ts';
-import { SOURCE_STATUSES, SOURCE_TYPES } from '#shared/domain/source.ts';
+import { createRoute } from '@hono/zod-openapi';
 import { tenantAuth } from '#shared/http/auth.ts';
+import { inlineUploadLimit } from '#shared/http/body-limits.ts';
 import { createRouter, deleteByIdRoute } from '#shared/http/router.ts';
-import {
-  IdParam,
-  iso,
-  json,
-  listOf,
-  PageQuery,
-  requires,
-  standardErrors,
-  text,
-} from '#shared/http/schemas.ts';
+import { IdParam, json, listOf, PageQuery, requires, standardErrors, text } from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
 import {
   createSource,
@@ -20,57 +10,23 @@ import {
   listTenantSources,
   reingestSource,
   removeSource,
-  type SourceDeps,
 } from '#shared/usecases/sources.ts';
+import type { UploadDeps } from '#shared/usecases/uploads.ts';
 import { CreateSourceJson, readSourceInput, UploadForm } from './source-input.ts';
-
-const Status = z.enum(SOURCE_STATUSES);
-const SourceSchema = z
-  .object({
-    id: z.string(),
-    title: z.string(),
-    type: z.enum(SOURCE_TYPES),
-    url: z.string().nullable(),
-    tags: z.array(z.string()),
-    metadata: z.record(z.string(), z.unknown()),
-    status: Status,
-    error: z.string().nullable(),
-    version: z.number(),
-    chunk_count: z.number(),
-    token_count: z.number(),
-    size_bytes: z.number(),
-    created_at: z.string(),
-    updated_at: z.string(),
-    processed_at: z.string().nullable(),
-  })
-  .openapi('Source');
-
-export const sourceJson = (s: Source) => ({
-  id: s.id,
-  title: s.title,
-  type: s.type,
-  url: s.url,
-  tags: s.tags,
-  metadata: s.metadata,
-  status: s.status,
-  error: s.error,
-  version: s.version,
-  chunk_count: s.chunkCount,
-  token_count: s.tokenCount,
-  size_bytes: s.sizeBytes,
-  created_at: iso(s.createdAt)!,
-  updated_at: iso(s.updatedAt)!,
-  processed_at: iso(s.processedAt),
-});
+import { SourceSchema, SourceStatus as Status, sourceJson } from './source-json.ts';
+import { addUploadRoutes } from './source-uploads.ts';
 
 export function sourceRoutes(p: Platform) {
   const app = createRouter();
-  const deps: SourceDeps = {
+  const deps: UploadDeps = {
     db: p.db,
     ingestQueue: p.ingestQueue,
     vectorStore: p.vectorStore,
+    blobStore: p.blobStore,
     embeddingSpace: p.embedder.space,
     ingestMaxAttempts: p.config.INGEST_MAX_ATTEMPTS,
+    maxUploadBytes: p.config.MAX_UPLOAD_BYTES,
+    uploadUrlSeconds: p.config.UPLOAD_URL_SECONDS,
   };
   app.use('*', tenantAuth({ db: p.db, ...p.secrets }));
 
@@ -105,7 +61,7 @@ export function sourceRoutes(p: Platform) {
     async (c) =>
       c.json(
         sourceJson(
-          await createSource(c.get('auth'), await readSourceInput(c, p.config.MAX_UPLOAD_BYTES), deps),
+          await createSource(c.get('auth'), await readSourceInput(c, inlineUploadLimit(p.config)), deps),
         ),
         202,
       ),
@@ -138,6 +94,8 @@ export function sourceRoutes(p: Platform) {
     }),
     async (c) => c.json(sourceJson(await getSource(c.get('auth'), c.req.valid('param').id, deps)), 200),
   );
+
+  addUploadRoutes(app, deps);
 
   deleteByIdRoute(app, 'sources:write', 'Delete a source with its chunks and vectors', (auth, id) =>
     removeSource(auth, id, deps),

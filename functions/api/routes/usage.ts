@@ -12,7 +12,7 @@ const UsageQuery = z.object({
   from: instant.optional().openapi({ param: { name: 'from', in: 'query' } }),
   to: instant.optional().openapi({ param: { name: 'to', in: 'query' } }),
   group_by: z
-    .enum(['day', 'bot', 'model'])
+    .enum(USAGE_GROUPINGS)
     .default('day')
     .openapi({ param: { name: 'group_by', in: 'query' } }),
 });
@@ -53,7 +53,7 @@ export function usageRoutes(p: Platform) {
       method: 'get',
       path: '/',
       summary:
-        "The tenant's token usage and cost, grouped by day, bot or model (default: the last 30 days), and answer ratings per bot",
+        "The tenant's token usage and cost, grouped by day, bot, model or publishable key (default: the last 30 days), and answer ratings per bot",
       security: requires('read'),
       request: { query: UsageQuery },
       responses: { 200: json(UsageSchema, 'Usage rows'), ...standardErrors },

@@ -3,7 +3,7 @@ import { checkExtractedChars, defaultExtractLimits, type ExtractLimits } from '.
 import type { ExtractInput } from './read-document.ts';
 import { readInWorker } from './read-in-worker.ts';
 
-export { type DocumentType, detectSourceType, mediaTypeOf } from './document-type.ts';
+export { type DocumentType, detectSourceType, mediaTypeOf } from '../../domain/document-type.ts';
 export { defaultExtractLimits, type ExtractLimits } from './limits.ts';
 export type { ExtractInput } from './read-document.ts';
 

@@ -1,6 +1,6 @@
+import type { DocumentType } from '../../domain/document-type.ts';
 import { DocumentLimitError } from '../../domain/errors.ts';
 import { decodeText } from './decode-text.ts';
-import type { DocumentType } from './document-type.ts';
 import { extractDocxText } from './docx.ts';
 import { extractHtmlText } from './html.ts';
 import { checkExtractedChars, type ExtractLimits } from './limits.ts';

@@ -2,9 +2,10 @@ import { requireScope } from '../../auth/authorize.ts';
 import { costUsd } from '../../config/prices.ts';
 import type { AuthContext } from '../../domain/auth-context.ts';
 import type { BotProfile, ProviderCredentials } from '../../domain/bot.ts';
-import type { Citation } from '../../domain/chat.ts';
+import type { Chat, Citation } from '../../domain/chat.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import { newId, type TenantId } from '../../domain/ids.ts';
+import type { Visitor } from '../../domain/publishable-key.ts';
 import type { ChatModel, ChatRequest, ChatTurn, ContextPassage } from '../../ports/chat-model.ts';
 import type { Database } from '../../ports/database.ts';
 import type { Embedder } from '../../ports/embedder.ts';
@@ -88,7 +89,7 @@ export async function prepareAnswer(
   trace: TraceRecorder = noTrace,
 ): Promise<PreparedAnswer> {
   requireScope(auth, 'chat');
-  const conversation = await loadConversation(auth.tenantId, target, question, deps, trace);
+  const conversation = await loadConversation(auth, target, question, deps, trace);
   return releasingOnFailure(auth.tenantId, conversation.reservationId, deps, async () => {
     // Building the provider client: its SDK is loaded on first use.
     const model = await trace.time('model', async () =>
@@ -149,18 +150,21 @@ interface Conversation {
  * call), and the bot's credentials (decrypted for this call only).
  */
 async function loadConversation(
-  tenantId: TenantId,
+  auth: AuthContext,
   target: AnswerTarget,
   question: string,
   deps: AnswerDeps,
   trace: TraceRecorder,
 ): Promise<Conversation> {
+  const { tenantId, visitor } = auth;
   const now = deps.now?.() ?? new Date();
   const historyStart = trace.now();
   let quotaStart = 0;
   const { bot, plan, chatId, sealed, reservationId } = await deps.db.withTenant(tenantId, async (tx) => {
     const chat = 'chatId' in target ? await findChat(tx, tenantId, target.chatId) : null;
     if ('chatId' in target && !chat) throw new NotFoundError('Chat');
+    // A website visitor asks only in a chat it started, with its key's bot: anything else does not exist.
+    if (visitor && !(chat && isVisitorsChat(chat, visitor))) throw new NotFoundError('Chat');
     const botId = chat?.botId ?? ('botId' in target ? target.botId : '');
     const found: BotProfile | null = await findBot(tx, tenantId, botId);
     if (!found) throw new NotFoundError('Bot');
@@ -182,7 +186,7 @@ async function loadConversation(
     quotaStart = trace.now();
     trace.span('history', historyStart, quotaStart);
     // Last in this transaction: the per-tenant quota lock is held until it commits.
-    const reservationId = await reserveQuota(tx, tenantId, plan.reservedTokens, now);
+    const reservationId = await reserveQuota(tx, tenantId, plan.reservedTokens, now, visitor);
     return { bot: found, plan, chatId: chat?.id ?? null, sealed, reservationId };
   });
   trace.span('quota', quotaStart, trace.now());
@@ -192,6 +196,11 @@ async function loadConversation(
   );
   return { bot, chatId, history: plan.history, plan, reservationId, credentials };
 }
+
+const isVisitorsChat = (chat: Chat, visitor: Visitor): boolean =>
+  chat.visitorId === visitor.visitorId &&
+  chat.publishableKeyId === visitor.publishableKeyId &&
+  chat.botId === visitor.botId;
 
 interface Grounding {
   /** The question as retrieval saw it (rewritten from the history when there is one). */

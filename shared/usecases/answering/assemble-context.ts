@@ -48,6 +48,7 @@ export function assembleContext(chunks: readonly RetrievedChunk[], budgetTokens:
       n,
       sourceId: first.sourceId,
       title: first.sourceTitle,
+      ...(first.sourceUrl ? { url: first.sourceUrl } : {}),
       chunkIds: ordered.map((c) => c.id),
       startOffset: first.startOffset,
       endOffset: Math.max(...ordered.map((c) => c.endOffset)),

@@ -115,10 +115,18 @@ async function saveRefused(input: StreamAnswerInput): Promise<void> {
   await input.deps.db.withTenant(input.auth.tenantId, async (tx) => {
     await settleReservation(tx, input.auth.tenantId, input.reservationId);
     for (const event of input.usage) {
-      await recordUsage(tx, input.auth.tenantId, { ...event, botId: input.bot.id, chatId: input.chatId });
+      await recordUsage(tx, input.auth.tenantId, { ...event, ...attribution(input) });
     }
   });
 }
+
+/** What usage is attributed to: the bot and chat, and for a website visitor its key and visitor id. */
+const attribution = (input: StreamAnswerInput) => ({
+  botId: input.bot.id,
+  chatId: input.chatId,
+  publishableKeyId: input.auth.visitor?.publishableKeyId ?? null,
+  visitorId: input.auth.visitor?.visitorId ?? null,
+});
 
 async function save(
   input: StreamAnswerInput,
@@ -167,7 +175,7 @@ async function save(
       ...input.usage,
       { kind: 'chat' as const, provider: model.provider, model: model.model, ...tokens, costUsd: cost },
     ]) {
-      await recordUsage(tx, auth.tenantId, { ...event, botId: input.bot.id, chatId: input.chatId });
+      await recordUsage(tx, auth.tenantId, { ...event, ...attribution(input) });
     }
     await settleReservation(tx, auth.tenantId, input.reservationId);
     if (input.chatId && trace.enabled) {

@@ -1,4 +1,4 @@
-import { UnsupportedMediaTypeError } from '../../domain/errors.ts';
+import { UnsupportedMediaTypeError } from './errors.ts';
 
 /** The document formats MiniRAG can read (a URL source is fetched, then read as one of these). */
 export type DocumentType = 'text' | 'markdown' | 'html' | 'pdf' | 'docx';
