@@ -22,6 +22,8 @@ const run = promisify(execFile);
 interface ChatTimings {
   readonly platform: StreamTimings;
   readonly provider: StreamTimings;
+  /** First-byte summaries of sequential runs with answer traces on and off (when asked for). */
+  readonly traces?: { readonly on: LatencySummary[]; readonly off: LatencySummary[] };
 }
 
 /**
@@ -32,6 +34,7 @@ async function measureChat(
   ctx: Parameters<Bench['run']>[0],
   start: () => Promise<EmbeddedPlatform>,
   load: { sequential: number; rounds: number; concurrency: number },
+  options: { readonly compareTraces?: boolean } = {},
 ): Promise<ChatTimings> {
   const { sequential, rounds, concurrency } = load;
   const fake = await startFakeOpenAi();
@@ -85,7 +88,36 @@ async function measureChat(
       ['--import', 'tsx', join(ctx.repoRoot, 'bench', 'lib', 'stream-client.ts'), JSON.stringify(spec)],
       { cwd: ctx.repoRoot, maxBuffer: 16 * 1024 * 1024 },
     );
-    return JSON.parse(stdout) as ChatTimings;
+    const timings = JSON.parse(stdout) as ChatTimings;
+    if (!options.compareTraces) return timings;
+
+    // The same questions with answer traces off (ANSWER_TRACES=false), on a second server over the same
+    // database: what recording and saving the trace adds to the first byte. Off and on alternate, twice
+    // each, in fresh client processes (sequential questions only), so that neither side gets the quieter
+    // moments of a shared machine.
+    const untraced = createLocalServer({ ...p, config: { ...p.config, ANSWER_TRACES: false } });
+    const untracedServer = await listen(untraced.app.fetch);
+    const sequentialRun = async (url: string) => {
+      const oneSpec: StreamClientSpec = { ...spec, platform: { ...spec.platform, url }, rounds: 0 };
+      const out = await run(
+        process.execPath,
+        ['--import', 'tsx', join(ctx.repoRoot, 'bench', 'lib', 'stream-client.ts'), JSON.stringify(oneSpec)],
+        { cwd: ctx.repoRoot, maxBuffer: 16 * 1024 * 1024 },
+      );
+      return (JSON.parse(out.stdout) as ChatTimings).platform.one.firstByte as LatencySummary;
+    };
+    const on: LatencySummary[] = [];
+    const off: LatencySummary[] = [];
+    try {
+      for (let pair = 0; pair < 2; pair++) {
+        off.push(await sequentialRun(untracedServer.url));
+        on.push(await sequentialRun(server.url));
+      }
+    } finally {
+      await untracedServer.close();
+      await untraced.worker.stop();
+    }
+    return { ...timings, traces: { on, off } };
   } finally {
     await server.close();
     await worker.stop();
@@ -101,10 +133,11 @@ export const chatBench: Bench = {
     const rounds = ctx.quick ? 1 : 3;
     const concurrency = 50;
     const load = { sequential, rounds, concurrency };
-    const { platform, provider } = await measureChat(
+    const { platform, provider, traces } = await measureChat(
       ctx,
       () => startEmbeddedPlatform({ ALLOW_LOCAL_PROVIDER_URLS: 'true' }),
       load,
+      { compareTraces: true },
     );
     const serverUrl = process.env.DATABASE_URL;
     const server = serverUrl
@@ -143,6 +176,22 @@ export const chatBench: Bench = {
         }
       }
     }
+    if (traces) {
+      const mean = (xs: readonly LatencySummary[], stat: 'p50' | 'p95') =>
+        xs.reduce((sum, x) => sum + x[stat], 0) / xs.length;
+      for (const stat of ['p50', 'p95'] as const) {
+        const base = mean(traces.off, stat);
+        figures.push(
+          figure(
+            `chat first SSE byte ${stat}, 1 stream, answer traces on`,
+            mean(traces.on, stat),
+            'ms',
+            { label: `answer traces off (ANSWER_TRACES=false), ${stat}`, value: base },
+            stat === 'p50' ? { text: 'traces on − off ≤ 1 ms at p50', met: (v) => v - base <= 1 } : undefined,
+          ),
+        );
+      }
+    }
     if (server) {
       for (const [event, field] of [
         ['first SSE byte', 'firstByte'],
@@ -168,12 +217,13 @@ export const chatBench: Bench = {
       notes: [
         `POST /v1/chats/{id}/messages with stream: true on the local server (createLocalServer on @hono/node-server, PGlite, offline embedder, 20 ingested markdown sources), bot provider openai → the zero-latency fake OpenAI server (test/fakes) on loopback; a fresh chat per question so no query rewrite runs. ${sequential} sequential questions, then ${rounds} round(s) of ${concurrency} at once; 5 warm-up questions.`,
         "First byte = the `meta` event. By design (shared/usecases/answering/stream-answer.ts) it is written only after the provider's first event, so that a refused key or a rate limit is still an ordinary HTTP error: it includes token auth, quota, bot + credential decryption, query embedding, hybrid retrieval, context assembly AND one provider round trip through the OpenAI SDK. Platform overhead = platform first byte − the fake's own first byte. With a zero-latency fake the whole answer follows at once, so `done` = first byte + saving the message and usage.",
+        `Answer traces: ${sequential} sequential questions per run on PGlite, alternating off (a second server over the same database with ANSWER_TRACES=false) and on, two runs each, each in a fresh client process; the figure is the mean of the runs' percentiles.`,
         'Baseline: the same streamed completion asked of the fake provider directly (its own time to first byte / [DONE]), from the same client. The client is a separate Node process (bench/lib/stream-client.ts), as a real one would be; platform and fake share one process and event loop, as in `npm start`; with 50 streams the figures are queueing on that loop and on the single PGlite connection.',
         serverUrl
           ? `PostgreSQL server rows: the same local server on DATABASE_URL (a fresh schema, the non-superuser login role, 10 connections; the Qdrant stand-in as vector store since this server has no pgvector), ${rounds} round(s) of ${concurrency} concurrent streams; baseline = the PGlite figure of the same run.`
           : 'PostgreSQL server rows: skipped (DATABASE_URL is not set).',
       ],
-      details: { platform, provider, server },
+      details: { platform, provider, traces, server },
     };
   },
 };

@@ -3,6 +3,7 @@ import { registerBot } from './commands/bot.ts';
 import { registerChat } from './commands/chat.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDoctor } from './commands/doctor.ts';
+import { registerFeedback } from './commands/feedback.ts';
 import { registerIngest } from './commands/ingest.ts';
 import { registerProfile } from './commands/profile.ts';
 import { registerTenant } from './commands/tenant.ts';
@@ -54,6 +55,7 @@ for (const register of [
   registerIngest,
   registerChat,
   registerUsage,
+  registerFeedback,
   registerProfile,
   registerDoctor,
 ])

@@ -5,6 +5,7 @@ import type { Embedder } from './ports/embedder.ts';
 import type { IngestQueue } from './ports/ingest-queue.ts';
 import type { KeyVault } from './ports/key-vault.ts';
 import type { Logger } from './ports/logger.ts';
+import type { Metrics, Tracing } from './ports/telemetry.ts';
 import type { VectorStore } from './ports/vector-store.ts';
 
 /** Secrets resolved at start-up (from env, the local key file or Secrets Manager). */
@@ -39,4 +40,8 @@ export interface Platform {
     /** For bots that rerank with Cohere's own API. */
     readonly cohere?: string | undefined;
   };
+  /** Operational metrics (EMF in AWS, DEBUG log lines locally); absent: not measured. */
+  readonly metrics?: Metrics;
+  /** Trace spans (X-Ray in AWS) around provider calls; the other ports are wrapped at composition. */
+  readonly tracing?: Tracing;
 }

@@ -1,6 +1,7 @@
 // Chat: streamed answers (fetch + ReadableStream SSE) with clickable [n] citations.
 import { ApiError, api } from './api.js';
 import { $, announce, clearError, h, loadError, render } from './dom.js';
+import { answerActions } from './trace.js';
 
 let bots = [];
 let chatId = null;
@@ -123,12 +124,21 @@ async function ask(question) {
   const body = h('p', { class: 'answer streaming' });
   const sources = h('div', { class: 'msg-sources' });
   const meta = h('div', { class: 'msg-meta muted' });
-  log.append(h('div', { class: 'msg bot' }, h('div', { class: 'msg-role' }, 'Answer'), body, sources, meta));
+  const message = h(
+    'div',
+    { class: 'msg bot' },
+    h('div', { class: 'msg-role' }, 'Answer'),
+    body,
+    sources,
+    meta,
+  );
+  log.append(message);
   log.scrollTop = log.scrollHeight;
 
   const citations = new Map();
   let text = '';
   let cited = [];
+  let messageId = null;
   answering = new AbortController();
   setBusy(true);
   try {
@@ -139,7 +149,8 @@ async function ask(question) {
       answering.signal,
     )) {
       const data = JSON.parse(frame.data);
-      if (frame.event === 'citations') for (const c of data.citations) citations.set(c.n, c);
+      if (frame.event === 'meta') messageId = data.message_id;
+      else if (frame.event === 'citations') for (const c of data.citations) citations.set(c.n, c);
       else if (frame.event === 'delta') {
         text += data.text;
         renderAnswer(body, text, citations);
@@ -149,6 +160,7 @@ async function ask(question) {
       } else if (frame.event === 'done') cited = data.cited;
       else if (frame.event === 'error') throw new ApiError(data.status, data);
       else if (frame.event === 'json') {
+        messageId = data.message_id;
         for (const c of data.citations) citations.set(c.n, c);
         text = data.content;
         renderAnswer(body, text, citations);
@@ -167,6 +179,7 @@ async function ask(question) {
         ),
       );
     }
+    if (messageId) message.append(...answerActions(id, messageId));
   } catch (error) {
     if (error.name === 'AbortError') body.append(h('em', { class: 'muted' }, ' (stopped)'));
     else {

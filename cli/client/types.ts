@@ -91,3 +91,59 @@ export interface UsageJson {
     readonly events: number;
   }[];
 }
+
+interface RankScoreJson {
+  readonly rank: number;
+  readonly score: number;
+}
+
+/** GET /v1/chats/{chat_id}/messages/{message_id}/trace. */
+export interface AnswerTraceJson {
+  readonly message_id: string;
+  readonly question: string;
+  readonly rewrite: { readonly status: 'rewritten' | 'skipped' | 'failed'; readonly query: string };
+  readonly settings: {
+    readonly provider: string;
+    readonly model: string;
+    readonly top_k: number;
+    readonly score_threshold: number | null;
+    readonly tags: string[];
+  };
+  readonly candidates: {
+    readonly chunk_id: string;
+    readonly title: string | null;
+    readonly snippet: string | null;
+    readonly lexical: RankScoreJson | null;
+    readonly dense: RankScoreJson | null;
+    readonly fused: RankScoreJson | null;
+    readonly kept: boolean;
+    readonly passage: number | null;
+    readonly dropped: string | null;
+  }[];
+  readonly context: {
+    readonly tokens: number;
+    readonly passages: { readonly n: number; readonly tokens: number }[];
+  };
+  readonly citations: { readonly used: number[]; readonly unknown: number[] };
+  readonly timings: { readonly stage: string; readonly start_ms: number; readonly ms: number }[];
+  readonly total_ms: number;
+}
+
+/** GET /v1/feedback. */
+export interface RatedAnswerJson {
+  readonly message_id: string;
+  readonly bot_id: string;
+  readonly rating: 'up' | 'down';
+  readonly comment: string | null;
+  readonly question: string;
+  readonly query: string | null;
+  readonly answer: string;
+  readonly passages: {
+    readonly n: number;
+    readonly chunk_id: string;
+    readonly source_id: string;
+    readonly title: string;
+    readonly text: string;
+    readonly current: boolean;
+  }[];
+}

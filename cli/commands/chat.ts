@@ -1,15 +1,18 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import type { ApiClient } from '../client/api-client.ts';
+import { type ApiClient, ApiError } from '../client/api-client.ts';
 import { ask, resolveBot, startChat } from '../client/chat-session.ts';
 import { type GlobalOptions, tenantClient } from '../client/connection.ts';
-import { renderAnswer } from '../render/answer.ts';
+import type { AnswerTraceJson } from '../client/types.ts';
+import { type RenderedAnswer, renderAnswer } from '../render/answer.ts';
 import { handled } from '../render/errors.ts';
 import { bold, cyan, dim, note } from '../render/style.ts';
+import { explainLines } from '../render/trace.ts';
 
 interface ChatOptions {
   readonly bot?: string;
   readonly message?: string;
+  readonly explain?: boolean;
 }
 
 const write = (chunk: string) => void process.stdout.write(chunk);
@@ -21,6 +24,7 @@ export function registerChat(program: Command): void {
     .description('ask questions about your documents (streamed answers with numbered citations)')
     .option('--bot <id>', "the bot to use (default: the tenant's first bot, or a new extractive one)")
     .option('-m, --message <text>', 'ask one question, print the answer and exit')
+    .option('--explain', 'after each answer, show why: the query, ranked candidates, context and timings')
     .action(
       handled(async (options: ChatOptions, command: Command) => {
         const client = await tenantClient(command.optsWithGlobals<GlobalOptions>(), note, { writes: true });
@@ -34,14 +38,15 @@ export function registerChat(program: Command): void {
           );
         const chat = await startChat(client, bot.id);
 
+        const answerAndExplain = (question: string, signal?: AbortSignal) =>
+          answerOnce(client, chat.id, question, options.explain === true, signal);
         if (options.message !== undefined) {
-          const answer = await renderAnswer(ask(client, chat.id, options.message), write);
+          const answer = await answerAndExplain(options.message);
           if (answer.error) process.exitCode = 1;
           return;
         }
         await interactive(
-          client,
-          chat.id,
+          answerAndExplain,
           bot.name,
           bot.provider ? `${bot.provider}/${bot.model}` : 'extractive',
         );
@@ -49,7 +54,43 @@ export function registerChat(program: Command): void {
     );
 }
 
-async function interactive(client: ApiClient, chatId: string, botName: string, model: string): Promise<void> {
+/** Streams one answer to the terminal; with `explain`, its trace follows. */
+async function answerOnce(
+  client: ApiClient,
+  chatId: string,
+  question: string,
+  explain: boolean,
+  signal?: AbortSignal,
+): Promise<RenderedAnswer> {
+  let messageId = '';
+  async function* remembering() {
+    for await (const event of ask(client, chatId, question, signal)) {
+      if (event.type === 'meta') messageId = event.messageId;
+      yield event;
+    }
+  }
+  const answer = await renderAnswer(remembering(), write);
+  if (explain && messageId && !answer.error) {
+    try {
+      const trace = await client.get<AnswerTraceJson>(
+        `/v1/chats/${encodeURIComponent(chatId)}/messages/${encodeURIComponent(messageId)}/trace`,
+      );
+      write(`\n${explainLines(trace).join('\n')}\n`);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 404)) throw error;
+      note(
+        dim('No trace was saved for this answer (the server runs with ANSWER_TRACES=false).', process.stderr),
+      );
+    }
+  }
+  return answer;
+}
+
+async function interactive(
+  answer: (question: string, signal?: AbortSignal) => Promise<RenderedAnswer>,
+  botName: string,
+  model: string,
+): Promise<void> {
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
   const tty = process.stdin.isTTY === true;
   if (tty) note(dim(`Chatting with ${botName} (${model}). Ctrl-D or "exit" to leave.`, process.stderr));
@@ -73,7 +114,7 @@ async function interactive(client: ApiClient, chatId: string, botName: string, m
       answering = new AbortController();
       if (tty) write(`${cyan('bot ›')} `);
       try {
-        await renderAnswer(ask(client, chatId, question, answering.signal), write);
+        await answer(question, answering.signal);
       } catch (error) {
         if ((error as Error)?.name !== 'AbortError') throw error;
         write(`\n${dim('(stopped)')}\n`);

@@ -8,6 +8,7 @@ import { modelRoutes } from '#shared/http/model-routes.ts';
 import { errorToResponse, problemResponse } from '#shared/http/problem.ts';
 import { publicRoutes } from '#shared/http/public-routes.ts';
 import { readinessGate, readyzHandler } from '#shared/http/readiness.ts';
+import { loggerOf, requestLogger } from '#shared/http/request-logger.ts';
 import { createRouter } from '#shared/http/router.ts';
 import type { Platform } from '#shared/platform.ts';
 import { apiReferenceRoutes } from './routes/api-reference.ts';
@@ -15,6 +16,7 @@ import { apiTokenRoutes } from './routes/api-tokens.ts';
 import { authRoutes } from './routes/auth.ts';
 import { botRoutes } from './routes/bots.ts';
 import { chatRoutes } from './routes/chats.ts';
+import { feedbackRoutes } from './routes/feedback.ts';
 import { publishableKeyRoutes } from './routes/publishable-keys.ts';
 import { sourceRoutes } from './routes/sources.ts';
 import { tenantRoutes } from './routes/tenants.ts';
@@ -38,6 +40,7 @@ export function createApiApp(p: Platform, options: AppOptions = {}) {
   const readiness = () => checkReadiness(p);
 
   app.use('*', requestId());
+  app.use('*', requestLogger(p.logger));
   if (options.startupChecks) app.use('*', readinessGate(readiness, p.logger));
   app.use('*', deploymentCors(p.config.CORS_ORIGINS));
   app.use('*', bodyLimits(p.config));
@@ -55,6 +58,7 @@ export function createApiApp(p: Platform, options: AppOptions = {}) {
   app.route('/v1/bots', botRoutes(p));
   app.route('/v1/sources', sourceRoutes(p));
   app.route('/v1/chats', chatRoutes(p));
+  app.route('/v1/feedback', feedbackRoutes(p));
   app.route('/v1/usage', usageRoutes(p));
   app.route('/v1/publishable-keys', publishableKeyRoutes(p));
   // Website visitors: sessions, chats and (as JSON here) answers; CORS per publishable key.
@@ -81,7 +85,7 @@ export function createApiApp(p: Platform, options: AppOptions = {}) {
   app.route('/docs', apiReferenceRoutes());
 
   app.notFound((c) => problemResponse(c, 404, 'not-found', `No route for ${c.req.method} ${c.req.path}.`));
-  app.onError((error, c) => errorToResponse(error, c, p.logger));
+  app.onError((error, c) => errorToResponse(error, c, loggerOf(c, p.logger)));
   return app;
 }
 

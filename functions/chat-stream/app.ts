@@ -7,6 +7,7 @@ import { modelRoutes } from '#shared/http/model-routes.ts';
 import { errorToResponse, problemResponse } from '#shared/http/problem.ts';
 import { publicRoutes } from '#shared/http/public-routes.ts';
 import { readinessGate, readyzHandler } from '#shared/http/readiness.ts';
+import { loggerOf, requestLogger } from '#shared/http/request-logger.ts';
 import { createRouter } from '#shared/http/router.ts';
 import type { Platform } from '#shared/platform.ts';
 
@@ -18,6 +19,7 @@ export function createChatStreamApp(p: Platform, options: { readonly startupChec
   const app = createRouter();
   const readiness = () => checkReadiness(p);
   app.use('*', requestId());
+  app.use('*', requestLogger(p.logger));
   if (options.startupChecks) app.use('*', readinessGate(readiness, p.logger));
   app.use('*', deploymentCors(p.config.CORS_ORIGINS));
   app.use('*', bodyLimits(p.config));
@@ -29,6 +31,6 @@ export function createChatStreamApp(p: Platform, options: { readonly startupChec
   // Clients given the function URL as their OpenAI base URL list models there too.
   app.route('/v1', modelRoutes(p));
   app.notFound((c) => problemResponse(c, 404, 'not-found', `No route for ${c.req.method} ${c.req.path}.`));
-  app.onError((error, c) => errorToResponse(error, c, p.logger));
+  app.onError((error, c) => errorToResponse(error, c, loggerOf(c, p.logger)));
   return app;
 }

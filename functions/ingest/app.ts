@@ -80,13 +80,18 @@ export function createIngestApp(deps: IngestAppDeps) {
       deps.embedder,
     );
     const memberOf = new Map(valid.map((r, i) => [r.messageId, members[i]]));
-    return processPartialResponse(
-      event as SQSEvent,
-      (record: SQSRecord) =>
-        ingestRecord(record, messages.get(record.messageId), memberOf.get(record.messageId)),
-      processor,
-      // Every record of a tenant must reach the embedding step for its group's last batch to go out at once.
-      { processInParallel: true },
-    );
+    try {
+      return await processPartialResponse(
+        event as SQSEvent,
+        (record: SQSRecord) =>
+          ingestRecord(record, messages.get(record.messageId), memberOf.get(record.messageId)),
+        processor,
+        // Every record of a tenant must reach the embedding step for its group's last batch to go out at once.
+        { processInParallel: true },
+      );
+    } finally {
+      // One EMF document per batch.
+      deps.metrics?.publish();
+    }
   };
 }

@@ -19,6 +19,8 @@ export interface AppFunctionProps extends FunctionBundleSpec {
   /** Powertools service name, e.g. `minirag-api`. */
   readonly serviceName: string;
   readonly description: string;
+  /** The deployment's stage (a metric dimension). */
+  readonly stage: string;
   readonly timeout: Duration;
   readonly memorySize: number;
   readonly logLevel: string;
@@ -84,13 +86,16 @@ export class AppFunction extends Construct {
       memorySize: props.memorySize,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
+      // X-Ray: the function's segment, with Powertools Tracer subsegments for the database, vector store,
+      // embedder and provider calls.
+      tracing: lambda.Tracing.ACTIVE,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       vpc: props.network?.vpc,
       vpcSubnets: props.network?.subnets,
       securityGroups: props.network?.securityGroups,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        ...powertoolsEnvironment(props.serviceName, props.logLevel),
+        ...powertoolsEnvironment(props.serviceName, props.logLevel, props.stage),
         ...props.environment,
       },
     });
@@ -109,6 +114,13 @@ export class AppFunction extends Construct {
             'AWSLambdaVPCAccessExecutionRole is the minimal policy Lambda needs to manage its ENIs in the private subnets (the EC2 network-interface actions do not support resource-level scoping).',
         });
       }
+    }
+    if (role) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Active tracing grants xray:PutTraceSegments and xray:PutTelemetryRecords, which X-Ray only supports on all resources.',
+      });
     }
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',

@@ -10,13 +10,36 @@ import { Construct } from 'constructs';
 
 export const METRICS_NAMESPACE = 'MiniRAG';
 
-/** The Powertools logger/metrics settings every function gets (read by `deps.ts` through the config). */
-export function powertoolsEnvironment(serviceName: string, logLevel: string): Record<string, string> {
+/** The Powertools logger/metrics/tracer settings every function gets (read by `deps.ts` through the config). */
+export function powertoolsEnvironment(
+  serviceName: string,
+  logLevel: string,
+  stage: string,
+): Record<string, string> {
   return {
     POWERTOOLS_SERVICE_NAME: serviceName,
     POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    MINIRAG_STAGE: stage,
     LOG_LEVEL: logLevel,
   };
+}
+
+/** One of the functions' own metrics (EMF), as the dashboard reads it: by service (the function) and stage. */
+export function appMetric(
+  name: string,
+  serviceName: string,
+  stage: string,
+  statistic: string,
+  label?: string,
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: name,
+    dimensionsMap: { service: serviceName, stage },
+    statistic,
+    period: Duration.minutes(5),
+    ...(label ? { label } : {}),
+  });
 }
 
 export interface ObservedFunction {
@@ -113,6 +136,56 @@ export class Observability extends Construct {
         }),
       );
     }
+    const chat = (name: string, statistic: string, label?: string) =>
+      appMetric(name, 'minirag-chat-stream', props.stage, statistic, label);
+    const ingest = (name: string, statistic = 'Sum') =>
+      appMetric(name, 'minirag-ingest', props.stage, statistic);
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Answers: time to first token and total (p50, p99)',
+        left: [
+          chat('AnswerFirstTokenLatency', 'p50', 'first token p50'),
+          chat('AnswerFirstTokenLatency', 'p99', 'first token p99'),
+          chat('AnswerLatency', 'p50', 'total p50'),
+          chat('AnswerLatency', 'p99', 'total p99'),
+        ],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Answers: tokens in and out, retrieval candidates',
+        left: [chat('AnswerInputTokens', 'Sum'), chat('AnswerOutputTokens', 'Sum')],
+        right: [chat('RetrievalCandidates', 'Average')],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Answer errors by kind',
+        left: [
+          new cloudwatch.MathExpression({
+            expression: `SEARCH('{${METRICS_NAMESPACE},kind,service,stage} MetricName="AnswerErrors" service="minirag-chat-stream" stage="${props.stage}"', 'Sum', 300)`,
+            label: '',
+            period: Duration.minutes(5),
+          }),
+        ],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Ingest: sources completed and failed, chunks stored',
+        left: [ingest('SourcesCompleted'), ingest('SourcesFailed')],
+        right: [ingest('ChunksStored')],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Ingest: embedding calls and tokens',
+        left: [ingest('EmbeddingCalls')],
+        right: [ingest('EmbeddingTokens')],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Ingest: duration per source (p50, p99)',
+        left: [ingest('IngestDuration', 'p50'), ingest('IngestDuration', 'p99')],
+        width: 12,
+      }),
+    );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Ingest queue: visible messages and age of oldest',

@@ -80,6 +80,7 @@ export class MiniRagStack extends Stack {
 
     const defaults: FunctionDefaults = {
       projectRoot: props.projectRoot,
+      stage: config.stage,
       logLevel: config.logLevel,
       logRetention: config.logRetention,
       logRemovalPolicy: prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,

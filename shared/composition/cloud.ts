@@ -1,6 +1,8 @@
 import { createKmsKeyVault } from '../adapters/kms/kms-key-vault.ts';
 import { createPgVectorStore } from '../adapters/pgvector/vector-store.ts';
 import { createPostgresDatabase } from '../adapters/postgres/database.ts';
+import { createEmfMetrics } from '../adapters/powertools/metrics.ts';
+import { createXRayTracing } from '../adapters/powertools/tracing.ts';
 import { createDataApiDatabase } from '../adapters/rds-data/database.ts';
 import { createS3BlobStore } from '../adapters/s3/blob-store.ts';
 import { createSqsIngestQueue } from '../adapters/sqs/ingest-queue.ts';
@@ -13,6 +15,7 @@ import type { Database } from '../ports/database.ts';
 import { deferredQdrantVectorStore } from './deferred.ts';
 import { selectEmbedder } from './embedder.ts';
 import { createLogger } from './logger.ts';
+import { tracedDatabase, tracedEmbedder, tracedVectorStore } from './traced.ts';
 
 /**
  * The AWS composition: PostgreSQL (Aurora through the Data API or RDS Proxy, or external), KMS, secrets from Secrets
@@ -39,12 +42,22 @@ export async function buildCloudPlatform(
       secrets.resolve('COHERE_API_KEY', { env }),
     ]);
   if (!config.KMS_KEY_ID) throw new ValidationError('KMS_KEY_ID must be set in AWS');
-  const db = dataApi ? dataApiDatabase(config) : postgresDatabase(config, databaseUrl);
+  const tracing = createXRayTracing(serviceName);
+  const db = tracedDatabase(
+    dataApi ? dataApiDatabase(config) : postgresDatabase(config, databaseUrl),
+    tracing,
+  );
   const logger = createLogger(config, serviceName);
   return {
     config,
     db,
     logger,
+    metrics: createEmfMetrics({
+      namespace: config.POWERTOOLS_METRICS_NAMESPACE,
+      serviceName,
+      stage: config.MINIRAG_STAGE,
+    }),
+    tracing,
     // A function without one of these secrets gets an unguessable stand-in, so nothing can verify against it.
     secrets: {
       adminToken: adminToken ?? `unset-${crypto.randomUUID()}`,
@@ -54,12 +67,14 @@ export async function buildCloudPlatform(
     ingestQueue: config.QUEUE_URL
       ? createSqsIngestQueue({ db, queueUrl: config.QUEUE_URL, logger })
       : { notify: async () => {}, sweep: async () => 0 }, // the ingest function itself enqueues nothing
-    vectorStore:
+    vectorStore: tracedVectorStore(
       config.VECTOR_STORE === 'qdrant'
         ? deferredQdrantVectorStore({ url: config.QDRANT_URL!, apiKey: qdrantKey })
         : createPgVectorStore(db),
+      tracing,
+    ),
     blobStore: config.BLOB_BUCKET ? createS3BlobStore({ bucket: config.BLOB_BUCKET }) : missingBlobStore,
-    embedder: selectEmbedder(config, openAiKey),
+    embedder: tracedEmbedder(selectEmbedder(config, openAiKey), tracing),
     providerKeys: { openai: openAiKey, anthropic: anthropicKey, cohere: cohereKey },
   };
 }

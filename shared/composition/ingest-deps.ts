@@ -18,6 +18,7 @@ export function ingestDepsOf(p: Platform): IngestDeps {
     vectorStore: p.vectorStore,
     blobStore: p.blobStore,
     logger: p.logger,
+    ...(p.metrics ? { metrics: p.metrics } : {}),
     chunking: { maxTokens: p.config.CHUNK_TOKENS, overlapTokens: p.config.CHUNK_OVERLAP_TOKENS },
     maxSourceBytes: p.config.MAX_UPLOAD_BYTES,
     extractLimits: extractLimitsOf(p.config),

@@ -5,6 +5,7 @@ import { createLocalIngestQueue } from '../adapters/local-queue/ingest-queue.ts'
 import { createPgliteDatabase } from '../adapters/pglite/database.ts';
 import { createPgVectorStore } from '../adapters/pgvector/vector-store.ts';
 import { createPostgresDatabase } from '../adapters/postgres/database.ts';
+import { createLoggedMetrics } from '../adapters/powertools/metrics.ts';
 import { loadOrCreateLocalSecrets, secureDataDir } from '../config/key-file.ts';
 import type { Config } from '../config/schema.ts';
 import { migrate } from '../db/migrate.ts';
@@ -49,6 +50,7 @@ export async function buildLocalPlatform(config: Config, serviceName = 'minirag'
     config,
     db,
     logger,
+    metrics: createLoggedMetrics(logger),
     secrets: {
       adminToken: config.ADMIN_TOKEN ?? fileSecrets.adminToken,
       jwtSigningKey,

@@ -149,6 +149,15 @@ export const configSchema = z.object({
   CHAT_FIRST_EVENT_GRACE_MS: int(0, 30_000).default(1500),
   /** Keep-alive comments on a quiet SSE stream, at most this far apart. */
   SSE_KEEPALIVE_MS: int(50, 60_000).default(10_000),
+  /**
+   * Saves a trace with each answer of a chat (GET /v1/chats/{chat_id}/messages/{message_id}/trace): the
+   * rewrite, the candidates and their ranks, the context and the stage timings.
+   */
+  ANSWER_TRACES: bool.default(true),
+  /** The deployment's stage: a dimension of every metric (set by the CDK stack). */
+  MINIRAG_STAGE: z.string().min(1).default('local'),
+  /** CloudWatch namespace of the functions' metrics (set by the CDK stack). */
+  POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('MiniRAG'),
   /** Lets bots point at http://localhost model servers (local mode only). */
   ALLOW_LOCAL_PROVIDER_URLS: bool.default(false),
 });

@@ -1,18 +1,27 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { bedrockClientsFor } from '../composition/bedrock.ts';
 import { chatModelFactory, type ProviderEndpoints } from '../composition/chat-model.ts';
 import { rerankerFactory } from '../composition/reranker.ts';
+import { tracedChatModel } from '../composition/traced.ts';
 import type { AuthContext } from '../domain/auth-context.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
 import type { Logger } from '../ports/logger.ts';
-import type { AnswerDeps, prepareAnswer as PrepareAnswer } from '../usecases/answering/answer-question.ts';
+import { type Metrics, noMetrics } from '../ports/telemetry.ts';
+import type {
+  AnswerDeps,
+  AnswerTarget,
+  prepareAnswer as PrepareAnswer,
+} from '../usecases/answering/answer-question.ts';
+import { noTrace, recordAnswerTrace } from '../usecases/answering/trace-recorder.ts';
 import { answerEventJson, citationJson, collectAnswer } from './answer-json.ts';
+import { measureAnswer } from './answer-metrics.ts';
 import { tenantAuth } from './auth.ts';
 import type { AppEnv } from './env.ts';
 import { openAiChunks, openAiCompletion } from './openai-format.ts';
 import { openAiResponse, openAiResponseEvents } from './openai-responses.ts';
+import { childLogger, loggerOf } from './request-logger.ts';
 import { createRouter } from './router.ts';
 import { IdParam, jsonBody, requires, standardErrors, text } from './schemas.ts';
 import { primed, sseResponse } from './sse.ts';
@@ -124,25 +133,60 @@ const inputTurns = (input: z.infer<typeof ResponsesBody>['input']): Turn[] =>
  * The answering use case, loaded by the first question rather than at start: it brings the tokenizer (and,
  * through the chat-model composition, the provider SDKs), which requests that only manage resources never need.
  */
-const prepareAnswer: typeof PrepareAnswer = async (...args) =>
-  (await import('../usecases/answering/answer-question.ts')).prepareAnswer(...args);
+const loadAnswering = (): Promise<{ prepareAnswer: typeof PrepareAnswer }> =>
+  import('../usecases/answering/answer-question.ts');
+
+/**
+ * Prepares an answer (counting a failure by kind) and returns its events, measured. Traced when the
+ * request carries a recorder; from here on every log line also names the answer.
+ */
+async function startAnswer(
+  c: Context<AppEnv>,
+  auth: AuthContext,
+  target: AnswerTarget,
+  question: string,
+  deps: AnswerDeps,
+  controller: AbortController,
+  metrics: Metrics,
+) {
+  const measure = measureAnswer(metrics, c.get('receivedAt'));
+  const logger = loggerOf(c, deps.logger);
+  try {
+    const trace = c.get('answerTrace') ?? noTrace;
+    // Timed: on a process's first question the import is part of what the reader waits for.
+    const { prepareAnswer } = await trace.time('load', loadAnswering);
+    const answer = await prepareAnswer(auth, target, question, { ...deps, logger }, controller.signal, trace);
+    c.set('logger', childLogger(logger, { messageId: answer.messageId }));
+    return {
+      answer,
+      events: (signal?: AbortSignal) => measure.events(answer.events(signal), answer.retrieved),
+    };
+  } catch (error) {
+    measure.failed(error);
+    throw error;
+  }
+}
 
 export function answerDeps(p: Platform, endpoints?: ProviderEndpoints): AnswerDeps {
+  const chatModelFor = chatModelFactory(
+    p.providerKeys,
+    endpoints ?? {
+      openaiBaseUrl: p.config.OPENAI_BASE_URL,
+      anthropicBaseUrl: p.config.ANTHROPIC_BASE_URL,
+      bedrock: bedrockClientsFor(p.config),
+    },
+    { allowLoopback: p.config.ALLOW_LOCAL_PROVIDER_URLS },
+  );
+  const tracing = p.tracing;
   return {
     db: p.db,
     embedder: p.embedder,
     vectorStore: p.vectorStore,
     vault: p.vault,
     logger: p.logger,
-    chatModelFor: chatModelFactory(
-      p.providerKeys,
-      endpoints ?? {
-        openaiBaseUrl: p.config.OPENAI_BASE_URL,
-        anthropicBaseUrl: p.config.ANTHROPIC_BASE_URL,
-        bedrock: bedrockClientsFor(p.config),
-      },
-      { allowLoopback: p.config.ALLOW_LOCAL_PROVIDER_URLS },
-    ),
+    chatModelFor: tracing
+      ? async (bot, credentials) => tracedChatModel(await chatModelFor(bot, credentials), tracing)
+      : chatModelFor,
     rerankerFor: rerankerFactory(p.config, p.providerKeys.cohere),
   };
 }
@@ -163,14 +207,22 @@ export async function answerInChat(
   body: { content: string; stream: boolean },
   deps: AnswerDeps,
   timing: AnswerTiming,
-  options: { streaming: boolean; logger: Logger; withUsage?: boolean },
+  options: { streaming: boolean; logger: Logger; withUsage?: boolean; metrics?: Metrics },
 ): Promise<Response> {
   // Website visitors are not shown what their answers cost the tenant.
   const withUsage = options.withUsage ?? true;
   const controller = new AbortController();
-  const answer = await prepareAnswer(auth, { chatId }, body.content, deps, controller.signal);
+  const { answer, events } = await startAnswer(
+    c,
+    auth,
+    { chatId },
+    body.content,
+    { ...deps, logger: options.logger },
+    controller,
+    options.metrics ?? noMetrics,
+  );
   if (body.stream && options.streaming) {
-    const { items } = await primed(answer.events(controller.signal), timing.firstEventGraceMs);
+    const { items } = await primed(events(controller.signal), timing.firstEventGraceMs);
     return sseResponse(
       c,
       async function* () {
@@ -182,12 +234,12 @@ export async function answerInChat(
           yield { event: event.type, data: JSON.stringify(answerEventJson(event)) };
         }
       },
-      options.logger,
+      loggerOf(c, options.logger),
       timing,
       controller,
     );
   }
-  const result = await collectAnswer(answer.events());
+  const result = await collectAnswer(events());
   return c.json(
     {
       message_id: answer.messageId,
@@ -223,9 +275,24 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
   };
   // Scoped paths, not '*': this sub-app is mounted at /v1 beside the other resources.
   const auth = tenantAuth({ db: p.db, ...p.secrets });
-  app.use('/chats/*', auth);
-  app.use('/chat/*', auth);
-  app.use('/responses', auth);
+  // An answer is measured (and, in a chat, traced) from the request's arrival, authentication included.
+  const arrival =
+    (traced: boolean): MiddlewareHandler<AppEnv> =>
+    async (c, next) => {
+      const receivedAt = performance.now();
+      c.set('receivedAt', receivedAt);
+      if (!traced || !p.config.ANSWER_TRACES || c.req.method !== 'POST') return auth(c, next);
+      const trace = recordAnswerTrace(receivedAt);
+      c.set('answerTrace', trace);
+      await auth(c, () => {
+        trace.span('auth', receivedAt, trace.now());
+        return next();
+      });
+    };
+  app.use('/chats/*', arrival(true));
+  app.use('/chat/*', arrival(false));
+  app.use('/responses', arrival(false));
+  const metrics = p.metrics ?? noMetrics;
 
   app.openapi(
     createRoute({
@@ -252,7 +319,8 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
     async (c) =>
       answerInChat(c, c.get('auth'), c.req.valid('param').id, c.req.valid('json'), deps, timing, {
         streaming: options.streaming,
-        logger: p.logger,
+        logger: loggerOf(c, p.logger),
+        metrics,
       }),
   );
 
@@ -279,28 +347,27 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
       const body = c.req.valid('json');
       const { question, history } = questionAndHistory(body.messages);
       const controller = new AbortController();
-      const answer = await prepareAnswer(
+      const { answer, events } = await startAnswer(
+        c,
         c.get('auth'),
         { botId: body.model, history },
         question,
-        deps,
-        controller.signal,
+        { ...deps, logger: loggerOf(c, p.logger) },
+        controller,
+        metrics,
       );
       if (body.stream && options.streaming) {
         const includeUsage = body.stream_options?.include_usage ?? false;
-        const { items } = await primed(answer.events(controller.signal), timing.firstEventGraceMs);
+        const { items } = await primed(events(controller.signal), timing.firstEventGraceMs);
         return sseResponse(
           c,
           () => openAiChunks(answer, items, body.model, includeUsage),
-          p.logger,
+          loggerOf(c, p.logger),
           timing,
           controller,
         );
       }
-      return c.json(
-        openAiCompletion(answer.messageId, body.model, await collectAnswer(answer.events())),
-        200,
-      );
+      return c.json(openAiCompletion(answer.messageId, body.model, await collectAnswer(events())), 200);
     },
   );
   app.openapi(
@@ -326,24 +393,26 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
       const body = c.req.valid('json');
       const { question, history } = questionAndHistory(inputTurns(body.input));
       const controller = new AbortController();
-      const answer = await prepareAnswer(
+      const { answer, events } = await startAnswer(
+        c,
         c.get('auth'),
         { botId: body.model, history },
         question,
-        deps,
-        controller.signal,
+        { ...deps, logger: loggerOf(c, p.logger) },
+        controller,
+        metrics,
       );
       if (body.stream && options.streaming) {
-        const { items } = await primed(answer.events(controller.signal), timing.firstEventGraceMs);
+        const { items } = await primed(events(controller.signal), timing.firstEventGraceMs);
         return sseResponse(
           c,
           () => openAiResponseEvents(answer, items, body.model),
-          p.logger,
+          loggerOf(c, p.logger),
           timing,
           controller,
         );
       }
-      return c.json(openAiResponse(body.model, await collectAnswer(answer.events())), 200);
+      return c.json(openAiResponse(body.model, await collectAnswer(events())), 200);
     },
   );
   return app;

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { type AuthenticateDeps, authenticate } from '../auth/authenticate.ts';
 import { ForbiddenError } from '../domain/errors.ts';
 import type { AppEnv } from './env.ts';
+import { childLogger } from './request-logger.ts';
 
 function bearerOf(header: string | undefined): string | undefined {
   const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
@@ -16,6 +17,8 @@ export function tenantAuth(deps: AuthenticateDeps): MiddlewareHandler<AppEnv> {
       throw new ForbiddenError('The platform admin token manages tenants; use a tenant credential here.');
     }
     c.set('auth', principal.auth);
+    const logger = c.get('logger');
+    if (logger) c.set('logger', childLogger(logger, { tenantId: principal.auth.tenantId }));
     await next();
   };
 }

@@ -131,3 +131,16 @@ export async function listMessages(
     ) recent order by created_at, id`);
   return rows.map(toMessage);
 }
+
+/** One message of a chat (another chat's message id is not found). */
+export async function findMessage(
+  tx: Queryable,
+  tenantId: TenantId,
+  chatId: string,
+  id: string,
+): Promise<Message | null> {
+  const [row] = await tx.query<MessageRow>(sql`
+    select id, chat_id, role, content, citations, status, input_tokens, output_tokens, created_at from messages
+    where tenant_id = ${tenantId} and chat_id = ${chatId} and id = ${id}`);
+  return row ? toMessage(row) : null;
+}

@@ -18,6 +18,7 @@ import type { Database } from '../ports/database.ts';
 import type { Embedder } from '../ports/embedder.ts';
 import type { IngestMessage } from '../ports/ingest-queue.ts';
 import type { Logger } from '../ports/logger.ts';
+import { type Metrics, noMetrics } from '../ports/telemetry.ts';
 import type { VectorStore } from '../ports/vector-store.ts';
 import { chunkText } from '../rag/chunking/index.ts';
 import { type EmbeddingGroupMember, embedInBatches } from '../rag/embedding/index.ts';
@@ -38,6 +39,8 @@ export interface IngestDeps {
   readonly logger: Logger;
   readonly chunking: { readonly maxTokens: number; readonly overlapTokens: number };
   readonly maxSourceBytes: number;
+  /** Sources completed and failed, chunks, embedding calls and tokens, duration (never per tenant). */
+  readonly metrics?: Metrics;
   /** What one document may cost to read (defaults: defaultExtractLimits). */
   readonly extractLimits?: ExtractLimits;
   /** Only tests loosen the SSRF guard (to fetch from a local server). */
@@ -75,9 +78,17 @@ export async function ingestSource(
   deps: IngestDeps,
   embedding: EmbeddingGroupMember = embeddedAlone(deps.embedder),
 ): Promise<IngestOutcome> {
+  const started = performance.now();
+  let outcome: IngestOutcome | undefined;
   try {
-    return await ingestOrFail(message, attempt, deps, embedding);
+    outcome = await ingestOrFail(message, attempt, deps, embedding);
+    return outcome;
   } finally {
+    const metrics = deps.metrics ?? noMetrics;
+    metrics.add('IngestDuration', 'Milliseconds', performance.now() - started);
+    if (outcome === 'completed') metrics.add('SourcesCompleted', 'Count', 1);
+    // A thrown error (an outage) is retried; only a final outcome counts as a failed source.
+    if (outcome === 'failed' || outcome === 'rejected') metrics.add('SourcesFailed', 'Count', 1);
     // Whatever happened before the embedding step, the rest of the group must not wait for this source.
     embedding.leave();
   }
@@ -175,6 +186,9 @@ async function ingestOrFail(
       chunks: chunks.length,
       calls: embedded.calls,
     });
+    deps.metrics?.add('ChunksStored', 'Count', chunks.length);
+    deps.metrics?.add('EmbeddingCalls', 'Count', embedded.calls);
+    deps.metrics?.add('EmbeddingTokens', 'Count', embedded.inputTokens);
     return stillCurrent ? 'completed' : 'skipped';
   } catch (error) {
     return handleFailure(error, tenantId, source, attempt, deps);

@@ -128,6 +128,50 @@ describe.skipIf(!hasChromium)(
       expect(pageErrors).toEqual([]);
     });
 
+    it('when a user opens "Why this answer?" then the panel shows the query, ranked candidates and stage timings, and a thumb rates the answer', async () => {
+      const pageErrors: string[] = [];
+      page.on('pageerror', (error) => pageErrors.push(String(error)));
+      await page.getByRole('tab', { name: 'Chat' }).click();
+      await page.getByLabel('Your question').fill('Do bicycles travel free on the night ferry?');
+      await page.getByRole('button', { name: 'Send' }).click();
+      const message = page.locator('.msg.bot').last();
+      const why = message.getByRole('button', { name: 'Why this answer?' });
+      await why.waitFor({ timeout: 20_000 });
+      await why.click();
+      expect(await why.getAttribute('aria-expanded')).toBe('true');
+      const panel = message.locator('.trace-panel');
+      await panel.locator('.trace-table').waitFor({ timeout: 10_000 });
+      expect(await panel.locator('.trace-query').textContent()).toContain('question as asked');
+      // The kept chunk: its passage number, both rankings and the fused score.
+      const kept = panel.locator('.trace-table tr.kept').first();
+      expect(await kept.locator('td').nth(3).textContent()).toBe('[1]');
+      expect(await kept.locator('td').nth(0).textContent()).toMatch(/^1 · \d+\.\d{4}$/);
+      expect(await kept.locator('td').nth(1).textContent()).toMatch(/^1 · \d+\.\d{2}$/);
+      expect(await kept.locator('td').nth(4).textContent()).toContain('ferry.md');
+      const stages = await panel.locator('.timing-name').allTextContents();
+      expect(stages).toEqual(
+        expect.arrayContaining(['Vector search', 'Full-text search', 'Generation', 'Total']),
+      );
+      const barWidths = await panel
+        .locator('.timing-bar')
+        .evaluateAll((bars) => bars.map((b) => (b as HTMLElement).getBoundingClientRect().width));
+      expect(barWidths.length).toBeGreaterThan(8);
+      expect(Math.max(...barWidths)).toBeGreaterThan(20);
+
+      const down = message.getByRole('button', { name: 'Bad answer' });
+      await down.click();
+      await expect.poll(() => down.getAttribute('aria-pressed')).toBe('true');
+      expect(await message.getByRole('button', { name: 'Good answer' }).getAttribute('aria-pressed')).toBe(
+        'false',
+      );
+
+      await mkdir(join(ROOT, 'test-results'), { recursive: true });
+      await page.setViewportSize({ width: 1280, height: 1400 });
+      await panel.evaluate((el) => el.scrollIntoView({ block: 'center' }));
+      await page.screenshot({ path: join(ROOT, 'test-results/why-this-answer.png') });
+      expect(pageErrors).toEqual([]);
+    });
+
     it('when a bot is given a provider key, then the playground only ever shows its last four characters', async () => {
       await page.getByRole('tab', { name: 'Bots' }).click();
       await page.getByRole('button', { name: 'New bot' }).click();

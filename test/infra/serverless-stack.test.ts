@@ -93,3 +93,41 @@ describe('MiniRAG stack in serverless mode (the default)', () => {
     expect(api.parts.find((p) => p.item === 'Database calls')!.cost).toBeGreaterThan(0);
   });
 });
+
+describe('metrics and traces of the functions', () => {
+  it('when synthesized then every function traces actively and names the metric namespace and stage', () => {
+    for (const fn of Object.values(fns)) {
+      const props = functionProps(s, fn);
+      expect(props.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(props.Environment.Variables).toMatchObject({
+        POWERTOOLS_METRICS_NAMESPACE: 'MiniRAG',
+        MINIRAG_STAGE: 'pilot',
+      });
+    }
+  });
+
+  it('when the dashboard is built then it graphs the chat and ingest metrics by service and stage, never by tenant', () => {
+    const monitored = synthesize({ stage: 'pilot', monitoring: 'true' });
+    const dashboards = Object.values(monitored.template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.stringify(monitored.resolve(dashboards[0]!.Properties.DashboardBody));
+    for (const metric of [
+      'AnswerFirstTokenLatency',
+      'AnswerLatency',
+      'AnswerInputTokens',
+      'AnswerOutputTokens',
+      'RetrievalCandidates',
+      'AnswerErrors',
+      'SourcesCompleted',
+      'SourcesFailed',
+      'ChunksStored',
+      'EmbeddingCalls',
+      'EmbeddingTokens',
+      'IngestDuration',
+    ])
+      expect(body, metric).toContain(metric);
+    expect(body).toContain('minirag-chat-stream');
+    expect(body).toContain('minirag-ingest');
+    expect(body).not.toMatch(/tenant/i);
+  });
+});

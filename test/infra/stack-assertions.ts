@@ -29,7 +29,16 @@ export function expectNagClean(s: Synthesized): void {
   expect(s.errorAnnotations).toEqual([]);
 }
 
-/** No identity policy allows a wildcard action (`*`, `s3:*`, `kms:Generate*`) or a `*` resource. */
+/**
+ * X-Ray's write actions take no resource but `*` (active tracing adds them to every function's role): the
+ * one documented exception below.
+ */
+const XRAY_WRITE_ACTIONS = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+
+/**
+ * No identity policy allows a wildcard action (`*`, `s3:*`, `kms:Generate*`) or a `*` resource, except
+ * X-Ray's write actions.
+ */
 export function expectLeastPrivilegeIdentityPolicies(s: Synthesized): void {
   const policies = identityPolicies(s.template);
   expect(policies.length).toBeGreaterThan(0);
@@ -39,8 +48,9 @@ export function expectLeastPrivilegeIdentityPolicies(s: Synthesized): void {
       for (const action of actionsOf(statement)) {
         if (action.includes('*')) problems.push(`${policy.where}: action ${action}`);
       }
+      const xrayOnly = actionsOf(statement).every((a) => XRAY_WRITE_ACTIONS.includes(a));
       for (const resource of resourcesOf(statement)) {
-        if (resource === '*')
+        if (resource === '*' && !xrayOnly)
           problems.push(`${policy.where}: resource * for ${actionsOf(statement).join(',')}`);
       }
     }
@@ -85,7 +95,7 @@ export function keyPolicyGrants(s: Synthesized): Map<string, string[]> {
   return grants;
 }
 
-/** Powertools/Node settings every function has, plus exactly `extra`. */
+/** Powertools/Node settings every function has (and active X-Ray tracing), plus exactly `extra`. */
 export function expectCommonEnvironment(
   s: Synthesized,
   fn: AppFunction,
@@ -98,8 +108,16 @@ export function expectCommonEnvironment(
     NODE_OPTIONS: '--enable-source-maps',
     POWERTOOLS_SERVICE_NAME: service,
     POWERTOOLS_METRICS_NAMESPACE: 'MiniRAG',
+    MINIRAG_STAGE: s.stack.node.tryGetContext('stage') ?? expect.any(String),
     LOG_LEVEL: logLevel,
   });
-  const common = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'LOG_LEVEL'];
+  expect(functionProps(s, fn).TracingConfig).toEqual({ Mode: 'Active' });
+  const common = [
+    'NODE_OPTIONS',
+    'POWERTOOLS_SERVICE_NAME',
+    'POWERTOOLS_METRICS_NAMESPACE',
+    'MINIRAG_STAGE',
+    'LOG_LEVEL',
+  ];
   expect(Object.keys(env).sort()).toEqual([...common, ...extra].sort());
 }

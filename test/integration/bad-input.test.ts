@@ -5,6 +5,7 @@ import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { call, TEST_ADMIN_TOKEN, testPlatform } from '#test/fixtures/platform.ts';
 import {
   countTenants,
+  createTestAnswer,
   createTestBot,
   createTestChat,
   createTestTenant,
@@ -35,6 +36,8 @@ interface Ctx {
   readonly memberId: string;
   readonly botId: string;
   readonly chatId: string;
+  /** An answer in that chat. */
+  readonly messageId: string;
   /** The chat's bot: never changed by the PATCH /v1/bots sample, so the chat keeps answering offline. */
   readonly chatBotId: string;
   /** The owner's access token (JWT): changing a password needs a signed-in session. */
@@ -144,6 +147,10 @@ const WRITE_ROUTES: Record<string, WriteRoute> = {
     id: ({ chatId }) => chatId,
     body: () => ({ content: 'How many days of leave?', stream: false }),
   },
+  'POST /v1/chats/{chat_id}/messages/{message_id}/feedback': {
+    as: 'owner',
+    body: () => ({ rating: 'down', comment: 'Missed the point.' }),
+  },
   'POST /v1/chat/completions': {
     as: 'owner',
     body: ({ chatBotId }) => ({
@@ -219,6 +226,7 @@ const SHAPE_CTX: Ctx = {
   memberId: 'id',
   botId: 'id',
   chatId: 'id',
+  messageId: 'id',
   chatBotId: 'id',
 };
 const sampleShape = (op: { path: string; method: HttpMethod }) =>
@@ -248,6 +256,7 @@ describe.each(databaseKinds())('bad input on $name', (kind) => {
       memberId: member.id,
       botId: bot.id,
       chatId: chat.id,
+      messageId: await createTestAnswer(app, t.apiToken, chat.id),
       chatBotId: chat.botId,
       ownerJwt: await login(app, t),
       visitorToken: visitor,
@@ -269,7 +278,10 @@ describe.each(databaseKinds())('bad input on $name', (kind) => {
   /** A website visitor's requests come from the key's site. */
   const originFor = (route: WriteRoute | undefined): Record<string, string> =>
     route?.as === 'visitor' ? { origin: SITE } : {};
-  const urlOf = (path: string, route: WriteRoute) => (route.id ? path.replace('{id}', route.id(ctx)) : path);
+  const urlOf = (path: string, route: WriteRoute) =>
+    (route.id ? path.replace('{id}', route.id(ctx)) : path)
+      .replace('{chat_id}', ctx.chatId)
+      .replace('{message_id}', ctx.messageId);
 
   /** Sends every bad request, expects a 4xx problem for each, and checks that nothing was written. */
   async function expectAllRefused(

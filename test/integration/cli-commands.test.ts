@@ -96,6 +96,54 @@ describe('the minirag CLI (node bin/minirag.js) against a running local server',
     const usage = await cli(['usage', '--group-by', 'model'], { home });
     expect(usage.code, usage.stderr).toBe(0);
     expect(usage.stdout).toContain('extractive-v1');
+
+    // --explain: the answer, then why — the query, both rankings and the fused score, the timings.
+    const explained = await cli(['chat', '--explain', '--message', 'Why do sea otters hold hands?'], {
+      home,
+    });
+    expect(explained.code, explained.stderr).toBe(0);
+    expect(explained.stdout).toContain('hold hands while they sleep');
+    expect(explained.stdout).toContain('Why this answer');
+    expect(explained.stdout).toContain(
+      'query as asked (rewrite skipped) · extractive/extractive-v1 · top_k 6',
+    );
+    expect(explained.stdout).toMatch(/fused\s+lexical\s+dense\s+kept\s+source/);
+    expect(explained.stdout).toMatch(/ 1 +\d+\.\d{4} .*\[1\] +otters\.md/);
+    expect(explained.stdout).toMatch(
+      /ms: auth [\d.]+ · (load [\d.]+ · )?history .* · save [\d.]+ · total \d+/,
+    );
+
+    // A "down" rating, exported as a BEIR set that `minirag eval` can load.
+    const { token } = Object.values(
+      JSON.parse(await readFile(join(home, '.config/minirag/config.json'), 'utf8')).profiles,
+    )[0] as { token: string };
+    const api = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${server.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      expect(res.status, path).toBe(200);
+      return res.json();
+    };
+    const chats = await api('GET', '/v1/chats?limit=100');
+    const last = chats.data.at(-1);
+    const answer = (await api('GET', `/v1/chats/${last.id}`)).messages[1];
+    await api('POST', `/v1/chats/${last.id}/messages/${answer.id}/feedback`, {
+      rating: 'down',
+      comment: 'Too short.',
+    });
+    const exported = await cli(['feedback', 'export', '--bot', last.bot_id, '--format', 'beir', 'down-set'], {
+      home,
+    });
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout).toMatch(/1 down-rated questions, [1-9]\d* cited passages/);
+    const { loadBeirDataset } = await import('#shared/eval/beir-dataset.ts');
+    const set = await loadBeirDataset(join(work, 'down-set'));
+    expect(set.queries).toEqual([{ id: answer.id, text: 'Why do sea otters hold hands?' }]);
+    const judged = [...(set.qrels.get(answer.id)?.keys() ?? [])];
+    expect(judged).toEqual(answer.citations.flatMap((c: { chunk_ids: string[] }) => c.chunk_ids));
+    expect(set.corpus.find((d) => d.id === judged[0])?.text).toContain('hold hands');
   });
 
   it('when a document cannot be ingested, then the table gives the reason and the exit code is 1', async () => {

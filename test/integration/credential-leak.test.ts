@@ -393,7 +393,19 @@ describe.each(databaseKinds())('provider credentials never leak on $name', (kind
     // Failures before the first byte store nothing; a stream broken midway keeps the question and the
     // failed answer, once per provider.
     expect(stored.length).toBeGreaterThanOrEqual(2 * PROVIDERS.length);
+    // Each saved answer has a trace: scanned as stored and as the API serves it.
+    const traces = await database.superuser.withSystem((tx) =>
+      tx.query<{ row: string; chat_id: string; message_id: string }>(
+        sql`select t::text as row, chat_id, message_id from answer_traces t`,
+      ),
+    );
+    expect(traces.length).toBeGreaterThanOrEqual(PROVIDERS.length);
+    for (const trace of traces) {
+      const served = await send('GET', `/v1/chats/${trace.chat_id}/messages/${trace.message_id}/trace`);
+      expect(served.status, served.text).toBe(200);
+    }
     const haystacks = [
+      ...traces.map((t) => t.row),
       ...responses.map((r) => `${r.status} ${JSON.stringify([...r.headers.entries()])}\n${r.text}`),
       ...platform.logger.lines,
       ...stored.map((m) => m.row),

@@ -313,7 +313,10 @@ describe.each(RUNS)('cross-tenant matrix on $name', ({ kind, layer, credentials 
       const idsOfB = await database.db.withTenant(b.id, async (tx) => {
         const ids: string[] = [b.id];
         for (const table of Object.values(TENANT_TABLES)) {
-          const rows = await tx.query<{ id: string }>(sql`select id from ${table} where tenant_id = ${b.id}`);
+          // Traces and feedback are keyed by their message id.
+          const rows = await tx.query<{ id: string }>(sql`
+            select coalesce(to_jsonb(t) ->> 'id', to_jsonb(t) ->> 'message_id') as id
+            from ${table} t where tenant_id = ${b.id}`);
           ids.push(...rows.map((r) => r.id));
         }
         return ids;

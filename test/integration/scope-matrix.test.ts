@@ -5,6 +5,7 @@ import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { call, TEST_ADMIN_TOKEN, testPlatform } from '#test/fixtures/platform.ts';
 import {
   countTenants,
+  createTestAnswer,
   createTestBot,
   createTestChat,
   createTestSource,
@@ -38,6 +39,8 @@ interface Ids {
   readonly chatId: string;
   readonly sourceId: string;
   readonly tokenId: string;
+  /** An answer in the chat (it has a trace). */
+  readonly messageId: string;
   readonly publishableKeyId: string;
 }
 
@@ -57,6 +60,7 @@ const BODIES: Record<string, (ids: Ids) => unknown> = {
   'POST /v1/sources/{id}/complete': () => undefined,
   'POST /v1/chats': ({ botId }) => ({ bot_id: botId }),
   'POST /v1/chats/{id}/messages': () => ({ content: 'What is in the notes?' }),
+  'POST /v1/chats/{chat_id}/messages/{message_id}/feedback': () => ({ rating: 'up' }),
   'POST /v1/chat/completions': ({ botId }) => ({
     model: botId,
     messages: [{ role: 'user', content: 'What is in the notes?' }],
@@ -82,7 +86,7 @@ function pathFor(template: string, ids: Ids): string {
           : template.startsWith('/v1/sources')
             ? ids.sourceId
             : ids.tokenId;
-  return template.replace('{id}', id);
+  return template.replace('{id}', id).replace('{chat_id}', ids.chatId).replace('{message_id}', ids.messageId);
 }
 
 const TENANT_SCOPES = SCOPES.filter((s) => s !== 'admin');
@@ -111,6 +115,7 @@ describe.each(databaseKinds())('scope matrix on $name', (kind) => {
     const chat = await createTestChat(app, t.apiToken);
     const source = await createTestSource(app, t.apiToken);
     const spare = await mintToken(app, t.apiToken, { scopes: ['read'] });
+    const messageId = await createTestAnswer(app, t.apiToken, chat.id);
     const key = await call(app, 'POST', `/v1/bots/${chat.botId}/publishable-keys`, {
       token: t.apiToken,
       body: { allowed_origins: ['https://help.example.com'] },
@@ -120,6 +125,7 @@ describe.each(databaseKinds())('scope matrix on $name', (kind) => {
       userId: user.id,
       botId: chat.botId,
       chatId: chat.id,
+      messageId,
       sourceId: source.id,
       tokenId: spare.id,
       publishableKeyId: key.body.id,

@@ -17,6 +17,7 @@ import {
 } from '#shared/http/schemas.ts';
 import type { Platform } from '#shared/platform.ts';
 import { createChat, getChatWithMessages, listTenantChats, removeChat } from '#shared/usecases/chats.ts';
+import { addAnswerTraceRoutes } from './answer-traces.ts';
 
 const ChatSchema = z
   .object({
@@ -128,6 +129,7 @@ export function chatRoutes(p: Platform) {
     },
   );
 
+  addAnswerTraceRoutes(app, p);
   deleteByIdRoute(app, 'chat', 'Delete a chat and its messages', (auth, id) => removeChat(auth, id, p));
   return app;
 }

@@ -32,6 +32,16 @@ const UsageSchema = z
         events: z.number(),
       }),
     ),
+    feedback: z
+      .array(
+        z.object({
+          bot_id: z.string(),
+          up: z.number(),
+          down: z.number(),
+          with_comment: z.number(),
+        }),
+      )
+      .openapi({ description: 'Answer ratings per bot, for ratings given within the range' }),
   })
   .openapi('Usage');
 
@@ -43,7 +53,7 @@ export function usageRoutes(p: Platform) {
       method: 'get',
       path: '/',
       summary:
-        "The tenant's token usage and cost, grouped by day, bot, model or publishable key (default: the last 30 days)",
+        "The tenant's token usage and cost, grouped by day, bot, model or publishable key (default: the last 30 days), and answer ratings per bot",
       security: requires('read'),
       request: { query: UsageQuery },
       responses: { 200: json(UsageSchema, 'Usage rows'), ...standardErrors },
@@ -71,6 +81,12 @@ export function usageRoutes(p: Platform) {
             output_tokens: r.outputTokens,
             cost_usd: r.costUsd,
             events: r.events,
+          })),
+          feedback: result.feedback.map((f) => ({
+            bot_id: f.botId,
+            up: f.up,
+            down: f.down,
+            with_comment: f.withComment,
           })),
         },
         200,

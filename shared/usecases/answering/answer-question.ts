@@ -25,8 +25,9 @@ import { type RerankerFor, rerankCandidates } from './rerank-candidates.ts';
 import { retrieveContext } from './retrieve-context.ts';
 import { rewriteQuery } from './rewrite-query.ts';
 import { type PendingUsage, streamAnswer } from './stream-answer.ts';
+import { noTrace, type TraceRecorder } from './trace-recorder.ts';
 
-export type { AnswerEvent };
+export type { AnswerEvent, TraceRecorder };
 
 /**
  * The ChatModel for one bot and one call. A bot without a provider answers extractively; the decrypted
@@ -66,6 +67,8 @@ export interface PreparedAnswer {
    * an answerer that picks its sources up front (extractive) lists and renumbers only those.
    */
   readonly citations: Citation[];
+  /** How many chunks retrieval returned (before context assembly). */
+  readonly retrieved: number;
   /** The answer as it is generated. Throws a ProviderError (after saving the partial answer) if the stream breaks. */
   events(signal?: AbortSignal): AsyncGenerator<AnswerEvent>;
 }
@@ -83,12 +86,25 @@ export async function prepareAnswer(
   question: string,
   deps: AnswerDeps,
   signal?: AbortSignal,
+  trace: TraceRecorder = noTrace,
 ): Promise<PreparedAnswer> {
   requireScope(auth, 'chat');
-  const conversation = await loadConversation(auth, target, question, deps);
+  const conversation = await loadConversation(auth, target, question, deps, trace);
   return releasingOnFailure(auth.tenantId, conversation.reservationId, deps, async () => {
-    const model = await deps.chatModelFor(conversation.bot, conversation.credentials);
-    const grounding = await retrieveGrounding(auth.tenantId, question, conversation, model, deps, signal);
+    // Building the provider client: its SDK is loaded on first use.
+    const model = await trace.time('model', async () =>
+      deps.chatModelFor(conversation.bot, conversation.credentials),
+    );
+    trace.settings(conversation.bot, model, conversation.plan.sourceTokens);
+    const grounding = await retrieveGrounding(
+      auth.tenantId,
+      question,
+      conversation,
+      model,
+      deps,
+      signal,
+      trace,
+    );
     const request = answerRequest(
       conversation.bot,
       conversation.history,
@@ -96,7 +112,8 @@ export async function prepareAnswer(
       grounding.query,
       grounding.passages,
     );
-    return generate(auth, conversation, question, grounding, model, request, deps, signal);
+    trace.span('assembly', grounding.assemblyStart, trace.now());
+    return generate(auth, conversation, question, grounding, model, request, deps, signal, trace);
   });
 }
 
@@ -137,9 +154,12 @@ async function loadConversation(
   target: AnswerTarget,
   question: string,
   deps: AnswerDeps,
+  trace: TraceRecorder,
 ): Promise<Conversation> {
   const { tenantId, visitor } = auth;
   const now = deps.now?.() ?? new Date();
+  const historyStart = trace.now();
+  let quotaStart = 0;
   const { bot, plan, chatId, sealed, reservationId } = await deps.db.withTenant(tenantId, async (tx) => {
     const chat = 'chatId' in target ? await findChat(tx, tenantId, target.chatId) : null;
     if ('chatId' in target && !chat) throw new NotFoundError('Chat');
@@ -163,13 +183,16 @@ async function loadConversation(
       usesModel: found.provider !== null,
     });
     const sealed = found.provider ? await findBotCredentials(tx, tenantId, found.id) : null;
+    quotaStart = trace.now();
+    trace.span('history', historyStart, quotaStart);
     // Last in this transaction: the per-tenant quota lock is held until it commits.
     const reservationId = await reserveQuota(tx, tenantId, plan.reservedTokens, now, visitor);
     return { bot: found, plan, chatId: chat?.id ?? null, sealed, reservationId };
   });
+  trace.span('quota', quotaStart, trace.now());
   // Outside the transaction: the key service call must not hold a database connection.
   const credentials = await releasingOnFailure(tenantId, reservationId, deps, () =>
-    openBotCredentials(sealed, tenantId, bot.id, deps.vault),
+    trace.time('credentials', () => openBotCredentials(sealed, tenantId, bot.id, deps.vault)),
   );
   return { bot, chatId, history: plan.history, plan, reservationId, credentials };
 }
@@ -186,6 +209,9 @@ interface Grounding {
   readonly citations: Citation[];
   /** The embedding and rewrite calls made so far, saved with the answer. */
   readonly usage: PendingUsage[];
+  readonly retrieved: number;
+  /** When context assembly started (a `trace.now()` reading; it ends once the prompt is built). */
+  readonly assemblyStart: number;
 }
 
 /**
@@ -199,24 +225,27 @@ async function retrieveGrounding(
   model: ChatModel,
   deps: AnswerDeps,
   signal: AbortSignal | undefined,
+  trace: TraceRecorder,
 ): Promise<Grounding> {
   const { bot, plan } = conversation;
-  const rewrite = await rewriteQuery(question, conversation.history, model, deps.logger, signal);
+  const rewrite = await trace.time('rewrite', () =>
+    rewriteQuery(question, conversation.history, model, deps.logger, signal),
+  );
+  trace.rewrite(rewrite.status, rewrite.query);
   const retrieval = await retrieveContext(
     tenantId,
     rewrite.query,
     { topK: bot.retrieval.topK, tags: bot.retrieval.tags, scoreThreshold: bot.retrieval.scoreThreshold },
     deps,
+    trace,
   );
-  const reranked = await rerankCandidates(
-    rewrite.query,
-    retrieval.chunks,
-    bot.retrieval.rerank,
-    deps,
-    signal,
+  const reranked = await trace.time('rerank', () =>
+    rerankCandidates(rewrite.query, retrieval.chunks, bot.retrieval.rerank, deps, signal),
   );
+  const assemblyStart = trace.now();
   const assembled = assembleContext(reranked.chunks, plan.sourceTokens);
   const context = fitSources(assembled.passages, assembled.citations, plan.sourceTokens);
+  trace.context(context.citations, assembled.passageTokens);
 
   const usage: PendingUsage[] = [];
   const space = deps.embedder.space;
@@ -239,7 +268,14 @@ async function retrieveGrounding(
       costUsd: costUsd(model.provider, model.model, rewrite.inputTokens, rewrite.outputTokens),
     });
   }
-  return { query: rewrite.query, passages: context.passages, citations: context.citations, usage };
+  return {
+    query: rewrite.query,
+    passages: context.passages,
+    citations: context.citations,
+    usage,
+    retrieved: retrieval.chunks.length,
+    assemblyStart,
+  };
 }
 
 /** Generate: the answer, streamed when the caller pulls its events (see stream-answer.ts). */
@@ -252,6 +288,7 @@ function generate(
   request: ChatRequest,
   deps: AnswerDeps,
   signal: AbortSignal | undefined,
+  trace: TraceRecorder,
 ): PreparedAnswer {
   const messageId = newId();
   return {
@@ -264,6 +301,7 @@ function generate(
       query: grounding.query,
     },
     citations: grounding.citations,
+    retrieved: grounding.retrieved,
     events: (streamSignal) =>
       streamAnswer({
         auth,
@@ -280,6 +318,7 @@ function generate(
         estimateTokens: countTokens,
         deps,
         signal: streamSignal ?? signal,
+        trace,
       }),
   };
 }

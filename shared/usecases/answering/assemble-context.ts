@@ -8,6 +8,8 @@ export interface AssembledContext {
   /** One per passage, same numbering: what `[n]` in the answer points at. */
   readonly citations: Citation[];
   readonly tokens: number;
+  /** Each passage's tokens, same order. */
+  readonly passageTokens: number[];
 }
 
 const SNIPPET_CHARS = 280;
@@ -29,6 +31,7 @@ export function assembleContext(chunks: readonly RetrievedChunk[], budgetTokens:
 
   const passages: ContextPassage[] = [];
   const citations: Citation[] = [];
+  const passageTokens: number[] = [];
   let tokens = 0;
   for (const group of groups) {
     const ordered = [...group].sort((a, b) => a.ordinal - b.ordinal);
@@ -37,6 +40,7 @@ export function assembleContext(chunks: readonly RetrievedChunk[], budgetTokens:
     const cost = ordered.length === 1 ? ordered[0]!.tokenCount : countTokens(content);
     if (tokens + cost > budgetTokens) continue; // a smaller, later passage may still fit
     tokens += cost;
+    passageTokens.push(cost);
     const n = passages.length + 1;
     const first = ordered[0]!;
     passages.push({ n, sourceId: first.sourceId, title: first.sourceTitle, content });
@@ -51,7 +55,7 @@ export function assembleContext(chunks: readonly RetrievedChunk[], budgetTokens:
       snippet: content.length > SNIPPET_CHARS ? `${content.slice(0, SNIPPET_CHARS).trimEnd()}…` : content,
     });
   }
-  return { passages, citations, tokens };
+  return { passages, citations, tokens, passageTokens };
 }
 
 /** Joins chunks of one source in order, dropping the characters the next chunk repeats (offsets tell). */

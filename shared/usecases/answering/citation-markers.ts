@@ -23,6 +23,21 @@ export function citationMarkers(answer: string, passageCount: number): CitationM
   return seen;
 }
 
+/**
+ * `[n]` markers that point at no passage (the model invented a source number), in order of first use.
+ * They are left out of the citations; a trace reports them.
+ */
+export function unknownCitations(answer: string, passageCount: number): number[] {
+  const unknown: number[] = [];
+  for (const match of answer.matchAll(/\[(\d{1,3})(?:\s*,\s*(\d{1,3}))*\]/g)) {
+    for (const part of match[0].slice(1, -1).split(',')) {
+      const n = Number(part.trim());
+      if ((n < 1 || n > passageCount) && !unknown.includes(n)) unknown.push(n);
+    }
+  }
+  return unknown;
+}
+
 /** The `[n]` markers an answer actually uses, in order of first use, limited to known passages. */
 export function citedNumbers(answer: string, passageCount: number): number[] {
   return citationMarkers(answer, passageCount).map((m) => m.n);

@@ -4,6 +4,7 @@ import type { Embedder } from '../../ports/embedder.ts';
 import type { VectorStore } from '../../ports/vector-store.ts';
 import { findChunks, type StoredChunk, searchChunksFullText } from '../../repositories/chunks.ts';
 import { type FusionMethod, fuse, type ScoredId } from './fusion.ts';
+import { noTrace, type TraceRecorder } from './trace-recorder.ts';
 
 export type RetrievalMode = 'hybrid' | 'dense' | 'lexical';
 
@@ -45,6 +46,8 @@ export interface RetrievalCandidates {
   readonly dense: ScoredId[];
   /** Full-text hits, best first, score = BM25. */
   readonly lexical: ScoredId[];
+  /** Vector-store hits the bot's score threshold removed (a trace reports them). */
+  readonly belowThreshold: ScoredId[];
   readonly embeddingTokens: number;
 }
 
@@ -54,28 +57,45 @@ export async function retrieveCandidates(
   query: string,
   options: Pick<RetrievalOptions, 'tags' | 'scoreThreshold' | 'mode'> & { readonly candidates: number },
   deps: { db: Database; embedder: Embedder; vectorStore: VectorStore },
+  trace: TraceRecorder = noTrace,
 ): Promise<RetrievalCandidates> {
   const mode = options.mode ?? 'hybrid';
   const tags = options.tags?.length ? options.tags : undefined;
+  const threshold = options.scoreThreshold ?? null;
   const dense = async () => {
-    if (mode === 'lexical') return { hits: [] as ScoredId[], tokens: 0 };
-    const embedded = await deps.embedder.embed([query], { purpose: 'query' });
-    const hits = await deps.vectorStore.search(tenantId, deps.embedder.space, embedded.vectors[0]!, {
-      limit: options.candidates,
-      ...(tags ? { tags } : {}),
-      ...(options.scoreThreshold != null ? { scoreThreshold: options.scoreThreshold } : {}),
-    });
-    return { hits: hits.map((h) => ({ id: h.chunkId, score: h.score })), tokens: embedded.inputTokens };
+    if (mode === 'lexical') return { hits: [] as ScoredId[], belowThreshold: [] as ScoredId[], tokens: 0 };
+    const embedded = await trace.time('embed', () => deps.embedder.embed([query], { purpose: 'query' }));
+    // The threshold is applied here rather than in the store (the same hits: the store ranks by score
+    // before it cuts at `limit`), so a trace can say which candidates it removed.
+    const found = await trace.time('dense', () =>
+      deps.vectorStore.search(tenantId, deps.embedder.space, embedded.vectors[0]!, {
+        limit: options.candidates,
+        ...(tags ? { tags } : {}),
+      }),
+    );
+    const all = found.map((h) => ({ id: h.chunkId, score: h.score }));
+    return {
+      hits: threshold === null ? all : all.filter((h) => h.score >= threshold),
+      belowThreshold: threshold === null ? [] : all.filter((h) => h.score < threshold),
+      tokens: embedded.inputTokens,
+    };
   };
   const lexical = async (): Promise<ScoredId[]> => {
     if (mode === 'dense') return [];
-    const hits = await deps.db.withTenant(tenantId, (tx) =>
-      searchChunksFullText(tx, tenantId, query, { limit: options.candidates, tags }),
+    const hits = await trace.time('lexical', () =>
+      deps.db.withTenant(tenantId, (tx) =>
+        searchChunksFullText(tx, tenantId, query, { limit: options.candidates, tags }),
+      ),
     );
     return hits.map((h) => ({ id: h.id, score: h.rank }));
   };
   const [denseResult, lexicalHits] = await Promise.all([dense(), lexical()]);
-  return { dense: denseResult.hits, lexical: lexicalHits, embeddingTokens: denseResult.tokens };
+  return {
+    dense: denseResult.hits,
+    lexical: lexicalHits,
+    belowThreshold: denseResult.belowThreshold,
+    embeddingTokens: denseResult.tokens,
+  };
 }
 
 /**
@@ -88,9 +108,11 @@ export async function retrieveContext(
   query: string,
   options: RetrievalOptions,
   deps: { db: Database; embedder: Embedder; vectorStore: VectorStore },
+  trace: TraceRecorder = noTrace,
 ): Promise<RetrievalResult> {
   const candidates = options.candidates ?? Math.max(options.topK * 4, 20);
-  const found = await retrieveCandidates(tenantId, query, { ...options, candidates }, deps);
+  const found = await retrieveCandidates(tenantId, query, { ...options, candidates }, deps, trace);
+  const fusionStart = trace.now();
   const fused = fuse(found.dense, found.lexical, options.fusion ?? fusionFor(deps.embedder)).map(
     (c) => [c.id, c.score] as const,
   );
@@ -110,5 +132,18 @@ export async function retrieveContext(
     if (chunk) chunks.push({ ...chunk, score });
     if (chunks.length === options.topK) break;
   }
+  trace.span('fusion', fusionStart, trace.now());
+  trace.retrieval(
+    {
+      dense: found.dense,
+      belowThreshold: found.belowThreshold,
+      lexical: found.lexical,
+      fused,
+      lookedUp: wanted.length,
+      rows: byId,
+      returned: chunks,
+    },
+    candidates,
+  );
   return { chunks, embeddingTokens: found.embeddingTokens };
 }

@@ -1,3 +1,4 @@
+import type { RewriteStatus } from '../../domain/answer-trace.ts';
 import type { ChatModel, ChatTurn } from '../../ports/chat-model.ts';
 import type { Logger } from '../../ports/logger.ts';
 import { REWRITE_INSTRUCTIONS } from './prompt.ts';
@@ -25,6 +26,8 @@ export interface RewriteResult {
   readonly inputTokens: number;
   readonly outputTokens: number;
   readonly rewritten: boolean;
+  /** Skipped on a first turn or without a language model; failed falls back to the raw question. */
+  readonly status: RewriteStatus;
 }
 
 /**
@@ -40,7 +43,7 @@ export async function rewriteQuery(
   signal?: AbortSignal,
 ): Promise<RewriteResult> {
   const raw = { query: question, inputTokens: 0, outputTokens: 0, rewritten: false };
-  if (history.length === 0 || model.provider === 'extractive') return raw;
+  if (history.length === 0 || model.provider === 'extractive') return { ...raw, status: 'skipped' };
   const prompt = rewritePrompt(question, history);
   try {
     const out = await model.complete({
@@ -58,9 +61,10 @@ export async function rewriteQuery(
       inputTokens: out.inputTokens,
       outputTokens: out.outputTokens,
       rewritten: !!query,
+      status: query ? 'rewritten' : 'failed',
     };
   } catch (error) {
     logger.warn('query rewrite failed; using the raw question', { error: (error as Error).message });
-    return raw;
+    return { ...raw, status: 'failed' };
   }
 }

@@ -7,11 +7,13 @@ import type { UsageEvent } from '../../domain/usage.ts';
 import type { ChatModel, ChatRequest } from '../../ports/chat-model.ts';
 import type { Database } from '../../ports/database.ts';
 import type { Logger } from '../../ports/logger.ts';
+import { insertTrace } from '../../repositories/answer-traces.ts';
 import { insertMessage } from '../../repositories/chats.ts';
 import { recordUsage } from '../../repositories/usage.ts';
 import type { AnswerEvent } from './answer-events.ts';
-import { citedNumbers, renumberCitations } from './citation-markers.ts';
+import { citedNumbers, renumberCitations, unknownCitations } from './citation-markers.ts';
 import { settleReservation } from './quota.ts';
+import { noTrace, type TraceRecorder } from './trace-recorder.ts';
 
 export type PendingUsage = UsageEvent & { costUsd: number };
 
@@ -31,6 +33,7 @@ export interface StreamAnswerInput {
   readonly estimateTokens: (text: string) => number;
   readonly deps: { db: Database; logger: Logger };
   readonly signal?: AbortSignal | undefined;
+  readonly trace?: TraceRecorder;
 }
 
 /**
@@ -41,6 +44,9 @@ export interface StreamAnswerInput {
  */
 export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<AnswerEvent> {
   const { bot, model } = input;
+  const trace = input.trace ?? noTrace;
+  const providerStart = trace.now();
+  let firstToken = providerStart;
   const stream = model
     .stream({ ...input.request, ...(input.signal ? { signal: input.signal } : {}) })
     [Symbol.asyncIterator]();
@@ -58,6 +64,8 @@ export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<An
       citations = renumberCitations(input.citations, next.value.passages);
       next = await stream.next();
     }
+    firstToken = trace.now();
+    trace.span('first_token', providerStart, firstToken);
     yield {
       type: 'meta',
       messageId: input.messageId,
@@ -75,6 +83,7 @@ export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<An
         reported = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
       }
     }
+    trace.span('generation', firstToken, trace.now());
     saved = true;
     const usage = await save(input, citations, answer, 'complete', reported);
     yield { type: 'usage', ...usage, provider: model.provider, model: model.model };
@@ -89,6 +98,7 @@ export async function* streamAnswer(input: StreamAnswerInput): AsyncGenerator<An
     // provider call and keep what exists.
     if (!saved) {
       await stream.return?.(undefined);
+      if (started) trace.span('generation', firstToken, trace.now());
       if (started) await save(input, citations, answer, answer ? 'partial' : 'failed', reported);
       else await saveRefused(input);
     }
@@ -134,7 +144,10 @@ async function save(
     outputTokens: input.estimateTokens(answer),
   };
   const cost = costUsd(model.provider, model.model, tokens.inputTokens, tokens.outputTokens);
-  const cited = new Set(citedNumbers(answer, citations.length));
+  const citedInOrder = citedNumbers(answer, citations.length);
+  const cited = new Set(citedInOrder);
+  const trace = input.trace ?? noTrace;
+  const saveStart = trace.now();
   await input.deps.db.withTenant(auth.tenantId, async (tx) => {
     if (input.chatId) {
       await insertMessage(tx, auth.tenantId, {
@@ -165,6 +178,29 @@ async function save(
       await recordUsage(tx, auth.tenantId, { ...event, ...attribution(input) });
     }
     await settleReservation(tx, auth.tenantId, input.reservationId);
+    if (input.chatId && trace.enabled) {
+      trace.span('save', saveStart, trace.now());
+      const finished = trace.finish({
+        messageId: input.messageId,
+        chatId: input.chatId,
+        botId: input.bot.id,
+        question: input.question,
+        status,
+        cited: citedInOrder,
+        unknownCitations: unknownCitations(answer, citations.length),
+        usage: [
+          ...input.usage,
+          { kind: 'chat' as const, provider: model.provider, model: model.model, ...tokens },
+        ].map((u) => ({
+          kind: u.kind,
+          provider: u.provider,
+          model: u.model,
+          inputTokens: u.inputTokens,
+          outputTokens: u.outputTokens,
+        })),
+      });
+      if (finished) await insertTrace(tx, auth.tenantId, finished);
+    }
   });
   input.deps.logger.info('answer saved', {
     tenantId: auth.tenantId,
