@@ -266,6 +266,29 @@ export async function answerInChat(
  * (streaming: SSE) and by the API app (`streaming: false`: API Gateway buffers responses, so the same
  * routes answer JSON there whatever `stream` says).
  */
+/**
+ * Authenticates an answer route (with `authenticate`) and measures the answer from the request's arrival,
+ * authentication included; in a chat (`traced`) it also records the answer's trace when traces are on.
+ * Shared by the members' routes and the website visitors' routes.
+ */
+export function answerArrival(
+  p: Platform,
+  authenticate: MiddlewareHandler<AppEnv>,
+  traced: boolean,
+): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const receivedAt = performance.now();
+    c.set('receivedAt', receivedAt);
+    if (!traced || !p.config.ANSWER_TRACES || c.req.method !== 'POST') return authenticate(c, next);
+    const trace = recordAnswerTrace(receivedAt);
+    c.set('answerTrace', trace);
+    await authenticate(c, () => {
+      trace.span('auth', receivedAt, trace.now());
+      return next();
+    });
+  };
+}
+
 export function answerRoutes(p: Platform, options: { streaming: boolean }) {
   const app = createRouter();
   const deps = answerDeps(p);
@@ -275,23 +298,9 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
   };
   // Scoped paths, not '*': this sub-app is mounted at /v1 beside the other resources.
   const auth = tenantAuth({ db: p.db, ...p.secrets });
-  // An answer is measured (and, in a chat, traced) from the request's arrival, authentication included.
-  const arrival =
-    (traced: boolean): MiddlewareHandler<AppEnv> =>
-    async (c, next) => {
-      const receivedAt = performance.now();
-      c.set('receivedAt', receivedAt);
-      if (!traced || !p.config.ANSWER_TRACES || c.req.method !== 'POST') return auth(c, next);
-      const trace = recordAnswerTrace(receivedAt);
-      c.set('answerTrace', trace);
-      await auth(c, () => {
-        trace.span('auth', receivedAt, trace.now());
-        return next();
-      });
-    };
-  app.use('/chats/*', arrival(true));
-  app.use('/chat/*', arrival(false));
-  app.use('/responses', arrival(false));
+  app.use('/chats/*', answerArrival(p, auth, true));
+  app.use('/chat/*', answerArrival(p, auth, false));
+  app.use('/responses', answerArrival(p, auth, false));
   const metrics = p.metrics ?? noMetrics;
 
   app.openapi(

@@ -9,7 +9,14 @@ import {
   type VisitorDeps,
 } from '../usecases/visitors.ts';
 import { citationJson } from './answer-json.ts';
-import { AnswerSchema, AskBody, answerDeps, answerInChat, CitationSchema } from './answer-routes.ts';
+import {
+  AnswerSchema,
+  AskBody,
+  answerArrival,
+  answerDeps,
+  answerInChat,
+  CitationSchema,
+} from './answer-routes.ts';
 import type { AppEnv } from './env.ts';
 import { publicCors } from './public-cors.ts';
 import { createRouter } from './router.ts';
@@ -74,7 +81,8 @@ export function publicRoutes(p: Platform, options: { streaming: boolean }) {
   };
   app.use('/public/*', publicCors(p));
   app.use('/public/chats', visitorAuth(visitorDeps));
-  app.use('/public/chats/*', visitorAuth(visitorDeps));
+  // A visitor's answer is measured and traced like a member's: the tenant's members can read its trace.
+  app.use('/public/chats/*', answerArrival(p, visitorAuth(visitorDeps), true));
 
   app.openapi(
     createRoute({
@@ -178,6 +186,7 @@ export function publicRoutes(p: Platform, options: { streaming: boolean }) {
         streaming: options.streaming,
         logger: p.logger,
         withUsage: false,
+        metrics: p.metrics,
       }),
   );
   return app;

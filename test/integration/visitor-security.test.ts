@@ -3,7 +3,7 @@ import { sql } from '#shared/db/sql.ts';
 import { asTenantId } from '#shared/domain/ids.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { call, TEST_ADMIN_TOKEN } from '#test/fixtures/platform.ts';
-import { type ChatHarness, parseSse, startChatHarness } from '#test/fixtures/sse.ts';
+import { type ChatHarness, dataOf, parseSse, startChatHarness } from '#test/fixtures/sse.ts';
 import {
   countTenants,
   createTestTenant,
@@ -265,6 +265,24 @@ describe.each(databaseKinds())('website visitors cannot reach beyond their own c
     expectProblem(problem, 429);
     expect(problem.text).not.toMatch(/12345|12,345|20000|tenant/);
     expect(Number(problem.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it("when a visitor is answered then the tenant's members can read the answer's trace, and another tenant cannot", async () => {
+    const token = await visitorToken(h.stream, key.key);
+    const chatId = await visitorChat(h.stream, token);
+    const res = await ask(chatId, token);
+    expect(res.status).toBe(200);
+    const [done] = dataOf(parseSse(await res.text()), 'done');
+    const traceOf = (bearer: string) =>
+      call(h.api, 'GET', `/v1/chats/${chatId}/messages/${done.message_id}/trace`, { token: bearer });
+    const trace = await traceOf(h.tenant.apiToken);
+    expect(trace.status, trace.text).toBe(200);
+    expect(trace.body).toMatchObject({ message_id: done.message_id, chat_id: chatId, question: QUESTION });
+    expect(trace.body.candidates.length).toBeGreaterThan(0);
+    // The visitor's own token is not a member's credential, and tenant B sees nothing of A's.
+    expect((await traceOf(token)).status).toBeGreaterThanOrEqual(401);
+    const b = await createTestTenant(h.api, 'website-trace-b');
+    expect((await traceOf(b.apiToken)).status).toBe(404);
   });
 
   it('when a session is started then no Origin-less or keyless request gets one', async () => {
