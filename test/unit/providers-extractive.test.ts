@@ -84,6 +84,22 @@ describe('extractive answerer', () => {
     }
   });
 
+  it('when a paragraph is wrapped across lines then a sentence running over the break is quoted whole', () => {
+    const wrapped: ContextPassage = {
+      n: 1,
+      sourceId: 'sails',
+      title: 'Solar sails',
+      content:
+        '# Solar sails\n\nSolar sails use the pressure of sunlight for propulsion. The IKAROS mission, launched by JAXA in 2010,\nwas the first spacecraft to demonstrate solar sailing in interplanetary space.\n\n- IKAROS: 2010',
+    };
+    const answer = extractiveAnswer('Which mission demonstrated solar sailing?', [wrapped]);
+    expect(quotesOf(answer.text)[0]).toEqual({
+      sentence:
+        'The IKAROS mission, launched by JAXA in 2010, was the first spacecraft to demonstrate solar sailing in interplanetary space.',
+      n: 1,
+    });
+  });
+
   it('when the only matching sentence is very long then it is quoted whole, never clipped', () => {
     const long = `Turbine blades are cooled ${'by a long chain of carefully engineered passages, '.repeat(12)}and by air.`;
     const answer = extractiveAnswer('How are turbine blades cooled?', [

@@ -2,7 +2,9 @@
  * The whole sentences of a retrieved passage that can be quoted. A passage is one or more chunks (merged
  * ones are joined by a "…" line), and a chunk may begin or end inside a sentence: a first sentence that
  * starts in lower case, or a last one with no closing punctuation, is a fragment and is never quoted. A
- * line with no sentence punctuation (a list item, a table row) is quoted only as the whole line.
+ * paragraph's lines are one text (writers wrap prose lines, and a sentence runs on across the break); a
+ * heading, list item, table row or quote is a block of its own. A block with no sentence punctuation is
+ * quoted only whole.
  */
 const segmenter = new Intl.Segmenter('en', { granularity: 'sentence' });
 
@@ -11,15 +13,38 @@ const SENTENCE_END = /[.!?…。！？]["'”’)\]]*$/u;
 /** Begins where no sentence begins: a lower-case letter or trailing punctuation of the previous one. */
 const MID_SENTENCE_START = /^[\p{Ll},;:)\]]/u;
 const CHUNK_SEPARATOR = '…';
+/** A Markdown line that stands on its own: a heading, a list item, a table row or a quote. */
+const OWN_LINE = /^(#{1,6}\s|[-*+]\s|\d+[.)]\s|\||>)/;
+
+/** The passage's blocks (paragraphs joined into one line, standalone lines) and the chunk separators. */
+function blocksOf(content: string): string[] {
+  const blocks: string[] = [];
+  let paragraph: string[] = [];
+  const endParagraph = () => {
+    if (paragraph.length > 0) blocks.push(paragraph.join(' '));
+    paragraph = [];
+  };
+  for (const raw of content.split('\n')) {
+    const line = raw.replace(/\s+/g, ' ').trim();
+    if (line === '' || line === CHUNK_SEPARATOR || OWN_LINE.test(line)) {
+      endParagraph();
+      if (line !== '') blocks.push(line);
+    } else {
+      paragraph.push(line);
+    }
+  }
+  endParagraph();
+  return blocks;
+}
 
 export function quotableSentences(content: string): string[] {
-  const lines = content.split('\n').map((line) => line.replace(/\s+/g, ' ').trim());
+  const blocks = blocksOf(content);
   const quotable: string[] = [];
-  for (const [index, line] of lines.entries()) {
+  for (const [index, line] of blocks.entries()) {
     if (line === CHUNK_SEPARATOR || !/[\p{L}\p{N}]/u.test(line)) continue;
     // Where a chunk starts or ends, the text may have been cut.
-    const chunkStart = index === 0 || lines[index - 1] === CHUNK_SEPARATOR;
-    const chunkEnd = index === lines.length - 1 || lines[index + 1] === CHUNK_SEPARATOR;
+    const chunkStart = index === 0 || blocks[index - 1] === CHUNK_SEPARATOR;
+    const chunkEnd = index === blocks.length - 1 || blocks[index + 1] === CHUNK_SEPARATOR;
     const sentences = [...segmenter.segment(line)].map((s) => s.segment.trim()).filter(Boolean);
     for (const [position, sentence] of sentences.entries()) {
       if (chunkStart && position === 0 && MID_SENTENCE_START.test(sentence)) continue;
