@@ -27,7 +27,7 @@ import { createLocalServer } from '../server/local-server.ts';
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_DATASET = resolve(REPO_ROOT, '../shared/data/cranfield');
 
-/** The plain BM25 of shared/data/README.md (Cranfield dev split, whole corpus). */
+/** The plain BM25 figures published with the Cranfield dev split (whole corpus), for comparison. */
 const CRANFIELD_BM25 = { ndcgAt10: 0.351, recallAt100: 0.71 };
 
 interface EvalOptions {
