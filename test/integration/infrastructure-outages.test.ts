@@ -184,7 +184,7 @@ describe.skipIf(!url)('infrastructure outages (real PostgreSQL and Qdrant behind
     expect(cause.causes[0].code).toMatch(/ECONNREFUSED|ECONNRESET|CONNECTION_CLOSED|CONNECT_TIMEOUT/);
   }, 90_000);
 
-  it('when the database connection stalls then a request answers 503 within the client bounds, and the next one after the stall works', async () => {
+  it('when the database connection stalls then a request answers 503 within the client bounds, and requests work again within the statement bound after it', async () => {
     expect((await listSources()).status).toBe(200); // the pool holds open connections to stall
     pgProxy.stall();
     const started = performance.now();
@@ -198,7 +198,15 @@ describe.skipIf(!url)('infrastructure outages (real PostgreSQL and Qdrant behind
     expect(res.body.detail).toMatch(/database/);
     // The bound is connect + statement + 1 s; the factor leaves room for a loaded CI machine, not for a hang.
     expect(ms).toBeLessThan(3 * (CONNECT_TIMEOUT_SECONDS * 1000 + STATEMENT_TIMEOUT_MS + 1000));
-    expect((await listSources()).status).toBe(200);
+    // Recovery within the statement bound: the stalled statement's connection is released (its held bytes
+    // arrive now) while the next request may already be waiting for it.
+    const recoveredBy = Date.now() + STATEMENT_TIMEOUT_MS + 1000;
+    let after = await listSources();
+    while (after.status !== 200 && Date.now() < recoveredBy) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      after = await listSources();
+    }
+    expect(after.status, after.text).toBe(200);
   }, 30_000);
 
   it('when the database is down before a streamed answer starts then the client gets a clean 503, not a broken stream', async () => {
