@@ -119,39 +119,31 @@ describe.each(databaseKinds())('chat quotas on $name', (kind) => {
       }),
     );
 
-  it('when the tokens used equal the monthly budget exactly then 429; one token under then 200', async () => {
-    const at = await tenantWithQuotas({ monthly_token_budget: 100 });
-    await recordChat(at, 100);
-    await expectQuotaProblem(
-      await h.ask(await h.chat(await h.bot('openai', {}, at.token), at.token), QUESTION, at),
-    );
+  /** Asks one question in a fresh chat with a fresh bot of `tenant`. */
+  const askAs = async (tenant: Awaited<ReturnType<typeof tenantWithQuotas>>) =>
+    h.ask(await h.chat(await h.bot('openai', {}, tenant.token), tenant.token), QUESTION, tenant);
 
-    const under = await tenantWithQuotas({ monthly_token_budget: 100 });
-    await recordChat(under, 99);
-    const res = await h.ask(
-      await h.chat(await h.bot('openai', {}, under.token), under.token),
-      QUESTION,
-      under,
-    );
-    expect(res.status).toBe(200);
-    expect(parseSse(await res.text()).at(-1)?.event).toBe('done');
-  });
+  it.each([
+    {
+      limit: 'the tokens used equal the monthly budget exactly',
+      quotas: { monthly_token_budget: 100 } as Record<string, number>,
+      usedAt: [100],
+      usedUnder: [99],
+    },
+    {
+      limit: 'the requests of the last minute equal requests_per_minute exactly',
+      quotas: { requests_per_minute: 2 } as Record<string, number>,
+      usedAt: [1, 1],
+      usedUnder: [1],
+    },
+  ])('when $limit then 429; one under then 200', async ({ quotas, usedAt, usedUnder }) => {
+    const at = await tenantWithQuotas(quotas);
+    for (const tokens of usedAt) await recordChat(at, tokens);
+    await expectQuotaProblem(await askAs(at));
 
-  it('when the requests of the last minute equal requests_per_minute exactly then 429; one under then 200', async () => {
-    const at = await tenantWithQuotas({ requests_per_minute: 2 });
-    await recordChat(at, 1);
-    await recordChat(at, 1);
-    await expectQuotaProblem(
-      await h.ask(await h.chat(await h.bot('openai', {}, at.token), at.token), QUESTION, at),
-    );
-
-    const under = await tenantWithQuotas({ requests_per_minute: 2 });
-    await recordChat(under, 1);
-    const res = await h.ask(
-      await h.chat(await h.bot('openai', {}, under.token), under.token),
-      QUESTION,
-      under,
-    );
+    const under = await tenantWithQuotas(quotas);
+    for (const tokens of usedUnder) await recordChat(under, tokens);
+    const res = await askAs(under);
     expect(res.status).toBe(200);
     expect(parseSse(await res.text()).at(-1)?.event).toBe('done');
   });
