@@ -14,6 +14,13 @@ export interface FaultProxy {
   stall(): void;
   /** The path works again; bytes held back by a stall are delivered. */
   restore(): Promise<void>;
+  /**
+   * From now on, a connection whose client sends bytes containing `text` is reset at that moment, before
+   * the bytes reach the server: a fault timed to land on one particular statement.
+   */
+  resetWhenClientSends(text: string): void;
+  /** Everything clients have sent through the proxy, as text (protocol framing included). */
+  readonly clientText: string;
   /** Connections made through the proxy so far. */
   readonly connections: number;
   close(): Promise<void>;
@@ -33,12 +40,15 @@ interface Pair {
 export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
   let mode: ProxyMode = 'pass';
   let connections = 0;
+  let resetTrigger: string | undefined;
+  let clientText = '';
   const pairs = new Set<Pair>();
   let server: Server | undefined;
   let port = 0;
 
   function forward(from: Socket, to: Socket, held: Buffer[]): void {
     from.on('data', (chunk: Buffer) => {
+      if (from.destroyed) return;
       if (mode === 'stall') held.push(chunk);
       else to.write(chunk);
     });
@@ -53,6 +63,14 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     const upstream = connect(target.port, target.host);
     const pair: Pair = { client, upstream, held: { toUpstream: [], toClient: [] } };
     pairs.add(pair);
+    client.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('latin1');
+      clientText += text;
+      if (resetTrigger && text.includes(resetTrigger)) {
+        client.resetAndDestroy();
+        upstream.destroy();
+      }
+    });
     forward(client, upstream, pair.held.toUpstream);
     forward(upstream, client, pair.held.toClient);
     const drop = () => {
@@ -99,6 +117,12 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     },
     get connections() {
       return connections;
+    },
+    get clientText() {
+      return clientText;
+    },
+    resetWhenClientSends(text: string) {
+      resetTrigger = text;
     },
     async refuse() {
       mode = 'refuse';

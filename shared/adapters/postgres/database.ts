@@ -5,6 +5,7 @@ import { ServiceUnavailableError } from '../../domain/errors.ts';
 import type { TenantId } from '../../domain/ids.ts';
 import type { Database, Queryable, SystemQueryable } from '../../ports/database.ts';
 import { unavailableOr } from '../transient-fault.ts';
+import { arrayTypes } from './array-types.ts';
 import { createStallWatch, type StallWatch } from './stall-watch.ts';
 
 export interface PostgresDatabaseOptions {
@@ -53,6 +54,9 @@ export function createPostgresDatabase(options: PostgresDatabaseOptions): Databa
       // RDS Proxy and PgBouncer pin sessions that use named prepared statements.
       prepare: false,
       onnotice: () => {},
+      // No catalog query on each new connection: see array-types.ts.
+      fetch_types: false,
+      types: arrayTypes,
       connect_timeout: connectTimeoutSeconds,
       // Reconnect within half a second of the server's return (jittered), instead of the default back-off
       // that grows to 20 s between tries during an outage and so delays the recovery by as much.
