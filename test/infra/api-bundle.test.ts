@@ -3,18 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bundleFunction, functionBundle } from '#infra/constructs/function-bundle.ts';
+import { EXTRACTOR_PACKAGES, packageOf } from './bundle-packages.ts';
 import { PROJECT_ROOT } from './synth.ts';
-
-/** The document readers: only the ingest function may carry them. */
-const EXTRACTORS = [
-  'unpdf',
-  'mammoth',
-  'linkedom',
-  '@mozilla/readability',
-  'html-to-text',
-  'jszip',
-  'htmlparser2',
-] as const;
 
 const dirs: string[] = [];
 afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
@@ -30,8 +20,10 @@ async function bundleInputs(fn: 'api' | 'ingest'): Promise<string[]> {
   return Object.keys(metafile.inputs);
 }
 
-const packagesIn = (inputs: string[]) =>
-  EXTRACTORS.filter((p) => inputs.some((i) => i.includes(`node_modules/${p}/`)));
+const packagesIn = (inputs: string[]) => {
+  const packages = new Set(inputs.map(packageOf));
+  return EXTRACTOR_PACKAGES.filter((p) => packages.has(p));
+};
 
 describe('function bundles as deployed', () => {
   it('when the api function is bundled then no document extractor is in it, not even as an on-demand chunk', async () => {

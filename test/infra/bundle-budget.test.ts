@@ -4,26 +4,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bundleFunction, bundleSizes, functionBundle } from '#infra/constructs/function-bundle.ts';
 import { PROJECT_ROOT } from '#test/deployed/cloud-assembly.ts';
+import { LOADED_ON_DEMAND, packageOf } from './bundle-packages.ts';
 
 /** What a cold start of the request-serving functions may load at most, before its first request. */
 const COLD_START_BUDGET_BYTES = 1024 * 1024;
-
-/** Packages only some requests need: each must stay behind a dynamic import(). */
-const LOADED_ON_DEMAND = [
-  'openai',
-  '@anthropic-ai/sdk',
-  'gpt-tokenizer',
-  '@qdrant/js-client-rest',
-  'undici',
-  'unpdf',
-  'mammoth',
-  'linkedom',
-  '@mozilla/readability',
-  'html-to-text',
-  'jszip',
-];
-
-const packageOf = (input: string) => input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1];
 
 describe('what a cold start loads (the functions built as deployed)', () => {
   const dirs: string[] = [];
