@@ -9,10 +9,12 @@ import { ValidationError } from '../domain/errors.ts';
 import type { Platform } from '../platform.ts';
 import type { Logger } from '../ports/logger.ts';
 import { type Metrics, noMetrics } from '../ports/telemetry.ts';
+import type { AnswerEvent } from '../usecases/answering/answer-events.ts';
 import type {
   AnswerDeps,
   AnswerTarget,
   prepareAnswer as PrepareAnswer,
+  PreparedAnswer,
 } from '../usecases/answering/answer-question.ts';
 import { noTrace, recordAnswerTrace } from '../usecases/answering/trace-recorder.ts';
 import { answerEventJson, citationJson, collectAnswer } from './answer-json.ts';
@@ -24,7 +26,7 @@ import { openAiResponse, openAiResponseEvents } from './openai-responses.ts';
 import { childLogger, loggerOf } from './request-logger.ts';
 import { createRouter } from './router.ts';
 import { IdParam, jsonBody, requires, standardErrors, text } from './schemas.ts';
-import { primed, sseResponse } from './sse.ts';
+import { primed, type SseFrame, sseResponse } from './sse.ts';
 
 export const CitationSchema = z
   .object({
@@ -303,6 +305,37 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
   app.use('/responses', answerArrival(p, auth, false));
   const metrics = p.metrics ?? noMetrics;
 
+  /**
+   * The OpenAI-compatible routes: `model` names the bot, the caller's last turn is the question, and the
+   * answer goes out in that API's own shape, as JSON or as its stream.
+   */
+  async function compatibleAnswer(
+    c: Context<AppEnv>,
+    request: { model: string; turns: readonly Turn[]; stream: boolean },
+    format: {
+      frames: (answer: PreparedAnswer, events: AsyncIterable<AnswerEvent>) => AsyncIterable<SseFrame>;
+      json: (result: Awaited<ReturnType<typeof collectAnswer>>) => object;
+    },
+  ): Promise<Response> {
+    const { question, history } = questionAndHistory(request.turns);
+    const controller = new AbortController();
+    const logger = loggerOf(c, p.logger);
+    const { answer, events } = await startAnswer(
+      c,
+      c.get('auth'),
+      { botId: request.model, history },
+      question,
+      { ...deps, logger },
+      controller,
+      metrics,
+    );
+    if (request.stream && options.streaming) {
+      const { items } = await primed(events(controller.signal), timing.firstEventGraceMs);
+      return sseResponse(c, () => format.frames(answer, items), logger, timing, controller);
+    }
+    return c.json(format.json(await collectAnswer(events())), 200);
+  }
+
   app.openapi(
     createRoute({
       method: 'post',
@@ -354,29 +387,15 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const { question, history } = questionAndHistory(body.messages);
-      const controller = new AbortController();
-      const { answer, events } = await startAnswer(
+      const includeUsage = body.stream_options?.include_usage ?? false;
+      return compatibleAnswer(
         c,
-        c.get('auth'),
-        { botId: body.model, history },
-        question,
-        { ...deps, logger: loggerOf(c, p.logger) },
-        controller,
-        metrics,
+        { model: body.model, turns: body.messages, stream: body.stream },
+        {
+          frames: (answer, items) => openAiChunks(answer, items, body.model, includeUsage),
+          json: (result) => openAiCompletion(result.messageId, body.model, result),
+        },
       );
-      if (body.stream && options.streaming) {
-        const includeUsage = body.stream_options?.include_usage ?? false;
-        const { items } = await primed(events(controller.signal), timing.firstEventGraceMs);
-        return sseResponse(
-          c,
-          () => openAiChunks(answer, items, body.model, includeUsage),
-          loggerOf(c, p.logger),
-          timing,
-          controller,
-        );
-      }
-      return c.json(openAiCompletion(answer.messageId, body.model, await collectAnswer(events())), 200);
     },
   );
   app.openapi(
@@ -400,28 +419,14 @@ export function answerRoutes(p: Platform, options: { streaming: boolean }) {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const { question, history } = questionAndHistory(inputTurns(body.input));
-      const controller = new AbortController();
-      const { answer, events } = await startAnswer(
+      return compatibleAnswer(
         c,
-        c.get('auth'),
-        { botId: body.model, history },
-        question,
-        { ...deps, logger: loggerOf(c, p.logger) },
-        controller,
-        metrics,
+        { model: body.model, turns: inputTurns(body.input), stream: body.stream },
+        {
+          frames: (answer, items) => openAiResponseEvents(answer, items, body.model),
+          json: (result) => openAiResponse(body.model, result),
+        },
       );
-      if (body.stream && options.streaming) {
-        const { items } = await primed(events(controller.signal), timing.firstEventGraceMs);
-        return sseResponse(
-          c,
-          () => openAiResponseEvents(answer, items, body.model),
-          loggerOf(c, p.logger),
-          timing,
-          controller,
-        );
-      }
-      return c.json(openAiResponse(body.model, await collectAnswer(events())), 200);
     },
   );
   return app;
