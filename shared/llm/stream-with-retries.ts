@@ -18,7 +18,12 @@ export interface ChatAttemptPolicy {
   readonly signal?: AbortSignal | undefined;
 }
 
-/** A 429 asking for at most this long is waited out; a longer one is the caller's to handle. */
+/**
+ * A 429 asking for at most this long is waited out; a longer one is the caller's to handle. The same bound
+ * holds for all such waits of one call together: the HTTP layer can still answer a plain 429 with
+ * Retry-After only while it holds the response back for the first event (1.5 s by default), and a provider
+ * that keeps throttling is better reported that way than as an error inside a stream already begun.
+ */
 const MAX_RATE_LIMIT_WAIT_SECONDS = 1;
 
 /**
@@ -32,6 +37,7 @@ export async function* streamWithRetries(
   attempt: (signal: AbortSignal) => AsyncIterable<ChatEvent>,
 ): AsyncGenerator<ChatEvent> {
   const { signal } = policy;
+  let rateLimitWaitMs = 0;
   for (let retries = 0; ; retries++) {
     signal?.throwIfAborted();
     const controller = new AbortController();
@@ -63,6 +69,10 @@ export async function* streamWithRetries(
       if (timedOut) throw idleTimeoutError(policy);
       const waitMs = error instanceof ProviderError ? retryDelayMs(error, retries) : undefined;
       if (deltaYielded || retries >= policy.maxRetries || waitMs === undefined) throw error;
+      if (error instanceof ProviderError && error.status === 429) {
+        rateLimitWaitMs += waitMs;
+        if (rateLimitWaitMs > MAX_RATE_LIMIT_WAIT_SECONDS * 1000) throw error;
+      }
       await sleep(waitMs, signal);
     } finally {
       clearTimeout(timer);

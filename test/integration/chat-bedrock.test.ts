@@ -40,8 +40,6 @@ describe.each(databaseKinds())('bedrock bots on $name', (kind) => {
           COHERE_BASE_URL: cohere.url,
           BEDROCK_REGION: 'eu-central-1',
           BEDROCK_MODELS: `${MODEL},${DENIED},amazon.nova-lite-v1:0,amazon.rerank-v1:0,cohere.rerank-v3-5:0`,
-          // Three throttled attempts a second apart must still end before the stream starts.
-          CHAT_FIRST_EVENT_GRACE_MS: '5000',
         },
       },
     });

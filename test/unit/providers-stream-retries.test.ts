@@ -31,6 +31,22 @@ describe('streamWithRetries', () => {
     expect(attempts).toBe(2);
   });
 
+  it('when 429s asking for short waits keep coming then they are waited out for one second in all, then surfaced', async () => {
+    let attempts = 0;
+    const started = performance.now();
+    const { error } = await drain(
+      streamWithRetries({ ...policy, maxRetries: 5 }, async function* () {
+        attempts++;
+        yield* [];
+        throw new ProviderError('slow down', { status: 429, retryAfterSeconds: 0.4 });
+      }),
+    );
+    expect(error).toMatchObject({ status: 429 });
+    // 0.4 + 0.4 s waited; a third wait would pass the one-second bound.
+    expect(attempts).toBe(3);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
   it('when a 429 asks for a long wait then it is surfaced at once', async () => {
     let attempts = 0;
     const { error } = await drain(
