@@ -1,7 +1,7 @@
 import Table from 'cli-table3';
 import type { CrossValidationReport, SelectionReport } from '#shared/eval/cross-validation.ts';
 import type { PairedComparison } from '#shared/eval/paired-comparison.ts';
-import type { LexicalScoringReport } from '#shared/usecases/evaluate-retrieval.ts';
+import type { JointComparison, LexicalScoringReport } from '#shared/usecases/evaluate-retrieval.ts';
 
 const table = (head: string[]) =>
   new Table({
@@ -64,19 +64,33 @@ function selectionFolds(title: string, s: SelectionReport): string {
   ].join('\n');
 }
 
+const against = (j: JointComparison) =>
+  `Together against fusion over plain BM25, held out: per fold ${j.perFold.map((f) => signed(f.gain)).join(', ')}; ` +
+  `mean ${signed(j.meanGain)}; ${j.comparison.wins} wins, ${j.comparison.losses} losses, ${j.comparison.ties} ties, ` +
+  `sign test p = ${p(j.comparison.pValue)}.`;
+
 /** The lexical scorings on the whole split, then their cross-validation alone and with the fusion. */
 export function lexicalScoringTables(r: LexicalScoringReport): string {
-  const candidates = table(['lexical scoring (whole split)', 'nDCG@10', 'Recall@100']);
-  for (const c of r.lexical.candidates) candidates.push([c.label, f3(c.ndcgAt10), f3(c.recallAt100)]);
+  const candidates = table(['lexical scoring (whole split)', 'nDCG@10', 'Recall@100', 'ms/query']);
+  for (const [i, c] of r.lexical.candidates.entries())
+    candidates.push([
+      c.label,
+      f3(c.ndcgAt10),
+      f3(c.recallAt100),
+      r.meanQueryMs[i] ? r.meanQueryMs[i].ms.toFixed(1) : '—',
+    ]);
   const j = r.jointOverFusionOnly;
   return [
     candidates.toString(),
     selectionFolds('Lexical scoring chosen by cross-validation', r.lexical),
     selectionFolds('Fusion over plain BM25 chosen by cross-validation', r.fusionOnly),
     selectionFolds('Lexical scoring and fusion chosen together', r.joint),
-    `Together against fusion over plain BM25, held out: per fold ${j.perFold.map((f) => signed(f.gain)).join(', ')}; ` +
-      `mean ${signed(j.meanGain)}; ${j.comparison.wins} wins, ${j.comparison.losses} losses, ${j.comparison.ties} ties, ` +
-      `sign test p = ${p(j.comparison.pValue)}.`,
+    against(j),
+    ...r.ablations.flatMap((a) => [
+      selectionFolds(`${a.name}: lexical scoring chosen by cross-validation`, a.lexical),
+      selectionFolds(`${a.name}: lexical scoring and fusion chosen together`, a.joint),
+      against(a.jointOverFusionOnly),
+    ]),
   ].join('\n');
 }
 

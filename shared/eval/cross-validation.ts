@@ -15,6 +15,8 @@ export interface RecordedQuery {
 interface Scores {
   readonly ndcg: number[];
   readonly recall100: number[];
+  /** Per-query Recall@100 this candidate must not fall below on average (else the baseline's). */
+  readonly recallFloor?: readonly number[];
 }
 
 export interface CandidateScores {
@@ -90,14 +92,16 @@ function shuffled(n: number, seed: number): number[] {
 
 /**
  * The candidate with the best mean nDCG@10 on `train` among those whose Recall@100 is at least the
- * lexical run's there (a fusion must not trade recall for the top ranks); the earlier candidate wins a tie.
+ * lexical run's there (a fusion must not trade recall for the top ranks; a candidate with its own
+ * `recallFloor`, a fusion over another lexical list, is held to that list's); the earlier candidate wins a tie.
  */
 function choose(all: readonly Scores[], lexical: Scores, train: readonly number[]): number {
   const floor = meanOf(lexical.recall100, train) - 1e-12;
   let best = -1;
   let bestNdcg = Number.NEGATIVE_INFINITY;
   for (const [c, s] of all.entries()) {
-    if (meanOf(s.recall100, train) < floor) continue;
+    const own = s.recallFloor ? meanOf(s.recallFloor, train) - 1e-12 : floor;
+    if (meanOf(s.recall100, train) < own) continue;
     const n = meanOf(s.ndcg, train);
     if (n > bestNdcg + 1e-12) {
       best = c;
@@ -202,6 +206,8 @@ export interface ScoredCandidate {
   readonly label: string;
   readonly ndcg: readonly number[];
   readonly recall100: readonly number[];
+  /** The Recall@100 it is held to on the training folds, per query; by default the baseline's. */
+  readonly recallFloor?: readonly number[];
 }
 
 export interface SelectionFold {
@@ -238,7 +244,8 @@ export interface SelectionReport {
 /**
  * k-fold cross-validation of a choice among candidates whose per-query figures are already known (lexical
  * scorings, or lexical scorings × fusion methods): on each fold the candidate with the best nDCG@10 whose
- * Recall@100 is at least the baseline's is chosen on the other folds and measured on the held-out one.
+ * Recall@100 is at least the baseline's (or its own `recallFloor`) is chosen on the other folds and
+ * measured on the held-out one.
  * The folds are the same as `crossValidateFusion`'s for the same queries and seed.
  */
 export function crossValidateSelection(
@@ -248,7 +255,11 @@ export function crossValidateSelection(
   options: { folds: number; seed?: number; repeats?: number },
 ): SelectionReport {
   const seed = options.seed ?? 1;
-  const all: Scores[] = candidates.map((c) => ({ ndcg: [...c.ndcg], recall100: [...c.recall100] }));
+  const all: Scores[] = candidates.map((c) => ({
+    ndcg: [...c.ndcg],
+    recall100: [...c.recall100],
+    ...(c.recallFloor ? { recallFloor: c.recallFloor } : {}),
+  }));
   const base: Scores = { ndcg: [...baseline.ndcg], recall100: [...baseline.recall100] };
   const main = runFolds(all, base, base, options.folds, seed);
   const repeatGains: number[] = [];

@@ -98,18 +98,35 @@ export interface EvaluationReport {
  * plain BM25 (what the product did without these options).
  */
 export interface LexicalScoringReport {
+  /** Mean wall time of one lexical search under each scoring (loaded machines inflate all alike). */
+  readonly meanQueryMs: { label: string; ms: number }[];
   /** Lexical scorings chosen on the training folds; baseline plain BM25. */
   readonly lexical: SelectionReport;
   /** Fusion methods over plain BM25 chosen on the training folds; baseline plain BM25. */
   readonly fusionOnly: SelectionReport;
-  /** Every (lexical scoring, fusion method) pair chosen on the training folds; baseline plain BM25. */
+  /**
+   * Every (lexical scoring, fusion method) pair chosen on the training folds, each fusion held to its own
+   * lexical list's Recall@100; baseline plain BM25.
+   */
   readonly joint: SelectionReport;
   /** Joint choice against the fusion-only choice, fold by fold and query by query (held out). */
-  readonly jointOverFusionOnly: {
-    readonly perFold: { fold: number; gain: number }[];
-    readonly meanGain: number;
-    readonly comparison: PairedComparison;
-  };
+  readonly jointOverFusionOnly: JointComparison;
+  /**
+   * Each option on its own: the title weights without feedback, and feedback without the title field,
+   * chosen alone (lexical) and with the fusion (joint), against plain BM25 and the fusion-only choice.
+   */
+  readonly ablations: {
+    readonly name: 'title field only' | 'RM3 only';
+    readonly lexical: SelectionReport;
+    readonly joint: SelectionReport;
+    readonly jointOverFusionOnly: JointComparison;
+  }[];
+}
+
+export interface JointComparison {
+  readonly perFold: { fold: number; gain: number }[];
+  readonly meanGain: number;
+  readonly comparison: PairedComparison;
 }
 
 export type EvaluationDeps = CorpusIngestDeps & {
@@ -202,16 +219,19 @@ export async function evaluateRetrieval(
     const recorded: RecordedQuery[] = [];
     /** Per query, the lexical list under each of `scorings` (current versions only). */
     const variants: ScoredId[][][] = [];
+    const variantMs = scorings.map(() => 0);
     for (const query of evaluated) {
       const found = await retrieveCandidates(auth.tenantId, query.text, { candidates: depth }, deps);
       const lists: ScoredId[][] = [];
-      for (const lexical of scorings) {
+      for (const [v, lexical] of scorings.entries()) {
+        const start = performance.now();
         const hits = await retrieveCandidates(
           auth.tenantId,
           query.text,
           { candidates: depth, mode: 'lexical', lexical },
           deps,
         );
+        variantMs[v] = (variantMs[v] ?? 0) + performance.now() - start;
         lists.push(hits.lexical);
       }
       const ids = [...new Set([...found.dense, ...found.lexical, ...lists.flat()].map((c) => c.id))];
@@ -234,11 +254,17 @@ export async function evaluateRetrieval(
       depth,
     });
     if (scorings.length > 0)
-      lexicalScoring = crossValidateLexicalScoring(recorded, variants, scorings, {
-        folds: cv.folds,
-        seed: cv.seed,
-        depth,
-      });
+      lexicalScoring = {
+        meanQueryMs: scorings.map((s, v) => ({
+          label: describeLexicalScoring(s),
+          ms: (variantMs[v] ?? 0) / Math.max(1, evaluated.length),
+        })),
+        ...crossValidateLexicalScoring(recorded, variants, scorings, {
+          folds: cv.folds,
+          seed: cv.seed,
+          depth,
+        }),
+      };
   }
 
   return {
@@ -289,7 +315,7 @@ function crossValidateLexicalScoring(
   variants: readonly (readonly ScoredId[][])[],
   scorings: readonly LexicalScoring[],
   options: { folds: number; seed?: number | undefined; depth: number },
-): LexicalScoringReport {
+): Omit<LexicalScoringReport, 'meanQueryMs'> {
   const ids = recorded.map((q) => q.id);
   const cv = { folds: options.folds, ...(options.seed === undefined ? {} : { seed: options.seed }) };
   const lexicalOf = (v: number) => (q: number) => variants[q]?.[v] ?? [];
@@ -299,33 +325,56 @@ function crossValidateLexicalScoring(
   }));
   const baseline = lexical[0]!;
   const methods = fusionCandidates();
-  const fused = (v: number): ScoredCandidate[] =>
+  const fused: ScoredCandidate[][] = scorings.map((scoring, v) =>
     methods.map((m) => ({
-      label: `${describeLexicalScoring(scorings[v]!)}; ${describeFusion(m)}`,
+      label: `${describeLexicalScoring(scoring)}; ${describeFusion(m)}`,
       ...scoreRankings(recorded, (q) => fuse(recorded[q]!.dense, lexicalOf(v)(q), m), options.depth),
-    }));
-  const fusionOnly = crossValidateSelection(ids, fused(0), baseline, cv);
-  const joint = crossValidateSelection(
-    ids,
-    scorings.flatMap((_, v) => fused(v)),
-    baseline,
-    cv,
+      recallFloor: lexical[v]!.recall100,
+    })),
   );
-  const perFold = joint.perFold.map((f, i) => ({
-    fold: f.fold,
-    gain: f.testNdcg - (fusionOnly.perFold[i]?.testNdcg ?? 0),
-  }));
-  return {
-    lexical: crossValidateSelection(ids, lexical, baseline, cv),
-    fusionOnly,
-    joint,
-    jointOverFusionOnly: {
+  const fusionOnly = crossValidateSelection(ids, fused[0]!, baseline, cv);
+  const against = (joint: SelectionReport): JointComparison => {
+    const perFold = joint.perFold.map((f, i) => ({
+      fold: f.fold,
+      gain: f.testNdcg - (fusionOnly.perFold[i]?.testNdcg ?? 0),
+    }));
+    return {
       perFold,
       meanGain: mean(perFold.map((f) => f.gain)),
       comparison: comparePaired(
         new Map(Object.entries(fusionOnly.heldOut.perQuery)),
         new Map(Object.entries(joint.heldOut.perQuery)),
       ),
-    },
+    };
+  };
+  const select = (keep: (s: LexicalScoring) => boolean) => {
+    const kept = scorings.flatMap((s, v) => (keep(s) ? [v] : []));
+    const joint = crossValidateSelection(
+      ids,
+      kept.flatMap((v) => fused[v]!),
+      baseline,
+      cv,
+    );
+    return {
+      lexical: crossValidateSelection(
+        ids,
+        kept.map((v) => lexical[v]!),
+        baseline,
+        cv,
+      ),
+      joint,
+      jointOverFusionOnly: against(joint),
+    };
+  };
+  const all = select(() => true);
+  return {
+    lexical: all.lexical,
+    fusionOnly,
+    joint: all.joint,
+    jointOverFusionOnly: all.jointOverFusionOnly,
+    ablations: [
+      { name: 'title field only', ...select((s) => s.feedback === null) },
+      { name: 'RM3 only', ...select((s) => s.titleWeight === 0) },
+    ],
   };
 }

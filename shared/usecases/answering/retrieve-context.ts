@@ -39,7 +39,7 @@ export interface LexicalScoring {
  * The product's lexical scoring, chosen by 5-fold cross-validation on the Cranfield dev split
  * (docs/performance.md, "Lexical scoring").
  */
-export const LEXICAL_SCORING: LexicalScoring = { titleWeight: 0, feedback: null };
+export const LEXICAL_SCORING: LexicalScoring = { titleWeight: 1, feedback: RM3_DEFAULTS };
 
 export function describeLexicalScoring(scoring: LexicalScoring): string {
   const title = scoring.titleWeight === 0 ? 'BM25' : `BM25F title × ${scoring.titleWeight}`;
@@ -79,7 +79,7 @@ export function fusionFor(embedder: Embedder): FusionMethod {
   return embedder.space.provider === 'offline' ? OFFLINE_FUSION : { kind: 'rrf', denseWeight: 1 };
 }
 
-export const OFFLINE_FUSION: FusionMethod = { kind: 'agreement', denseWeight: 0.8 };
+export const OFFLINE_FUSION: FusionMethod = { kind: 'agreement', denseWeight: 0.3 };
 
 export interface RetrievalCandidates {
   /** Vector-store hits, best first, score = cosine similarity. */
