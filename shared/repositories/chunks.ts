@@ -145,10 +145,14 @@ function weightedTf(titleWeight: number) {
     : sql`(${all} - ${inTitle} + ${titleWeight}::float8 * ${inTitle})`;
 }
 
-/** A chunk's length under the field weight: distinct lexemes of its text plus the weighted title field's. */
+/**
+ * A chunk's length under the field weight: distinct lexemes of its text plus the weighted title field's
+ * (stored columns, so the tenant's average reads no tsvector).
+ */
 function weightedLength(titleWeight: number) {
-  const text = sql`length(ts_filter(c.tsv, '{d}'))::float8`;
-  return titleWeight === 0 ? text : sql`(${text} + ${titleWeight}::float8 * length(ts_filter(c.tsv, '{a}')))`;
+  return titleWeight === 0
+    ? sql`c.text_lexemes::float8`
+    : sql`(c.text_lexemes + ${titleWeight}::float8 * c.title_lexemes)`;
 }
 
 /** The question's distinct lexemes (english stemming, stop words removed), each with weight 1. */

@@ -223,6 +223,13 @@ describe.each(databaseKinds())('migration 011 on $name', (kind) => {
       tx.query<{ source_title: string }>(sql`select source_title from chunks where id = ${chunkId}`),
     );
     expect(row?.source_title).toBe('Supersonic inlets');
+    // The stored lengths are the fields' distinct lexemes, as the weighted tsvector holds them.
+    const [lengths] = await t.superuser.withSystem((tx) =>
+      tx.query<{ text_lexemes: number; title_lexemes: number; d: number; a: number }>(sql`
+        select text_lexemes, title_lexemes, length(ts_filter(tsv, '{d}')) as d, length(ts_filter(tsv, '{a}')) as a
+        from chunks where id = ${chunkId}`),
+    );
+    expect(lengths).toEqual({ text_lexemes: 3, title_lexemes: 2, d: 3, a: 2 });
     const hits = await t.db.withTenant(tenant, (tx) =>
       searchChunksFullText(tx, tenant, 'inlet', { limit: 5, titleWeight: 1 }),
     );

@@ -27,6 +27,15 @@ alter table chunks add column tsv tsvector generated always as (
     || setweight(to_tsvector('english', content), 'D')
 ) stored;
 
+-- BM25 needs each chunk's length and the tenant's average: kept as numbers beside `tsv` (its distinct
+-- lexemes per field) so that averaging them reads no tsvector at all.
+alter table chunks add column text_lexemes integer generated always as (
+  length(to_tsvector('english', content))
+) stored;
+alter table chunks add column title_lexemes integer generated always as (
+  length(to_tsvector('english', source_title || ' ' || section_heading))
+) stored;
+
 -- The index as migration 007 left it: tenant-first where btree_gin exists, tenant-less otherwise.
 do $$
 begin
