@@ -12,6 +12,7 @@ import { loadConfig } from '#shared/config/load.ts';
 import { RERANK_PROVIDERS, type RerankProvider } from '#shared/domain/bot.ts';
 import { loadBeirDataset } from '#shared/eval/beir-dataset.ts';
 import { comparePaired } from '#shared/eval/paired-comparison.ts';
+import { lexicalScoringCandidates } from '#shared/usecases/answering/retrieve-context.ts';
 import {
   type EvaluationReport,
   evaluateRetrieval,
@@ -20,7 +21,12 @@ import {
 } from '#shared/usecases/evaluate-retrieval.ts';
 import { createTenant } from '#shared/usecases/tenants.ts';
 import { handled } from '../render/errors.ts';
-import { comparisonTable, crossValidationTables, type RunComparison } from '../render/eval-tables.ts';
+import {
+  comparisonTable,
+  crossValidationTables,
+  lexicalScoringTables,
+  type RunComparison,
+} from '../render/eval-tables.ts';
 import { bold, dim, note, out, yellow } from '../render/style.ts';
 import { createLocalServer } from '../server/local-server.ts';
 
@@ -69,7 +75,10 @@ export function registerEval(program: Command): void {
     .option('--split <name>', 'qrels split (default: the only qrels file present)')
     .option('--limit-docs <n>', 'ingest only the first N documents (judgements of the others are dropped)')
     .option('--json <file>', 'also write the full report as JSON (with per-query nDCG)')
-    .option('--cv <folds>', 'also cross-validate the fusion method and weight over k folds of the queries')
+    .option(
+      '--cv <folds>',
+      'also cross-validate the fusion method and weight, and the lexical scoring (title weight, RM3), over k folds of the queries',
+    )
     .option('--compare <files...>', 'compare two --json reports query by query (wins/losses/ties, sign test)')
     .option(
       '--rerank <provider:model>',
@@ -133,7 +142,7 @@ async function runEval(options: EvalOptions): Promise<void> {
         onQueryProgress: (run, done, total) => {
           if (done === total) note(dim(`  ${run.label}: ${total} queries`, process.stderr));
         },
-        ...(folds ? { crossValidation: { folds } } : {}),
+        ...(folds ? { crossValidation: { folds, lexicalScorings: lexicalScoringCandidates() } } : {}),
       },
       {
         ...platform,
@@ -219,6 +228,7 @@ function printReport(
   );
   out(`Ingest ${ingest.seconds.toFixed(1)} s; total ${totalSeconds.toFixed(1)} s.`);
   if (report.crossValidation) out(crossValidationTables(report.crossValidation));
+  if (report.lexicalScoring) out(lexicalScoringTables(report.lexicalScoring));
   const hybrid = report.runs.find((r) => r.run.mode === 'hybrid');
   if (reference && hybrid && hybrid.ndcgAt10 < reference.ndcgAt10) {
     out(

@@ -15,6 +15,8 @@ export interface RecordedQuery {
 interface Scores {
   readonly ndcg: number[];
   readonly recall100: number[];
+  /** Per-query Recall@100 this candidate must not fall below on average (else the baseline's). */
+  readonly recallFloor?: readonly number[];
 }
 
 export interface CandidateScores {
@@ -90,14 +92,16 @@ function shuffled(n: number, seed: number): number[] {
 
 /**
  * The candidate with the best mean nDCG@10 on `train` among those whose Recall@100 is at least the
- * lexical run's there (a fusion must not trade recall for the top ranks); the earlier candidate wins a tie.
+ * lexical run's there (a fusion must not trade recall for the top ranks; a candidate with its own
+ * `recallFloor`, a fusion over another lexical list, is held to that list's); the earlier candidate wins a tie.
  */
 function choose(all: readonly Scores[], lexical: Scores, train: readonly number[]): number {
   const floor = meanOf(lexical.recall100, train) - 1e-12;
   let best = -1;
   let bestNdcg = Number.NEGATIVE_INFINITY;
   for (const [c, s] of all.entries()) {
-    if (meanOf(s.recall100, train) < floor) continue;
+    const own = s.recallFloor ? meanOf(s.recallFloor, train) - 1e-12 : floor;
+    if (meanOf(s.recall100, train) < own) continue;
     const n = meanOf(s.ndcg, train);
     if (n > bestNdcg + 1e-12) {
       best = c;
@@ -195,4 +199,121 @@ export function crossValidateFusion(
           }
         : summary(candidates[chosenIndex]!, all[chosenIndex]!),
   };
+}
+
+/** One candidate's per-query figures (in the queries' order), already computed. */
+export interface ScoredCandidate {
+  readonly label: string;
+  readonly ndcg: readonly number[];
+  readonly recall100: readonly number[];
+  /** The Recall@100 it is held to on the training folds, per query; by default the baseline's. */
+  readonly recallFloor?: readonly number[];
+}
+
+export interface SelectionFold {
+  readonly fold: number;
+  readonly chosen: string;
+  readonly testQueries: number;
+  readonly testNdcg: number;
+  readonly baselineNdcg: number;
+  /** testNdcg − baselineNdcg on the held-out queries. */
+  readonly gain: number;
+}
+
+export interface SelectionReport {
+  readonly folds: number;
+  readonly seed: number;
+  readonly baseline: { label: string; ndcgAt10: number; recallAt100: number };
+  readonly candidates: { label: string; ndcgAt10: number; recallAt100: number }[];
+  readonly perFold: SelectionFold[];
+  /** Mean over folds of the held-out gain over the baseline. */
+  readonly meanGain: number;
+  /** Each query scored by the candidate chosen on the folds without it, against the baseline. */
+  readonly heldOut: {
+    ndcgAt10: number;
+    recallAt100: number;
+    comparison: PairedComparison;
+    /** query id → held-out nDCG@10, so two selections over the same folds can be compared query by query. */
+    perQuery: Record<string, number>;
+  };
+  readonly repeats: { seeds: number; meanGain: number; minGain: number; maxGain: number };
+  /** The candidate chosen on every query. */
+  readonly chosen: { label: string; ndcgAt10: number; recallAt100: number };
+}
+
+/**
+ * k-fold cross-validation of a choice among candidates whose per-query figures are already known (lexical
+ * scorings, or lexical scorings × fusion methods): on each fold the candidate with the best nDCG@10 whose
+ * Recall@100 is at least the baseline's (or its own `recallFloor`) is chosen on the other folds and
+ * measured on the held-out one.
+ * The folds are the same as `crossValidateFusion`'s for the same queries and seed.
+ */
+export function crossValidateSelection(
+  queryIds: readonly string[],
+  candidates: readonly ScoredCandidate[],
+  baseline: ScoredCandidate,
+  options: { folds: number; seed?: number; repeats?: number },
+): SelectionReport {
+  const seed = options.seed ?? 1;
+  const all: Scores[] = candidates.map((c) => ({
+    ndcg: [...c.ndcg],
+    recall100: [...c.recall100],
+    ...(c.recallFloor ? { recallFloor: c.recallFloor } : {}),
+  }));
+  const base: Scores = { ndcg: [...baseline.ndcg], recall100: [...baseline.recall100] };
+  const main = runFolds(all, base, base, options.folds, seed);
+  const repeatGains: number[] = [];
+  for (let r = 0; r < (options.repeats ?? 10); r++)
+    repeatGains.push(runFolds(all, base, base, options.folds, seed + 1000 + r).meanGain);
+  const summary = (c: ScoredCandidate) => ({
+    label: c.label,
+    ndcgAt10: mean(c.ndcg),
+    recallAt100: mean(c.recall100),
+  });
+  const byId = (values: readonly number[]) => new Map(queryIds.map((id, i) => [id, values[i] ?? 0]));
+  const chosenIndex = choose(all, base, [...queryIds.keys()]);
+  return {
+    folds: options.folds,
+    seed,
+    baseline: summary(baseline),
+    candidates: candidates.map(summary),
+    perFold: main.perFold.map((p) => ({
+      fold: p.fold,
+      chosen: p.chosen < 0 ? baseline.label : candidates[p.chosen]!.label,
+      testQueries: p.testQueries,
+      testNdcg: p.testNdcg,
+      baselineNdcg: p.lexicalNdcg,
+      gain: p.gain,
+    })),
+    meanGain: main.meanGain,
+    heldOut: {
+      ndcgAt10: mean(main.heldOutNdcg),
+      recallAt100: mean(main.heldOutRecall),
+      comparison: comparePaired(byId(base.ndcg), byId(main.heldOutNdcg)),
+      perQuery: Object.fromEntries(byId(main.heldOutNdcg)),
+    },
+    repeats: {
+      seeds: repeatGains.length,
+      meanGain: mean(repeatGains),
+      minGain: Math.min(...repeatGains),
+      maxGain: Math.max(...repeatGains),
+    },
+    chosen: chosenIndex < 0 ? summary(baseline) : summary(candidates[chosenIndex]!),
+  };
+}
+
+/** Per-query nDCG@10 and Recall@100 of a ranking of chunk ids. */
+export function scoreRankings(
+  queries: readonly Pick<RecordedQuery, 'judgements' | 'documentsOf'>[],
+  rank: (q: number) => readonly ScoredId[],
+  depth: number,
+): { ndcg: number[]; recall100: number[] } {
+  const ndcg: number[] = [];
+  const recall100: number[] = [];
+  for (const [i, q] of queries.entries()) {
+    const ranking = documentRanking(rank(i).slice(0, depth), (c) => q.documentsOf(c.id));
+    ndcg.push(ndcgAtK(ranking, q.judgements, 10));
+    recall100.push(recallAtK(ranking, q.judgements, 100));
+  }
+  return { ndcg, recall100 };
 }

@@ -4,15 +4,22 @@ import type { BeirDataset } from '../eval/beir-dataset.ts';
 import {
   type CrossValidationReport,
   crossValidateFusion,
+  crossValidateSelection,
   type RecordedQuery,
+  type ScoredCandidate,
+  type SelectionReport,
+  scoreRankings,
 } from '../eval/cross-validation.ts';
 import { type CorpusIngestDeps, type IngestedCorpus, ingestCorpus } from '../eval/ingest-corpus.ts';
 import { countRelevant, documentRanking, mean, ndcgAtK, recallAtK } from '../eval/metrics.ts';
+import { comparePaired, type PairedComparison } from '../eval/paired-comparison.ts';
 import type { Embedder } from '../ports/embedder.ts';
 import { findChunks } from '../repositories/chunks.ts';
-import { fusionCandidates } from './answering/fusion.ts';
+import { describeFusion, fuse, fusionCandidates, type ScoredId } from './answering/fusion.ts';
 import type { RerankerFor } from './answering/rerank-candidates.ts';
 import {
+  describeLexicalScoring,
+  type LexicalScoring,
   type RetrievalMode,
   type RetrievedChunk,
   retrieveCandidates,
@@ -82,6 +89,44 @@ export interface EvaluationReport {
   };
   readonly runs: RunScores[];
   readonly crossValidation?: CrossValidationReport;
+  readonly lexicalScoring?: LexicalScoringReport;
+}
+
+/**
+ * Cross-validation of the lexical scoring (title field weight, RM3 feedback) on the same folds as the
+ * fusion's: chosen alone against plain BM25, and jointly with the fusion against the fusion chosen over
+ * plain BM25 (what the product did without these options).
+ */
+export interface LexicalScoringReport {
+  /** Mean wall time of one lexical search under each scoring (loaded machines inflate all alike). */
+  readonly meanQueryMs: { label: string; ms: number }[];
+  /** Lexical scorings chosen on the training folds; baseline plain BM25. */
+  readonly lexical: SelectionReport;
+  /** Fusion methods over plain BM25 chosen on the training folds; baseline plain BM25. */
+  readonly fusionOnly: SelectionReport;
+  /**
+   * Every (lexical scoring, fusion method) pair chosen on the training folds, each fusion held to its own
+   * lexical list's Recall@100; baseline plain BM25.
+   */
+  readonly joint: SelectionReport;
+  /** Joint choice against the fusion-only choice, fold by fold and query by query (held out). */
+  readonly jointOverFusionOnly: JointComparison;
+  /**
+   * Each option on its own: the title weights without feedback, and feedback without the title field,
+   * chosen alone (lexical) and with the fusion (joint), against plain BM25 and the fusion-only choice.
+   */
+  readonly ablations: {
+    readonly name: 'title field only' | 'RM3 only';
+    readonly lexical: SelectionReport;
+    readonly joint: SelectionReport;
+    readonly jointOverFusionOnly: JointComparison;
+  }[];
+}
+
+export interface JointComparison {
+  readonly perFold: { fold: number; gain: number }[];
+  readonly meanGain: number;
+  readonly comparison: PairedComparison;
 }
 
 export type EvaluationDeps = CorpusIngestDeps & {
@@ -92,8 +137,16 @@ export type EvaluationDeps = CorpusIngestDeps & {
 export interface EvaluationOptions {
   readonly runs?: readonly RetrievalRun[];
   readonly onQueryProgress?: (run: RetrievalRun, done: number, total: number) => void;
-  /** Also records both candidate lists per query and cross-validates the fusion over them. */
-  readonly crossValidation?: { readonly folds: number; readonly seed?: number };
+  /**
+   * Also records both candidate lists per query and cross-validates the fusion over them; with
+   * `lexicalScorings`, records the lexical list under each and cross-validates the choice among them.
+   */
+  readonly crossValidation?: {
+    readonly folds: number;
+    readonly seed?: number;
+    /** The first is the baseline (plain BM25). */
+    readonly lexicalScorings?: readonly LexicalScoring[];
+  };
 }
 
 /**
@@ -158,12 +211,30 @@ export async function evaluateRetrieval(
   }
 
   let crossValidation: CrossValidationReport | undefined;
+  let lexicalScoring: LexicalScoringReport | undefined;
   if (options.crossValidation) {
     const depth = Math.max(...(options.runs ?? STANDARD_RUNS).map((r) => r.topK));
+    const cv = options.crossValidation;
+    const scorings = cv.lexicalScorings ?? [];
     const recorded: RecordedQuery[] = [];
+    /** Per query, the lexical list under each of `scorings` (current versions only). */
+    const variants: ScoredId[][][] = [];
+    const variantMs = scorings.map(() => 0);
     for (const query of evaluated) {
       const found = await retrieveCandidates(auth.tenantId, query.text, { candidates: depth }, deps);
-      const ids = [...new Set([...found.dense, ...found.lexical].map((c) => c.id))];
+      const lists: ScoredId[][] = [];
+      for (const [v, lexical] of scorings.entries()) {
+        const start = performance.now();
+        const hits = await retrieveCandidates(
+          auth.tenantId,
+          query.text,
+          { candidates: depth, mode: 'lexical', lexical },
+          deps,
+        );
+        variantMs[v] = (variantMs[v] ?? 0) + performance.now() - start;
+        lists.push(hits.lexical);
+      }
+      const ids = [...new Set([...found.dense, ...found.lexical, ...lists.flat()].map((c) => c.id))];
       // Only chunks of current versions count, as retrieveContext reads them.
       const rows = await deps.db.withTenant(auth.tenantId, (tx) => findChunks(tx, auth.tenantId, ids));
       const sourceOf = new Map(rows.map((r) => [r.id, r.sourceId]));
@@ -175,12 +246,25 @@ export async function evaluateRetrieval(
         lexical: found.lexical.filter(current),
         documentsOf: (chunkId) => documentsBySource.get(sourceOf.get(chunkId) ?? ''),
       });
+      variants.push(lists.map((l) => l.filter(current)));
     }
     crossValidation = crossValidateFusion(recorded, fusionCandidates(), {
-      folds: options.crossValidation.folds,
-      seed: options.crossValidation.seed,
+      folds: cv.folds,
+      seed: cv.seed,
       depth,
     });
+    if (scorings.length > 0)
+      lexicalScoring = {
+        meanQueryMs: scorings.map((s, v) => ({
+          label: describeLexicalScoring(s),
+          ms: (variantMs[v] ?? 0) / Math.max(1, evaluated.length),
+        })),
+        ...crossValidateLexicalScoring(recorded, variants, scorings, {
+          folds: cv.folds,
+          seed: cv.seed,
+          depth,
+        }),
+      };
   }
 
   return {
@@ -199,6 +283,7 @@ export async function evaluateRetrieval(
     },
     runs,
     ...(crossValidation ? { crossValidation } : {}),
+    ...(lexicalScoring ? { lexicalScoring } : {}),
   };
 }
 
@@ -219,4 +304,77 @@ async function reranked(
     { topN: settings.topN },
   );
   return ranking.flatMap((r) => (chunks[r.index] ? [{ ...chunks[r.index]!, score: r.score }] : []));
+}
+
+/**
+ * The lexical scorings replayed on recorded lists: alone (against plain BM25), and each paired with every
+ * fusion method over the recorded dense list, chosen on the same folds as the fusion over plain BM25 alone.
+ */
+function crossValidateLexicalScoring(
+  recorded: readonly RecordedQuery[],
+  variants: readonly (readonly ScoredId[][])[],
+  scorings: readonly LexicalScoring[],
+  options: { folds: number; seed?: number | undefined; depth: number },
+): Omit<LexicalScoringReport, 'meanQueryMs'> {
+  const ids = recorded.map((q) => q.id);
+  const cv = { folds: options.folds, ...(options.seed === undefined ? {} : { seed: options.seed }) };
+  const lexicalOf = (v: number) => (q: number) => variants[q]?.[v] ?? [];
+  const lexical: ScoredCandidate[] = scorings.map((scoring, v) => ({
+    label: describeLexicalScoring(scoring),
+    ...scoreRankings(recorded, lexicalOf(v), options.depth),
+  }));
+  const baseline = lexical[0]!;
+  const methods = fusionCandidates();
+  const fused: ScoredCandidate[][] = scorings.map((scoring, v) =>
+    methods.map((m) => ({
+      label: `${describeLexicalScoring(scoring)}; ${describeFusion(m)}`,
+      ...scoreRankings(recorded, (q) => fuse(recorded[q]!.dense, lexicalOf(v)(q), m), options.depth),
+      recallFloor: lexical[v]!.recall100,
+    })),
+  );
+  const fusionOnly = crossValidateSelection(ids, fused[0]!, baseline, cv);
+  const against = (joint: SelectionReport): JointComparison => {
+    const perFold = joint.perFold.map((f, i) => ({
+      fold: f.fold,
+      gain: f.testNdcg - (fusionOnly.perFold[i]?.testNdcg ?? 0),
+    }));
+    return {
+      perFold,
+      meanGain: mean(perFold.map((f) => f.gain)),
+      comparison: comparePaired(
+        new Map(Object.entries(fusionOnly.heldOut.perQuery)),
+        new Map(Object.entries(joint.heldOut.perQuery)),
+      ),
+    };
+  };
+  const select = (keep: (s: LexicalScoring) => boolean) => {
+    const kept = scorings.flatMap((s, v) => (keep(s) ? [v] : []));
+    const joint = crossValidateSelection(
+      ids,
+      kept.flatMap((v) => fused[v]!),
+      baseline,
+      cv,
+    );
+    return {
+      lexical: crossValidateSelection(
+        ids,
+        kept.map((v) => lexical[v]!),
+        baseline,
+        cv,
+      ),
+      joint,
+      jointOverFusionOnly: against(joint),
+    };
+  };
+  const all = select(() => true);
+  return {
+    lexical: all.lexical,
+    fusionOnly,
+    joint: all.joint,
+    jointOverFusionOnly: all.jointOverFusionOnly,
+    ablations: [
+      { name: 'title field only', ...select((s) => s.feedback === null) },
+      { name: 'RM3 only', ...select((s) => s.titleWeight === 0) },
+    ],
+  };
 }

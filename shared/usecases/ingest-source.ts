@@ -20,7 +20,7 @@ import type { IngestMessage } from '../ports/ingest-queue.ts';
 import type { Logger } from '../ports/logger.ts';
 import { type Metrics, noMetrics } from '../ports/telemetry.ts';
 import type { VectorStore } from '../ports/vector-store.ts';
-import { chunkText } from '../rag/chunking/index.ts';
+import { chunkText, sectionHeadingsAt } from '../rag/chunking/index.ts';
 import { type EmbeddingGroupMember, embedInBatches } from '../rag/embedding/index.ts';
 import { type DocumentType, type ExtractLimits, extractText } from '../rag/extract/index.ts';
 import { fetchUrl } from '../rag/fetch/index.ts';
@@ -144,6 +144,10 @@ async function ingestOrFail(
       })),
     );
     const tokenCount = chunks.reduce((n, c) => n + c.tokenCount, 0);
+    const headings = sectionHeadingsAt(
+      text,
+      chunks.map((c) => c.startOffset),
+    );
     const stillCurrent = await deps.db.withTenant(tenantId, async (tx) => {
       const marked = await setSourceStatus(tx, tenantId, source.id, source.version, {
         status: 'COMPLETED',
@@ -157,7 +161,7 @@ async function ingestOrFail(
         tenantId,
         source.id,
         source.version,
-        chunks.map((c, i) => ({ ...c, id: ids[i]! })),
+        chunks.map((c, i) => ({ ...c, id: ids[i]!, sectionHeading: headings[i]! })),
       );
       await recordUsage(tx, tenantId, {
         kind: 'embed',

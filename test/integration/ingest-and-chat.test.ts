@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '#functions/api/app.ts';
 import { createChatStreamApp } from '#functions/chat-stream/app.ts';
 import { createJobWorker } from '#shared/adapters/local-queue/job-worker.ts';
+import { sql } from '#shared/db/sql.ts';
 import { ingestSource } from '#shared/usecases/ingest-source.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { call, TEST_ADMIN_TOKEN, testPlatform } from '#test/fixtures/platform.ts';
@@ -86,5 +87,37 @@ describe.each(databaseKinds())('ingest then chat on $name', (kind) => {
     const saved = await call(api, 'GET', `/v1/chats/${chat.body.id}`, { token });
     expect(saved.body.messages.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant']);
     expect(saved.body.messages[1].citations[0].source_id).toBe(source.body.id);
+  });
+
+  it('when a long section is cut into several chunks, then each keeps the source title and the heading it starts under', async () => {
+    const tenant = await call(api, 'POST', '/v1/tenants', {
+      token: TEST_ADMIN_TOKEN,
+      body: { name: `Sections ${kind.name}`, owner_email: 'o@sections.test' },
+    });
+    const token = tenant.body.api_token.token as string;
+    const sentences = (topic: string, n: number) =>
+      Array.from({ length: n }, (_, i) => `Paragraph ${i} says more about ${topic} and its trade-offs.`).join(
+        '\n\n',
+      );
+    const content = `Opening words.\n\n# Solar sails\n\n${sentences('sails', 60)}\n\n## Ion thrusters\n\n${sentences('ions', 120)}`;
+    const source = await call(api, 'POST', '/v1/sources', {
+      token,
+      body: { title: 'Propulsion handbook', type: 'markdown', content },
+    });
+    expect(source.status).toBe(202);
+    await worker.idle();
+    const rows = await database.superuser.withSystem((tx) =>
+      tx.query<{ content: string; source_title: string; section_heading: string }>(
+        sql`select content, source_title, section_heading from chunks where source_id = ${source.body.id} order by ordinal`,
+      ),
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(rows.map((r) => r.source_title))).toEqual(new Set(['Propulsion handbook']));
+    expect(rows[0]!.section_heading).toBe('');
+    expect(rows.at(-1)!.section_heading).toBe('Ion thrusters');
+    // A chunk in the middle of the long section does not contain its heading line, but carries it.
+    const inside = rows.filter((r) => r.content.includes('about ions') && !r.content.includes('# Ion'));
+    expect(inside.length).toBeGreaterThan(0);
+    for (const r of inside) expect(r.section_heading).toBe('Ion thrusters');
   });
 });

@@ -7,7 +7,9 @@ import { pointId } from '#shared/domain/point-id.ts';
 import type { Database } from '#shared/ports/database.ts';
 import type { EmbeddingSpace } from '#shared/ports/embedder.ts';
 import type { VectorPoint, VectorStore } from '#shared/ports/vector-store.ts';
-import { findChunks, searchChunksFullText } from '#shared/repositories/chunks.ts';
+import { chunkTermFrequencies, findChunks, searchChunksFullText } from '#shared/repositories/chunks.ts';
+import { RM3_DEFAULTS } from '#shared/usecases/answering/query-expansion.ts';
+import { searchLexical } from '#shared/usecases/answering/retrieve-context.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import {
   type IsolationLayer,
@@ -98,11 +100,22 @@ describe.each(LAYERS)('tenant isolation in retrieval with %s', (layer) => {
     ]);
     expect(lexicalHits.map((h) => h.id)).toEqual([ofB.chunk]);
     expect(byId.map((c) => c.id)).toEqual([ofB.chunk]);
+    // The title field and RM3 feedback: three more statements, each with its own tenant condition.
+    const [expanded, words] = await appDb.withTenant(b, async (tx) => [
+      await searchLexical(tx, b, 'seeded chunk text', {
+        limit: 10,
+        scoring: { titleWeight: 2, feedback: RM3_DEFAULTS },
+      }),
+      await chunkTermFrequencies(tx, b, [ofA.chunk, ofB.chunk], 2),
+    ]);
+    expect(expanded.map((h) => h.id)).toEqual([ofB.chunk]);
+    expect([...words.keys()]).toEqual([ofB.chunk]);
   });
 
   if (layer === 'RLS alone')
     it('when the run is over then the tenant conditions were really dropped', () => {
-      // At least one per statement above: 2 searches, 2 counts, 2 deletes, 3 in the full-text query, 1 in findChunks.
-      expect(dropped?.count).toBeGreaterThanOrEqual(10);
+      // At least one per statement above: 2 searches, 2 counts, 2 deletes, 3 in the full-text query, 1 in
+      // findChunks, 3 + 3 in the two searches with feedback and 1 reading the feedback hits' words.
+      expect(dropped?.count).toBeGreaterThanOrEqual(17);
     });
 });

@@ -82,18 +82,22 @@ describe.each(databaseKinds())('tenant-first full text on $name', (kind) => {
     // On 1,200 rows the planner prefers the tenant btree (and assumes tenant and word independent), so the
     // btree is dropped inside a transaction that is rolled back; the bench shows the plan at 100k chunks.
     const tenant = tenants[0]!;
-    let plan = '';
-    await expect(
-      t.superuser.withSystem(async (tx) => {
-        await tx.execScript('drop index chunks_source_idx; set local enable_seqscan = off;');
-        const rows = await tx.query<{ 'QUERY PLAN': string }>(sql`
-          explain select id from chunks where tenant_id = ${tenant} and tsv @@ to_tsquery('english', 'swept')`);
-        plan = rows.map((r) => r['QUERY PLAN']).join('\n');
-        throw new Error('roll back');
-      }),
-    ).rejects.toThrow('roll back');
-    expect(plan).toMatch(/Bitmap Index Scan on chunks_tenant_tsv_idx/);
-    expect(plan).toMatch(/Index Cond: \(\(tenant_id = .*\) AND \(tsv @@/s);
+    // A plain term, and one restricted to the text's lexemes (weight D), as search without the title field
+    // asks: the index cannot see weights, so it finds the candidates and the row check drops title matches.
+    for (const query of [sql`to_tsquery('english', 'swept')`, sql`to_tsquery('simple', 'swept:D')`]) {
+      let plan = '';
+      await expect(
+        t.superuser.withSystem(async (tx) => {
+          await tx.execScript('drop index chunks_source_idx; set local enable_seqscan = off;');
+          const rows = await tx.query<{ 'QUERY PLAN': string }>(sql`
+            explain select id from chunks where tenant_id = ${tenant} and tsv @@ ${query}`);
+          plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+          throw new Error('roll back');
+        }),
+      ).rejects.toThrow('roll back');
+      expect(plan).toMatch(/Bitmap Index Scan on chunks_tenant_tsv_idx/);
+      expect(plan).toMatch(/Index Cond: \(\(tenant_id = .*\) AND \(tsv @@/s);
+    }
     const [index] = await t.superuser.withSystem((tx) =>
       tx.query(sql`select 1 from pg_indexes where indexname = 'chunks_source_idx'`),
     );
@@ -110,5 +114,11 @@ describe.each(databaseKinds())('tenant-first full text on $name', (kind) => {
       tx.query<{ content: string }>(sql`select content from chunks where id = ${hits[0]!.id}`),
     );
     expect(row?.content).toBe('the boundary layer of a swept wing');
+    // With the title field weighted, every chunk of its source ("Doc") matches the title word too, and
+    // still no other tenant's.
+    const titled = await t.db.withTenant(small, (tx) =>
+      searchChunksFullText(tx, small, 'doc swept', { limit: 10, titleWeight: 2 }),
+    );
+    expect(titled).toHaveLength(2);
   });
 });

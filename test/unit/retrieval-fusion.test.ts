@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { crossValidateFusion, type RecordedQuery } from '#shared/eval/cross-validation.ts';
+import {
+  crossValidateFusion,
+  crossValidateSelection,
+  type RecordedQuery,
+} from '#shared/eval/cross-validation.ts';
 import { comparePaired, signTest } from '#shared/eval/paired-comparison.ts';
 import {
   type FusionMethod,
@@ -128,5 +132,33 @@ describe('cross-validation of the fusion', () => {
     const cv = crossValidateFusion(queries(40, true), fusionCandidates(), { folds: 5, depth: 100 });
     expect(cv.meanGain).toBeGreaterThan(0.1);
     expect(cv.chosen.label).not.toBe('lexical');
+  });
+});
+
+describe('cross-validated selection among scored candidates', () => {
+  const n = 20;
+  const qids = Array.from({ length: n }, (_, i) => `q${i}`);
+  const flat = (x: number) => qids.map(() => x);
+
+  it('when a candidate is better on every query, then every fold chooses it and its held-out gain is the difference', () => {
+    const baseline = { label: 'BM25', ndcg: flat(0.3), recall100: flat(0.7) };
+    const better = { label: 'BM25F', ndcg: flat(0.4), recall100: flat(0.7) };
+    const cv = crossValidateSelection(qids, [baseline, better], baseline, { folds: 5 });
+    expect(cv.perFold.map((f) => f.chosen)).toEqual(Array(5).fill('BM25F'));
+    expect(cv.meanGain).toBeCloseTo(0.1);
+    expect(cv.heldOut.comparison).toMatchObject({ wins: n, losses: 0 });
+    expect(Object.keys(cv.heldOut.perQuery)).toEqual(qids);
+    expect(cv.chosen.label).toBe('BM25F');
+  });
+
+  it('when a candidate wins on nDCG but loses recall, or wins only on the queries held out, then the baseline stays', () => {
+    const baseline = { label: 'BM25', ndcg: flat(0.3), recall100: flat(0.7) };
+    const lossy = { label: 'lossy', ndcg: flat(0.5), recall100: flat(0.6) };
+    expect(crossValidateSelection(qids, [lossy], baseline, { folds: 5 }).meanGain).toBe(0);
+    // Better on one query only: chosen on the four folds that hold it, it loses on the one that does not.
+    const lucky = { label: 'lucky', ndcg: qids.map((_, i) => (i === 0 ? 1 : 0.29)), recall100: flat(0.7) };
+    const cv = crossValidateSelection(qids, [baseline, lucky], baseline, { folds: 5 });
+    expect(cv.meanGain).toBeLessThan(0);
+    expect(cv.perFold.filter((f) => f.chosen === 'lucky')).toHaveLength(4);
   });
 });

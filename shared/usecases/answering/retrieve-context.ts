@@ -1,9 +1,16 @@
 import type { TenantId } from '../../domain/ids.ts';
-import type { Database } from '../../ports/database.ts';
+import type { Database, Queryable } from '../../ports/database.ts';
 import type { Embedder } from '../../ports/embedder.ts';
 import type { VectorStore } from '../../ports/vector-store.ts';
-import { findChunks, type StoredChunk, searchChunksFullText } from '../../repositories/chunks.ts';
+import {
+  chunkTermFrequencies,
+  findChunks,
+  queryTerms,
+  type StoredChunk,
+  searchChunksFullText,
+} from '../../repositories/chunks.ts';
 import { type FusionMethod, fuse, type ScoredId } from './fusion.ts';
+import { expandQuery, type FeedbackSettings, RM3_DEFAULTS } from './query-expansion.ts';
 import { noTrace, type TraceRecorder } from './trace-recorder.ts';
 
 export type RetrievalMode = 'hybrid' | 'dense' | 'lexical';
@@ -17,6 +24,39 @@ export interface RetrievalOptions {
   readonly candidates?: number;
   /** Overrides the embedder's fusion method (evaluation). */
   readonly fusion?: FusionMethod;
+  /** Overrides the lexical scoring (evaluation). */
+  readonly lexical?: LexicalScoring;
+}
+
+/** How the lexical side scores: the title field's weight, and pseudo-relevance feedback or none. */
+export interface LexicalScoring {
+  /** BM25F weight of the title field (source title and section heading) against the text; 0 ignores it. */
+  readonly titleWeight: number;
+  readonly feedback: FeedbackSettings | null;
+}
+
+/**
+ * The product's lexical scoring, chosen by 5-fold cross-validation on the Cranfield dev split
+ * (docs/performance.md, "Lexical scoring").
+ */
+export const LEXICAL_SCORING: LexicalScoring = { titleWeight: 1, feedback: RM3_DEFAULTS };
+
+export function describeLexicalScoring(scoring: LexicalScoring): string {
+  const title = scoring.titleWeight === 0 ? 'BM25' : `BM25F title × ${scoring.titleWeight}`;
+  const f = scoring.feedback;
+  return f ? `${title} + RM3 (${f.docs} hits, ${f.terms} terms, λ ${f.originalWeight})` : title;
+}
+
+/**
+ * The lexical scorings `minirag eval --cv` chooses among: title field weights (0 = plain BM25 over the
+ * text) with and without RM3 feedback at Anserini's defaults. Plain BM25 comes first: it is the baseline
+ * the others must beat on held-out queries.
+ */
+export function lexicalScoringCandidates(): LexicalScoring[] {
+  const weights = [0, 0.5, 1, 2, 4];
+  return [null, RM3_DEFAULTS].flatMap((feedback) =>
+    weights.map((titleWeight): LexicalScoring => ({ titleWeight, feedback })),
+  );
 }
 
 export interface RetrievedChunk extends StoredChunk {
@@ -39,7 +79,7 @@ export function fusionFor(embedder: Embedder): FusionMethod {
   return embedder.space.provider === 'offline' ? OFFLINE_FUSION : { kind: 'rrf', denseWeight: 1 };
 }
 
-export const OFFLINE_FUSION: FusionMethod = { kind: 'agreement', denseWeight: 0.8 };
+export const OFFLINE_FUSION: FusionMethod = { kind: 'agreement', denseWeight: 0.3 };
 
 export interface RetrievalCandidates {
   /** Vector-store hits, best first, score = cosine similarity. */
@@ -51,11 +91,45 @@ export interface RetrievalCandidates {
   readonly embeddingTokens: number;
 }
 
+/**
+ * Full-text candidates under a lexical scoring. With feedback: a first search for the top hits, their
+ * words, and a second search with the expanded query (three statements in the caller's transaction).
+ */
+export async function searchLexical(
+  tx: Queryable,
+  tenantId: TenantId,
+  query: string,
+  options: { limit: number; tags?: readonly string[] | undefined; scoring: LexicalScoring },
+): Promise<ScoredId[]> {
+  const { titleWeight, feedback } = options.scoring;
+  const search = { tags: options.tags, titleWeight };
+  let terms: string | Map<string, number> = query;
+  if (feedback) {
+    const question = await queryTerms(tx, query);
+    const top = await searchChunksFullText(tx, tenantId, question, { ...search, limit: feedback.docs });
+    const words = await chunkTermFrequencies(
+      tx,
+      tenantId,
+      top.map((h) => h.id),
+      titleWeight,
+    );
+    terms = expandQuery(
+      question,
+      top.map((h) => ({ score: h.rank, terms: words.get(h.id) ?? new Map<string, number>() })),
+      feedback,
+    );
+  }
+  const hits = await searchChunksFullText(tx, tenantId, terms, { ...search, limit: options.limit });
+  return hits.map((h) => ({ id: h.id, score: h.rank }));
+}
+
 /** Both retrievers' candidate lists for one question, tenant-filtered (and by the bot's tags). */
 export async function retrieveCandidates(
   tenantId: TenantId,
   query: string,
-  options: Pick<RetrievalOptions, 'tags' | 'scoreThreshold' | 'mode'> & { readonly candidates: number },
+  options: Pick<RetrievalOptions, 'tags' | 'scoreThreshold' | 'mode' | 'lexical'> & {
+    readonly candidates: number;
+  },
   deps: { db: Database; embedder: Embedder; vectorStore: VectorStore },
   trace: TraceRecorder = noTrace,
 ): Promise<RetrievalCandidates> {
@@ -84,10 +158,14 @@ export async function retrieveCandidates(
     if (mode === 'dense') return [];
     const hits = await trace.time('lexical', () =>
       deps.db.withTenant(tenantId, (tx) =>
-        searchChunksFullText(tx, tenantId, query, { limit: options.candidates, tags }),
+        searchLexical(tx, tenantId, query, {
+          limit: options.candidates,
+          tags,
+          scoring: options.lexical ?? LEXICAL_SCORING,
+        }),
       ),
     );
-    return hits.map((h) => ({ id: h.id, score: h.rank }));
+    return hits;
   };
   const [denseResult, lexicalHits] = await Promise.all([dense(), lexical()]);
   return {
