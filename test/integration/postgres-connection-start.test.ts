@@ -90,4 +90,23 @@ describe.skipIf(!url)('postgres client: faults while a new connection starts (re
     );
     expect(row).toEqual({ tags, ids, nulls: ['a', null], empty: [], hit: true });
   });
+
+  it('when numeric and boolean arrays go in and come out then they keep their values and types', async () => {
+    const { db } = await throughProxy();
+    const [row] = await db.withSystem((tx) =>
+      tx.query(
+        sql`select ${[0.5, -1.25, 1e-9]}::float8[] as f8, ${[0.5, 0, 1]}::float4[] as f4, ${[1, -2, 3]}::int4[] as i4,
+          array[true, false] as b, array['9007199254740993']::int8[] as i8,
+          (select sum(x) from unnest(${[0.25, 0.75]}::float8[]) as x) as total`,
+      ),
+    );
+    expect(row).toEqual({
+      f8: [0.5, -1.25, 1e-9],
+      f4: [0.5, 0, 1],
+      i4: [1, -2, 3],
+      b: [true, false],
+      i8: ['9007199254740993'],
+      total: 1,
+    });
+  });
 });
