@@ -74,6 +74,11 @@ export const configSchema = z.object({
    * outages without spending its attempts (after that an outage counts as an attempt).
    */
   INGEST_OUTAGE_RETRY_SECONDS: int(0, 7 * 86_400).default(3600),
+  /**
+   * The longest one source's ingestion may compute before it is FAILED with the reason (nothing stored). In
+   * AWS the ingest function's remaining time less a margin applies when it is shorter.
+   */
+  INGEST_DEADLINE_SECONDS: int(1, 86_400).default(1800),
 
   VECTOR_STORE: z.enum(['pgvector', 'qdrant']).default('pgvector'),
   QDRANT_URL: z.string().url().optional(),
