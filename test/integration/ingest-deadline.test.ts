@@ -1,7 +1,12 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIngestApp, ingestDeadlineOf } from '#functions/ingest/app.ts';
 import { sql } from '#shared/db/sql.ts';
 import { asTenantId } from '#shared/domain/ids.ts';
+import type { BlobStore } from '#shared/ports/blob-store.ts';
 import type { Embedder } from '#shared/ports/embedder.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import {
@@ -10,6 +15,7 @@ import {
   sqsEvent,
   sqsRecord,
   startIngestHarness,
+  uploadFile,
 } from '#test/fixtures/ingest.ts';
 import { call, testPlatform } from '#test/fixtures/platform.ts';
 import { createTestTenant, type TestTenant } from '#test/fixtures/tenants.ts';
@@ -135,6 +141,48 @@ describe.each(databaseKinds())('a source too slow to embed on $name', { timeout:
     await new Promise((r) => setTimeout(r, 500));
     expect((await getSourceJson(h, tenant.apiToken, slow)).status).toBe('FAILED');
     await expectNothingStored(slow);
+  });
+
+  it('when the stored original cannot be downloaded before the deadline then the source is FAILED saying so, with no temp file left', async () => {
+    const res = await uploadFile(h, tenant.apiToken, {
+      name: 'notes.txt',
+      type: 'text/plain',
+      bytes: 'Notes kept in the blob store, read back through a stalled connection.',
+    });
+    expect(res.status).toBe(202);
+    const id = ((await res.json()) as { id: string }).id;
+    const copies = await mkdtemp(join(tmpdir(), 'minirag-deadline-copies-'));
+    const stalledStore: BlobStore = {
+      ...h.ingestDeps.blobStore,
+      async get() {
+        let sent = false;
+        return new Readable({
+          read() {
+            if (!sent) this.push(Buffer.from('Notes kept'));
+            sent = true;
+          },
+        });
+      },
+    };
+    const handle = createIngestApp({
+      ...h.ingestDeps,
+      blobStore: stalledStore,
+      tempDir: copies,
+      maxAttempts: 5,
+    });
+    const result = await handle(
+      sqsEvent(sqsRecord(JSON.stringify({ tenantId: tenant.id, sourceId: id, version: 1 }))),
+      {
+        getRemainingTimeInMillis: () => 1_000,
+      },
+    );
+    expect(result.batchItemFailures).toEqual([]);
+    const failed = await getSourceJson(h, tenant.apiToken, id);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error).toMatch(/^Ingestion did not finish within 1 s: it was still downloading the file/);
+    await expectNothingStored(id);
+    expect(await readdir(copies)).toEqual([]);
+    await rm(copies, { recursive: true, force: true });
   });
 
   it('when the local worker ingests it past INGEST_DEADLINE_SECONDS then it is FAILED once, nothing stored, and its job is done', async () => {

@@ -70,6 +70,27 @@ describe('downloadOriginal', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('when the ingestion deadline aborts a stalled download then it stops and leaves no file', async () => {
+    const stalled = {
+      async get() {
+        let sent = false;
+        return new Readable({
+          read() {
+            // The first part arrives, then nothing more: a stalled connection to the store.
+            if (!sent) this.push(Buffer.alloc(64 * KB, 1));
+            sent = true;
+          },
+        });
+      },
+    } as unknown as BlobStore;
+    const started = Date.now();
+    await expect(
+      downloadOriginal(stalled, 'k', 1024 * KB, 10 * 1024 * KB, dir, AbortSignal.timeout(200)),
+    ).rejects.toMatchObject({ name: 'AbortError' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('when the object is gone then the reason says to upload it again, and no file is left', async () => {
     const { store } = storeOf(undefined);
     await expect(downloadOriginal(store, 'k', 10, KB, dir)).rejects.toThrow(UnusableSourceError);
