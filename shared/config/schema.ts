@@ -47,7 +47,7 @@ export const configSchema = z.object({
     .optional(),
   DATABASE_NAME: z.string().min(1).default('minirag'),
   /** The embedded database's (PGlite's) buffer pool, in MB: most of an idle local server's memory. */
-  PGLITE_SHARED_BUFFERS_MB: int(1, 4096).default(32),
+  PGLITE_SHARED_BUFFERS_MB: int(1, 4096).default(64),
 
   ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   ADMIN_TOKEN_SECRET_ARN: z.string().optional(),

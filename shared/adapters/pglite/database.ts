@@ -24,10 +24,11 @@ export interface PgliteDatabaseOptions {
 }
 
 /**
- * 32 MB instead of PostgreSQL's 128 MB: an idle `npm start` holds ~100 MB less, and the pages PGlite reads come
- * from the operating system's file cache anyway, so a smaller pool costs a copy, not a disk read.
+ * 64 MB instead of PostgreSQL's 128 MB: an idle `npm start` holds ~50 MB less. Pages PGlite misses come from
+ * the operating system's file cache, so a smaller pool costs copies, not disk reads; at 32 MB the exact scan
+ * of a 10,000-vector tenant no longer fitted and got slower (docs/performance.md).
  */
-export const PGLITE_SHARED_BUFFERS_MB = 32;
+export const PGLITE_SHARED_BUFFERS_MB = 64;
 
 export interface PgliteDatabase extends Database {
   /** The whole data directory as a tarball, for `loadDataDir`. */
