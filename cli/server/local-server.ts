@@ -36,7 +36,11 @@ const SWEEP_INTERVAL_MS = 60 * 60_000;
  */
 export function createLocalServer(p: LocalPlatform): LocalServer {
   const ingestDeps = ingestDepsOf(p);
-  const ingest = ingestJobHandler(ingestDeps, p.config.INGEST_OUTAGE_RETRY_SECONDS);
+  const ingest = ingestJobHandler(
+    ingestDeps,
+    p.config.INGEST_OUTAGE_RETRY_SECONDS,
+    p.config.INGEST_DEADLINE_SECONDS,
+  );
   const worker = createJobWorker({
     db: p.db,
     logger: p.logger,

@@ -12,6 +12,7 @@ const p = await ingestPlatform();
 export const handler = createIngestApp({
   ...ingestDepsOf(p),
   maxAttempts: p.config.INGEST_MAX_ATTEMPTS,
+  deadlineSeconds: p.config.INGEST_DEADLINE_SECONDS,
   relayOutbox: () => p.ingestQueue.sweep(),
   sweepUploads: () => sweepAbandonedUploads(p),
 });

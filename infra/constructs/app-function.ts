@@ -1,4 +1,4 @@
-import { AssetHashType, DockerImage, Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, type RemovalPolicy, Size, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -29,6 +29,8 @@ export interface AppFunctionProps extends FunctionBundleSpec {
   readonly environment?: Record<string, string>;
   readonly network?: FunctionNetwork;
   readonly reservedConcurrentExecutions?: number;
+  /** `/tmp` in MiB (Lambda's default: 512). */
+  readonly ephemeralStorageMb?: number;
 }
 
 /**
@@ -90,6 +92,7 @@ export class AppFunction extends Construct {
       // embedder and provider calls.
       tracing: lambda.Tracing.ACTIVE,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      ...(props.ephemeralStorageMb ? { ephemeralStorageSize: Size.mebibytes(props.ephemeralStorageMb) } : {}),
       vpc: props.network?.vpc,
       vpcSubnets: props.network?.subnets,
       securityGroups: props.network?.securityGroups,

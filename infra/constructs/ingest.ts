@@ -17,6 +17,8 @@ export interface IngestProps {
   readonly stage: string;
   /** Messages per invocation. */
   readonly batchSize: number;
+  /** Largest original a source may have (MAX_UPLOAD_BYTES, as the api accepts it). */
+  readonly maxUploadBytes: number;
   /** How long SQS may wait to fill a batch, so sources uploaded together are ingested (and embedded) together. */
   readonly batchWindowSeconds: number;
   /** Most concurrent invocations the queue may drive (keeps the embedding provider under its rate limit). */
@@ -30,6 +32,15 @@ export interface IngestProps {
 /** Deliveries before a message goes to the dead-letter queue. */
 export const MAX_RECEIVE_COUNT = 5;
 export const INGEST_TIMEOUT = Duration.minutes(5);
+
+/**
+ * `/tmp` for one invocation: each source of a batch streams its original there while it is read, so a batch
+ * of the largest files must fit (plus room for the runtime), within Lambda's 512–10,240 MiB.
+ */
+export function ingestEphemeralStorageMb(batchSize: number, maxUploadBytes: number): number {
+  const needed = Math.ceil((batchSize * maxUploadBytes) / (1024 * 1024)) + 64;
+  return Math.min(10_240, Math.max(512, needed));
+}
 
 /**
  * The ingestion pipeline's queue: SQS with SSE, a dead-letter queue after MAX_RECEIVE_COUNT deliveries, and the
@@ -68,7 +79,10 @@ export class Ingest extends Construct {
       timeout: INGEST_TIMEOUT,
       // PDF/DOCX extraction and embedding batches are memory-hungry; more memory also buys CPU.
       memorySize: 2048,
+      ephemeralStorageMb: ingestEphemeralStorageMb(props.batchSize, props.maxUploadBytes),
       environment: {
+        // The same limit as the api's: a file it accepted is never refused here as too large.
+        MAX_UPLOAD_BYTES: String(props.maxUploadBytes),
         // The app marks a source FAILED on the delivery that will not be retried.
         INGEST_MAX_ATTEMPTS: String(MAX_RECEIVE_COUNT),
         // The outbox sweep re-sends jobs the api committed but could not hand to SQS.

@@ -91,6 +91,7 @@ export class MiniRagStack extends Stack {
       bundle: bundle('ingest'),
       stage: config.stage,
       batchSize: config.ingestBatchSize,
+      maxUploadBytes: config.maxUploadBytes,
       batchWindowSeconds: config.ingestBatchWindowSeconds,
       maxConcurrency: config.ingestMaxConcurrency,
       outboxSweepInterval: Duration.minutes(config.outboxSweepMinutes),

@@ -49,6 +49,8 @@ export function ingestJobHandler(
   deps: IngestDeps,
   /** INGEST_OUTAGE_RETRY_SECONDS: the job worker's `outageRetrySeconds`. */
   outageRetrySeconds: number,
+  /** INGEST_DEADLINE_SECONDS: each attempt's time, from when it starts. */
+  deadlineSeconds?: number,
 ): (job: Job, claimedWith: readonly Job[]) => Promise<IngestOutcome> {
   const membersOf = new WeakMap<readonly Job[], EmbeddingGroupMember[]>();
   return (job, claimedWith) => {
@@ -63,7 +65,12 @@ export function ingestJobHandler(
     const isLast = job.attempts >= job.maxAttempts;
     return ingestSource(
       job.payload,
-      { number: job.attempts, isLast, outageIsFinal: isLast && !outageRetryAllowed(job, outageRetrySeconds) },
+      {
+        number: job.attempts,
+        isLast,
+        outageIsFinal: isLast && !outageRetryAllowed(job, outageRetrySeconds),
+        ...(deadlineSeconds ? { deadline: Date.now() + deadlineSeconds * 1000 } : {}),
+      },
       deps,
       members[claimedWith.indexOf(job)],
     );

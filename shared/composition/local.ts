@@ -43,7 +43,10 @@ export async function buildLocalPlatform(config: Config, serviceName = 'minirag'
         connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
         statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
       })
-    : await createPgliteDatabase({ dataDir: join(config.MINIRAG_DATA_DIR, 'pgdata') });
+    : await createPgliteDatabase({
+        dataDir: join(config.MINIRAG_DATA_DIR, 'pgdata'),
+        sharedBuffersMb: config.PGLITE_SHARED_BUFFERS_MB,
+      });
   await migrate(db);
   const jwtSigningKey = config.JWT_SIGNING_KEY ?? fileSecrets.jwtSigningKey;
   return {

@@ -46,6 +46,8 @@ export const configSchema = z.object({
     .regex(/^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:.+$/, 'must be an Aurora cluster ARN')
     .optional(),
   DATABASE_NAME: z.string().min(1).default('minirag'),
+  /** The embedded database's (PGlite's) buffer pool, in MB: most of an idle local server's memory. */
+  PGLITE_SHARED_BUFFERS_MB: int(1, 4096).default(64),
 
   ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   ADMIN_TOKEN_SECRET_ARN: z.string().optional(),
@@ -72,6 +74,11 @@ export const configSchema = z.object({
    * outages without spending its attempts (after that an outage counts as an attempt).
    */
   INGEST_OUTAGE_RETRY_SECONDS: int(0, 7 * 86_400).default(3600),
+  /**
+   * The longest one source's ingestion may compute before it is FAILED with the reason (nothing stored). In
+   * AWS the ingest function's remaining time less a margin applies when it is shorter.
+   */
+  INGEST_DEADLINE_SECONDS: int(1, 86_400).default(1800),
 
   VECTOR_STORE: z.enum(['pgvector', 'qdrant']).default('pgvector'),
   QDRANT_URL: z.string().url().optional(),

@@ -161,3 +161,10 @@ export function serviceUnavailableIn(error: unknown): ServiceUnavailableError | 
   }
   return undefined;
 }
+
+/**
+ * An ingestion ran out of its time (the ingest function's remaining time less a margin, or
+ * INGEST_DEADLINE_SECONDS locally) before anything was stored. Like a document limit it is final: another
+ * delivery would spend the same time on the same document.
+ */
+export class IngestDeadlineError extends DocumentLimitError {}

@@ -4,6 +4,7 @@ import { errorLogFields } from '../domain/error-log.ts';
 import {
   DocumentLimitError,
   DomainError,
+  IngestDeadlineError,
   IngestRetryableError,
   serviceUnavailableIn,
   UnsupportedMediaTypeError,
@@ -22,13 +23,20 @@ import { type Metrics, noMetrics } from '../ports/telemetry.ts';
 import type { VectorStore } from '../ports/vector-store.ts';
 import { chunkText, sectionHeadingsAt } from '../rag/chunking/index.ts';
 import { type EmbeddingGroupMember, embedInBatches } from '../rag/embedding/index.ts';
-import { type DocumentType, type ExtractLimits, extractText } from '../rag/extract/index.ts';
+import {
+  type DocumentType,
+  defaultExtractLimits,
+  type ExtractLimits,
+  extractFile,
+  extractText,
+} from '../rag/extract/index.ts';
 import { fetchUrl } from '../rag/fetch/index.ts';
 import { normalizeText } from '../rag/normalize-text.ts';
 import { replaceSourceChunks } from '../repositories/chunks.ts';
 import { findSource, findSourceByHash, loadSourceContent, setSourceStatus } from '../repositories/sources.ts';
 import { recordUsage } from '../repositories/usage.ts';
-import { readOriginal } from './read-original.ts';
+import { type IngestDeadline, ingestDeadline } from './ingest-deadline.ts';
+import { downloadOriginal } from './read-original.ts';
 
 export interface IngestDeps {
   readonly db: Database;
@@ -43,6 +51,8 @@ export interface IngestDeps {
   readonly metrics?: Metrics;
   /** What one document may cost to read (defaults: defaultExtractLimits). */
   readonly extractLimits?: ExtractLimits;
+  /** Where an uploaded original is copied for extraction (default: the operating system's temp dir). */
+  readonly tempDir?: string;
   /** Only tests loosen the SSRF guard (to fetch from a local server). */
   readonly fetchSource?: typeof fetchUrl;
 }
@@ -63,6 +73,12 @@ export interface IngestAttempt {
   readonly number: number;
   readonly isLast: boolean;
   readonly outageIsFinal?: boolean;
+  /**
+   * When (epoch ms) this attempt must stop computing and store nothing more: the ingest function's remaining
+   * time less a margin for the writes, or the local worker's INGEST_DEADLINE_SECONDS. A document that needs
+   * longer ends FAILED with the reason, its message done (see IngestDeadline). None: no deadline.
+   */
+  readonly deadline?: number;
 }
 
 /**
@@ -105,6 +121,7 @@ async function ingestOrFail(
   embedding: EmbeddingGroupMember,
 ): Promise<IngestOutcome> {
   const tenantId = asTenantId(message.tenantId);
+  const deadline = ingestDeadline(attempt.deadline);
   // Read and claim in one transaction: skipped when deleted, superseded by a re-ingest, or already done.
   const claim = await deps.db.withTenant(tenantId, async (tx) => {
     const found = await findSource(tx, tenantId, message.sourceId);
@@ -122,12 +139,17 @@ async function ingestOrFail(
   if (!claim) return 'skipped';
   const source = claim;
   try {
-    const extracted = await extract(tenantId, source, deps);
+    const extracted = await extract(tenantId, source, deps, deadline);
     if ('duplicateOf' in extracted) return await markDuplicate(tenantId, source, extracted.duplicateOf, deps);
     const { text, contentHash } = extracted;
     const chunks = chunkText(text, deps.chunking);
     if (chunks.length === 0) throw new UnusableSourceError('The source contains no text to index.');
-    const embedded = await embedding.embed(chunks.map((c) => c.content));
+    const embeddingChunks = `embedding its ${chunks.length.toLocaleString('en-US')} chunks`;
+    deadline.check(embeddingChunks);
+    // Embedding writes nothing, so at the deadline it is abandoned where it stands.
+    const embedded = await deadline.race(embedding.embed(chunks.map((c) => c.content)), embeddingChunks);
+    // The last moment to give up with nothing stored: from here on the writes run to their end.
+    deadline.check(embeddingChunks);
     const space = deps.embedder.space;
     const ids = chunks.map((c) => pointId(tenantId, source.id, source.version, c.ordinal));
     await deps.vectorStore.ensureSpace(space);
@@ -309,9 +331,11 @@ async function extract(
   tenantId: TenantId,
   source: Source,
   deps: IngestDeps,
+  deadline: IngestDeadline,
 ): Promise<{ text: string; contentHash: string | null } | { duplicateOf: Source }> {
   if (source.type === 'url') {
     const fetched = await (deps.fetchSource ?? fetchUrl)(source.url!, { maxBytes: deps.maxSourceBytes });
+    deadline.check('fetching the page');
     const contentHash = createHash('sha256').update(fetched.bytes).digest('hex');
     const duplicate = await deps.db.withTenant(tenantId, (tx) => findSourceByHash(tx, tenantId, contentHash));
     if (duplicate && duplicate.id !== source.id) {
@@ -324,51 +348,95 @@ async function extract(
       : /html/.test(fetched.contentType ?? '')
         ? 'html'
         : 'text';
-    const text = await extractText(
-      { bytes: fetched.bytes, contentType: fetched.contentType, type },
+    const text = await readWithin(
+      deadline,
+      (limits) => extractText({ bytes: fetched.bytes, contentType: fetched.contentType, type }, limits),
       deps.extractLimits,
     );
     return { text: normalizeText(text), contentHash };
   }
   const stored = await deps.db.withTenant(tenantId, (tx) => loadSourceContent(tx, tenantId, source.id));
   if (stored?.blobKey)
-    return extractOriginal(tenantId, { ...source, type: source.type }, stored.blobKey, deps);
+    return extractOriginal(tenantId, { ...source, type: source.type }, stored.blobKey, deps, deadline);
   if (!stored?.content) throw new UnusableSourceError('The source has no content.');
-  const text = await extractText(
-    { bytes: stored.content, contentType: source.contentType ?? undefined, type: source.type },
-    deps.extractLimits,
-  );
+  const document = { bytes: stored.content, contentType: source.contentType ?? undefined, type: source.type };
+  const text = await readWithin(deadline, (limits) => extractText(document, limits), deps.extractLimits);
   return { text: normalizeText(text), contentHash: null };
 }
 
 /**
- * A file kept in the blob store. Its hash is computed here, from the bytes read for extraction anyway, and
- * claimed on the row before the expensive steps: a twin ingested at the same time then fails the unique
- * hash index, and its next attempt finds this source and ends as its duplicate.
+ * Extraction within the deadline: the worker's own timer is cut to the time left, so it is stopped (and
+ * its thread terminated) when the ingestion's time is up, and that stop reads as the deadline, not as a
+ * document too slow to read within EXTRACT_TIMEOUT_SECONDS.
+ */
+async function readWithin(
+  deadline: IngestDeadline,
+  read: (limits: ExtractLimits) => Promise<string>,
+  limits: ExtractLimits = defaultExtractLimits,
+): Promise<string> {
+  const left = deadline.remainingMs();
+  const doing = 'reading the document';
+  deadline.check(doing);
+  const cut = left < limits.timeoutMs ? { ...limits, timeoutMs: Math.max(1, Math.floor(left)) } : limits;
+  try {
+    return await deadline.race(read(cut), doing);
+  } catch (error) {
+    if (error instanceof DocumentLimitError && !(error instanceof IngestDeadlineError) && cut !== limits) {
+      if (deadline.remainingMs() <= 0) throw deadline.error(doing);
+    }
+    throw error;
+  }
+}
+
+/**
+ * A file kept in the blob store, copied to a temporary file (removed whatever happens) so no step holds the
+ * whole original in this process. Its hash is computed on the way and claimed on the row before the
+ * expensive steps: a twin ingested at the same time then fails the unique hash index, and its next attempt
+ * finds this source and ends as its duplicate.
  */
 async function extractOriginal(
   tenantId: TenantId,
   source: Source & { readonly type: DocumentType },
   blobKey: string,
   deps: IngestDeps,
+  deadline: IngestDeadline,
 ): Promise<{ text: string; contentHash: string | null } | { duplicateOf: Source }> {
-  const { bytes, contentHash } = await readOriginal(
+  const downloading = `downloading the file (${(source.sizeBytes / 1024 / 1024).toFixed(1)} MB)`;
+  deadline.check(downloading);
+  const left = deadline.remainingMs();
+  const original = await downloadOriginal(
     deps.blobStore,
     blobKey,
     source.sizeBytes,
     deps.maxSourceBytes,
-  );
-  const duplicate = await deps.db.withTenant(tenantId, async (tx) => {
-    const existing = await findSourceByHash(tx, tenantId, contentHash);
-    if (existing && existing.id !== source.id) return existing;
-    await setSourceStatus(tx, tenantId, source.id, source.version, { status: 'PROCESSING', contentHash });
-    return undefined;
+    deps.tempDir,
+    Number.isFinite(left) ? AbortSignal.timeout(Math.max(1, Math.floor(left))) : undefined,
+  ).catch((error: unknown) => {
+    throw error instanceof Error && error.name === 'AbortError' && deadline.remainingMs() <= 0
+      ? deadline.error(downloading)
+      : error;
   });
-  if (duplicate) return { duplicateOf: duplicate };
-  await deps.blobStore.retain(blobKey);
-  const text = await extractText(
-    { bytes, contentType: source.contentType ?? undefined, type: source.type },
-    deps.extractLimits,
-  );
-  return { text: normalizeText(text), contentHash };
+  try {
+    const { contentHash } = original;
+    const duplicate = await deps.db.withTenant(tenantId, async (tx) => {
+      const existing = await findSourceByHash(tx, tenantId, contentHash);
+      if (existing && existing.id !== source.id) return existing;
+      await setSourceStatus(tx, tenantId, source.id, source.version, { status: 'PROCESSING', contentHash });
+      return undefined;
+    });
+    if (duplicate) return { duplicateOf: duplicate };
+    await deps.blobStore.retain(blobKey);
+    const text = await readWithin(
+      deadline,
+      (limits) =>
+        extractFile(
+          { path: original.path, contentType: source.contentType ?? undefined, type: source.type },
+          limits,
+        ),
+      deps.extractLimits,
+    );
+    return { text: normalizeText(text), contentHash };
+  } finally {
+    await original.remove();
+  }
 }

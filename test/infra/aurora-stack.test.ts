@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { MAX_RECEIVE_COUNT } from '#infra/constructs/ingest.ts';
+import { ingestEphemeralStorageMb, MAX_RECEIVE_COUNT } from '#infra/constructs/ingest.ts';
 import { estimateCost } from '#infra/cost/estimate.ts';
 import {
   expectCommonEnvironment,
@@ -73,6 +73,16 @@ describe('MiniRAG stack in aurora mode', () => {
       String(MAX_RECEIVE_COUNT),
     );
     template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+  });
+
+  it("when a batch of the largest uploads is ingested then its originals fit /tmp and the size limit is the api's", () => {
+    const ingest = functionProps(s, fns.ingest);
+    const api = functionProps(s, fns.api);
+    expect(ingest.Environment.Variables.MAX_UPLOAD_BYTES).toBe(api.Environment.Variables.MAX_UPLOAD_BYTES);
+    // 10 sources of up to 100 MiB each (the defaults), plus room for the runtime.
+    expect(ingest.EphemeralStorage).toEqual({ Size: 10 * 100 + 64 });
+    expect(ingestEphemeralStorageMb(1, 1024 * 1024)).toBe(512);
+    expect(ingestEphemeralStorageMb(100, 2_000_000_000)).toBe(10_240);
   });
 
   it('when the visibility timeout is set then it is at least six times the ingest function timeout', () => {
@@ -178,6 +188,7 @@ describe('MiniRAG stack in aurora mode', () => {
       'OPENAI_API_KEY_SECRET_ARN',
       'QUEUE_URL',
       'INGEST_MAX_ATTEMPTS',
+      'MAX_UPLOAD_BYTES',
       'BLOB_BUCKET',
     ]);
     expectCommonEnvironment(s, fns.chat, 'minirag-chat-stream', [

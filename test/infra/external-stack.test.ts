@@ -66,6 +66,7 @@ describe('MiniRAG stack with an external database', () => {
         'DATABASE_SECRET_ARN',
         'QUEUE_URL',
         'INGEST_MAX_ATTEMPTS',
+        'MAX_UPLOAD_BYTES',
         'BLOB_BUCKET',
       ],
       'DEBUG',

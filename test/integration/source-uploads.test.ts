@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalServer } from '#cli/server/local-server.ts';
@@ -28,10 +29,16 @@ describe.each(databaseKinds())('direct uploads on $name', (kind) => {
   let a: TestTenant;
   let b: TestTenant;
   let pdf: Uint8Array;
+  /** Where ingestion copies each original for extraction: empty again once a source is done. */
+  let copies: string;
 
   beforeAll(async () => {
     database = await kind.create();
-    h = await startIngestHarness(database, { platform: { env: { UPLOAD_URL_SECONDS: '2' } } });
+    copies = await mkdtemp(join(tmpdir(), 'minirag-copies-'));
+    h = await startIngestHarness(database, {
+      platform: { env: { UPLOAD_URL_SECONDS: '2' } },
+      ingest: { tempDir: copies },
+    });
     // The local server's upload route over the same blob store (its own worker is never started).
     server = createLocalServer({ ...testPlatform(database), blobStore: h.platform.blobStore }).app;
     a = await createTestTenant(h.api, 'up-a');
@@ -44,6 +51,7 @@ describe.each(databaseKinds())('direct uploads on $name', (kind) => {
   afterAll(async () => {
     await h.dispose();
     await database.dispose();
+    await rm(copies, { recursive: true, force: true });
   });
 
   const start = (token: string, body: Record<string, unknown>) =>
@@ -133,6 +141,8 @@ describe.each(databaseKinds())('direct uploads on $name', (kind) => {
     await expectConsistentSource(h, a.id, source);
     const chunks = await h.chunkRows(id);
     expect(chunks.length).toBeGreaterThan(0);
+    // The original was read from a temporary copy, removed once extracted.
+    expect(await readdir(copies)).toEqual([]);
     // B sees nothing of it.
     expectProblem(await call(h.api, 'GET', `/v1/sources/${id}`, { token: b.apiToken }), 404);
 
@@ -284,6 +294,7 @@ describe.each(databaseKinds())('direct uploads on $name', (kind) => {
     expect(source.status).toBe('FAILED');
     expect(source.error).toMatch(/PDF/i);
     expect(source.error).not.toMatch(/internal/i);
+    expect(await readdir(copies)).toEqual([]);
   });
 
   it('when an upload is never completed then after 24 hours the sweep removes the source and its file', async () => {

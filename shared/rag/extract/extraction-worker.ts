@@ -4,13 +4,15 @@
  * Error's class does not survive the thread boundary). Bundled on its own next to the ingest function's
  * handler (infra/constructs/ingest.ts).
  */
+import { readFile } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import type { ExtractLimits } from './limits.ts';
-import { type ExtractInput, readDocument } from './read-document.ts';
+import { type ExtractInput, type FileExtractInput, readDocument } from './read-document.ts';
 
 export interface ExtractionRequest {
   readonly id: number;
-  readonly input: ExtractInput;
+  /** A file is read here, so the thread that asks never holds its bytes. */
+  readonly input: ExtractInput | FileExtractInput;
   readonly limits: ExtractLimits;
 }
 
@@ -24,7 +26,8 @@ export const READY = 'ready';
 parentPort?.on('message', async ({ id, input, limits }: ExtractionRequest) => {
   let reply: ExtractionReply;
   try {
-    reply = { id, ok: true, text: await readDocument(input, limits) };
+    const document = 'path' in input ? { ...input, bytes: await readFile(input.path) } : input;
+    reply = { id, ok: true, text: await readDocument(document, limits) };
   } catch (error) {
     reply = {
       id,

@@ -1,11 +1,12 @@
+import { readFile } from 'node:fs/promises';
 import { decodeText } from './decode-text.ts';
 import { checkExtractedChars, defaultExtractLimits, type ExtractLimits } from './limits.ts';
-import type { ExtractInput } from './read-document.ts';
+import type { ExtractInput, FileExtractInput } from './read-document.ts';
 import { readInWorker } from './read-in-worker.ts';
 
 export { type DocumentType, detectSourceType, mediaTypeOf } from '../../domain/document-type.ts';
 export { defaultExtractLimits, type ExtractLimits } from './limits.ts';
-export type { ExtractInput } from './read-document.ts';
+export type { ExtractInput, FileExtractInput } from './read-document.ts';
 
 /**
  * The plain text of a document, not yet normalised (see normalizeText). Unreadable input throws
@@ -21,6 +22,21 @@ export async function extractText(
   // only the worker loads: a module that detects a document's type through this front door never does.
   if (input.type === 'text' || input.type === 'markdown') {
     return checkExtractedChars(decodeText(input.bytes, { contentType: input.contentType }), limits);
+  }
+  return readInWorker(input, limits);
+}
+
+/**
+ * extractText for a document kept in a file: the extraction worker reads the file itself, so the calling
+ * thread never holds a large PDF or Word file (plain text is read here; decoding it needs the bytes anyway).
+ */
+export async function extractFile(
+  input: FileExtractInput,
+  limits: ExtractLimits = defaultExtractLimits,
+): Promise<string> {
+  if (input.type === 'text' || input.type === 'markdown') {
+    const bytes = await readFile(input.path);
+    return checkExtractedChars(decodeText(bytes, { contentType: input.contentType }), limits);
   }
   return readInWorker(input, limits);
 }

@@ -14,6 +14,11 @@ export interface ExtractInput {
   readonly filename?: string | undefined;
 }
 
+/** A document kept in a file (a downloaded original): whoever reads it loads the bytes itself. */
+export interface FileExtractInput extends Omit<ExtractInput, 'bytes'> {
+  readonly path: string;
+}
+
 /**
  * The plain text of a document, within `limits`, read on the calling thread. Only the extraction worker
  * (and plain text, which costs no more than its own size) calls this directly; everything else goes

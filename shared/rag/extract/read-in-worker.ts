@@ -9,7 +9,7 @@ import {
 } from '../../domain/errors.ts';
 import type { ExtractionReply, ExtractionRequest } from './extraction-worker.ts';
 import type { ExtractLimits } from './limits.ts';
-import type { ExtractInput } from './read-document.ts';
+import type { ExtractInput, FileExtractInput } from './read-document.ts';
 
 /** The errors a worker may report that are meant for the uploader; anything else is an internal fault. */
 const documentErrors: Record<string, new (message: string) => DomainError> = {
@@ -109,7 +109,10 @@ function release(pooled: PooledWorker, healthy: boolean): void {
  * answering, and in AWS the rest of the SQS batch completes. At most MAX_WORKERS documents are read at once;
  * warm workers are reused, since loading pdf.js and the other readers takes longer than most documents do.
  */
-export async function readInWorker(input: ExtractInput, limits: ExtractLimits): Promise<string> {
+export async function readInWorker(
+  input: ExtractInput | FileExtractInput,
+  limits: ExtractLimits,
+): Promise<string> {
   const pooled = await acquire(limits.maxHeapMb);
   try {
     await pooled.ready;
@@ -167,6 +170,10 @@ export async function readInWorker(input: ExtractInput, limits: ExtractLimits): 
     worker.on('message', onMessage);
     worker.once('error', onError);
     worker.once('exit', onExit);
+    if ('path' in input) {
+      worker.postMessage({ id, input, limits } satisfies ExtractionRequest);
+      return;
+    }
     // Posting a view would clone its whole backing buffer (a database driver's may be far larger than the
     // document); an exact copy is moved to the worker instead.
     const bytes = new Uint8Array(input.bytes);
