@@ -319,7 +319,11 @@ async function markDuplicate(
   await deps.db.withTenant(tenantId, (tx) =>
     setSourceStatus(tx, tenantId, source.id, source.version, {
       status: 'FAILED',
-      error: `The same content is already source ${original.id} ('${original.title}'); nothing was re-embedded.`,
+      // A failed original is the one to retry: a second copy of the same bytes cannot be kept beside it.
+      error:
+        original.status === 'FAILED'
+          ? `The same content is already source ${original.id} ('${original.title}'), whose ingestion failed: ${original.error ?? 'no reason was recorded'} Re-ingest that source to try again; nothing was embedded here.`
+          : `The same content is already source ${original.id} ('${original.title}'); nothing was re-embedded.`,
       duplicateOf: original.id,
     }),
   );

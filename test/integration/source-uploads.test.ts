@@ -183,6 +183,25 @@ describe.each(databaseKinds())('direct uploads on $name', (kind) => {
     });
   });
 
+  it('when the same bytes as a failed source are uploaded again then the copy says to re-ingest the failed one', async () => {
+    const bytes = await makePdf([['Retry guidance: the failed ingestion of the valve manual.']]);
+    const first = await upload(a, bytes, 'valves.pdf');
+    expect((await complete(a.apiToken, first)).status).toBe(202);
+    await h.idle();
+    await h.superuser.withSystem((tx) =>
+      tx.query(
+        sql`update sources set status = 'FAILED', error = 'The embedding provider was unavailable.' where id = ${first}`,
+      ),
+    );
+    const second = await upload(a, bytes, 'valves-again.pdf');
+    expect((await complete(a.apiToken, second)).status).toBe(202);
+    await h.idle();
+    const dup = await getSourceJson(h, a.apiToken, second);
+    expect(dup).toMatchObject({ status: 'FAILED', duplicate_of: first, chunk_count: 0 });
+    expect(dup.error).toContain('whose ingestion failed: The embedding provider was unavailable.');
+    expect(dup.error).toContain('Re-ingest that source to try again');
+  });
+
   it("when tenant B completes, reads or re-ingests A's waiting upload then 404 and A's source is untouched", async () => {
     const started = await start(a.apiToken, {
       filename: 'a.pdf',
