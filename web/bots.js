@@ -83,6 +83,7 @@ function edit(bot, focus = true) {
   $('#bot-prompt').value = bot?.system_prompt ?? '';
   $('#bot-temperature').value = bot?.temperature ?? '';
   $('#bot-topk').value = bot?.retrieval?.top_k ?? '';
+  $('#bot-query-expansion').checked = bot?.retrieval?.query_expansion ?? false;
   $('#bot-key').value = '';
   $('#bot-key-remove').checked = false;
   const configured = bot?.credentials?.configured;
@@ -112,7 +113,8 @@ async function save(event) {
     temperature: numberOrNull($('#bot-temperature').value),
   };
   const topK = numberOrNull($('#bot-topk').value);
-  if (topK !== null) body.retrieval = { top_k: topK };
+  body.retrieval = { query_expansion: $('#bot-query-expansion').checked };
+  if (topK !== null) body.retrieval.top_k = topK;
   const key = provider === 'bedrock' ? '' : $('#bot-key').value.trim();
   if (key) body.credentials = { api_key: key };
   else if ($('#bot-key-remove').checked) body.credentials = null;

@@ -60,6 +60,7 @@ export interface BotJson {
   readonly model: string | null;
   readonly base_url: string | null;
   readonly credentials: { readonly configured: boolean; readonly last4: string | null };
+  readonly retrieval: { readonly top_k: number; readonly query_expansion: boolean };
   readonly created_at: string;
 }
 

@@ -18,6 +18,7 @@ interface BotCreateOptions {
   readonly systemPrompt?: string;
   readonly temperature?: string;
   readonly topK?: string;
+  readonly queryExpansion?: boolean;
 }
 
 /** `minirag bot create|list|delete`. Provider keys come from an environment variable, never from argv. */
@@ -42,6 +43,10 @@ export function registerBot(program: Command): void {
     .option('--system-prompt <text>', 'instructions placed before the platform rules')
     .option('--temperature <n>', 'sampling temperature, 0–2')
     .option('--top-k <n>', 'passages retrieved per question (default 6)')
+    .option(
+      '--query-expansion',
+      'widen each question with the words of its best full-text matches (RM3): better recall, slower search',
+    )
     .action(
       handled(async (options: BotCreateOptions, command: Command) => {
         if (options.provider && !PROVIDERS.includes(options.provider))
@@ -67,7 +72,14 @@ export function registerBot(program: Command): void {
             ...(options.region ? { region: options.region } : {}),
             ...(options.systemPrompt ? { system_prompt: options.systemPrompt } : {}),
             ...(options.temperature ? { temperature: Number(options.temperature) } : {}),
-            ...(options.topK ? { retrieval: { top_k: Number(options.topK) } } : {}),
+            ...(options.topK || options.queryExpansion
+              ? {
+                  retrieval: {
+                    ...(options.topK ? { top_k: Number(options.topK) } : {}),
+                    ...(options.queryExpansion ? { query_expansion: true } : {}),
+                  },
+                }
+              : {}),
             ...(apiKey ? { credentials: { api_key: apiKey } } : {}),
           },
         });
@@ -75,6 +87,10 @@ export function registerBot(program: Command): void {
         out(
           `  ${created.provider ? `${created.provider} / ${created.model}` : 'no provider: extractive answers (quotes with citations)'}` +
             (created.credentials.configured ? `, key configured ${created.credentials.last4}` : ''),
+        );
+        out(
+          `  Retrieval: top ${created.retrieval.top_k} passages` +
+            (created.retrieval.query_expansion ? ', query expansion on' : ''),
         );
         out(`  Chat with it: minirag chat --bot ${created.id}`);
       }),

@@ -21,6 +21,12 @@ export interface RetrievalSettings {
   readonly scoreThreshold: number | null;
   readonly tags: string[];
   readonly rerank?: RerankSettings | null | undefined;
+  /**
+   * Pseudo-relevance feedback (RM3) on the full-text side: the question is widened with the words of its
+   * best lexical matches before the final search. Better recall on vocabulary-mismatched questions, at
+   * about three times the lexical search's time.
+   */
+  readonly queryExpansion: boolean;
 }
 
 export interface BotProfile {
@@ -45,7 +51,12 @@ export interface BotProfile {
   readonly updatedAt: Date;
 }
 
-export const DEFAULT_RETRIEVAL: RetrievalSettings = { topK: 6, scoreThreshold: null, tags: [] };
+export const DEFAULT_RETRIEVAL: RetrievalSettings = {
+  topK: 6,
+  scoreThreshold: null,
+  tags: [],
+  queryExpansion: false,
+};
 
 /** What a tenant admin writes; never read back. */
 export interface ProviderCredentials {

@@ -178,6 +178,7 @@ function retrievalOf(
     scoreThreshold:
       input.scoreThreshold !== undefined ? input.scoreThreshold : (current?.scoreThreshold ?? null),
     tags: input.tags ?? current?.tags ?? [],
+    queryExpansion: input.queryExpansion ?? current?.queryExpansion ?? false,
     // Stored only when on: reranking is off by default.
     ...(rerank ? { rerank } : {}),
   };

@@ -196,13 +196,13 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('repository contract on $
         provider: 'openai',
         model: 'gpt-4o-mini',
         temperature: 0.7,
-        retrieval: { topK: 4, scoreThreshold: 0.25, tags: ['a', 'b'] },
+        retrieval: { topK: 4, scoreThreshold: 0.25, tags: ['a', 'b'], queryExpansion: true },
         credentials: { envelope, last4: 'WXYZ' },
       }),
     );
     expect(bot).toMatchObject({
       temperature: 0.7,
-      retrieval: { topK: 4, scoreThreshold: 0.25, tags: ['a', 'b'] },
+      retrieval: { topK: 4, scoreThreshold: 0.25, tags: ['a', 'b'], queryExpansion: true },
     });
     expect(bot).toMatchObject({
       hasCredentials: true,
@@ -217,7 +217,7 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('repository contract on $
         model: undefined,
         temperature: null,
         credentials: null,
-        retrieval: { topK: 2, scoreThreshold: null, tags: [] },
+        retrieval: { topK: 2, scoreThreshold: null, tags: [], queryExpansion: false },
       }),
     );
     expect(changed).toMatchObject({
@@ -226,7 +226,7 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('repository contract on $
       hasCredentials: false,
       credentialsLast4: null,
     });
-    expect(changed?.retrieval).toEqual({ topK: 2, scoreThreshold: null, tags: [] });
+    expect(changed?.retrieval).toEqual({ topK: 2, scoreThreshold: null, tags: [], queryExpansion: false });
     expect(await db.withTenant(t, (tx) => bots.findBotCredentials(tx, t, id))).toBeNull();
     expect(await db.withTenant(t, (tx) => bots.updateBot(tx, t, newId(), { name: 'x' }))).toBeNull();
     expect(await db.withTenant(t, (tx) => bots.deleteBot(tx, t, id))).toBe(true);

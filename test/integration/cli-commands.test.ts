@@ -194,7 +194,19 @@ describe('the minirag CLI (node bin/minirag.js) against a running local server',
     expect(revoked.stderr).not.toMatch(STACK_LINE);
 
     const bot = await cli(
-      ['bot', 'create', '--name', 'GPT', '--provider', 'openai', '--api-key-env', 'TEST_KEY'],
+      [
+        'bot',
+        'create',
+        '--name',
+        'GPT',
+        '--provider',
+        'openai',
+        '--api-key-env',
+        'TEST_KEY',
+        '--top-k',
+        '3',
+        '--query-expansion',
+      ],
       {
         home,
         env: { TEST_KEY: 'sk-test-0123456789wxyz' },
@@ -202,6 +214,7 @@ describe('the minirag CLI (node bin/minirag.js) against a running local server',
     );
     expect(bot.code, bot.stderr).toBe(0);
     expect(bot.stdout).toContain('openai / gpt-4o-mini, key configured …wxyz');
+    expect(bot.stdout).toContain('Retrieval: top 3 passages, query expansion on');
     expect(bot.stdout).not.toContain('sk-test-0123456789wxyz');
   });
 });

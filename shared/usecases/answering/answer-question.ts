@@ -22,7 +22,7 @@ import { fitSources, type InputPlan, planInput } from './input-plan.ts';
 import { answerRequest, botInstructions } from './prompt.ts';
 import { reserveQuota, settleReservation } from './quota.ts';
 import { type RerankerFor, rerankCandidates } from './rerank-candidates.ts';
-import { retrieveContext } from './retrieve-context.ts';
+import { EXPANDED_LEXICAL_SCORING, LEXICAL_SCORING, retrieveContext } from './retrieve-context.ts';
 import { rewriteQuery } from './rewrite-query.ts';
 import { type PendingUsage, streamAnswer } from './stream-answer.ts';
 import { noTrace, type TraceRecorder } from './trace-recorder.ts';
@@ -235,7 +235,12 @@ async function retrieveGrounding(
   const retrieval = await retrieveContext(
     tenantId,
     rewrite.query,
-    { topK: bot.retrieval.topK, tags: bot.retrieval.tags, scoreThreshold: bot.retrieval.scoreThreshold },
+    {
+      topK: bot.retrieval.topK,
+      tags: bot.retrieval.tags,
+      scoreThreshold: bot.retrieval.scoreThreshold,
+      lexical: bot.retrieval.queryExpansion ? EXPANDED_LEXICAL_SCORING : LEXICAL_SCORING,
+    },
     deps,
     trace,
   );
