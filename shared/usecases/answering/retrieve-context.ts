@@ -77,14 +77,18 @@ export interface RetrievalResult {
 /**
  * The fusion each kind of embedder gets. The offline embedder is a hashed bag of words — a noisier copy
  * of the lexical signal — and its method and weight were chosen by 5-fold cross-validation on the
- * Cranfield dev split (docs/performance.md, "Choosing the fusion"). A semantic embedding model could not
- * be measured here; it gets plain RRF with equal votes, the method that needs no score calibration.
+ * Cranfield dev split (docs/performance.md, "Choosing the fusion"), over the lexical list it is fused with:
+ * a list widened by query expansion already holds more of what the dense side would add, so it takes a
+ * smaller dense weight. A semantic embedding model could not be measured here; it gets plain RRF with equal
+ * votes, the method that needs no score calibration.
  */
-export function fusionFor(embedder: Embedder): FusionMethod {
-  return embedder.space.provider === 'offline' ? OFFLINE_FUSION : { kind: 'rrf', denseWeight: 1 };
+export function fusionFor(embedder: Embedder, lexical: LexicalScoring = LEXICAL_SCORING): FusionMethod {
+  if (embedder.space.provider !== 'offline') return { kind: 'rrf', denseWeight: 1 };
+  return lexical.feedback ? OFFLINE_EXPANDED_FUSION : OFFLINE_FUSION;
 }
 
-export const OFFLINE_FUSION: FusionMethod = { kind: 'agreement', denseWeight: 0.3 };
+export const OFFLINE_FUSION: FusionMethod = { kind: 'agreement', denseWeight: 0.5 };
+export const OFFLINE_EXPANDED_FUSION: FusionMethod = { kind: 'agreement', denseWeight: 0.3 };
 
 export interface RetrievalCandidates {
   /** Vector-store hits, best first, score = cosine similarity. */
@@ -196,9 +200,11 @@ export async function retrieveContext(
   const candidates = options.candidates ?? Math.max(options.topK * 4, 20);
   const found = await retrieveCandidates(tenantId, query, { ...options, candidates }, deps, trace);
   const fusionStart = trace.now();
-  const fused = fuse(found.dense, found.lexical, options.fusion ?? fusionFor(deps.embedder)).map(
-    (c) => [c.id, c.score] as const,
-  );
+  const fused = fuse(
+    found.dense,
+    found.lexical,
+    options.fusion ?? fusionFor(deps.embedder, options.lexical ?? LEXICAL_SCORING),
+  ).map((c) => [c.id, c.score] as const);
   // Read a few more than topK: some ids may belong to versions that are no longer current.
   const wanted = fused.slice(0, options.topK * 2);
   const rows = await deps.db.withTenant(tenantId, (tx) =>
