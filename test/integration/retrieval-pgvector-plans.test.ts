@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tenantIndexName } from '#shared/adapters/pgvector/schema.ts';
 import {
   cappedCountStatement,
   createPgVectorStore,
   type SearchPlan,
   searchStatement,
 } from '#shared/adapters/pgvector/vector-store.ts';
+import { embeddingSpaceName } from '#shared/adapters/vector-space.ts';
 import { compile, type SqlFragment, sql } from '#shared/db/sql.ts';
 import { asTenantId, type TenantId } from '#shared/domain/ids.ts';
 import type { Database, Queryable } from '#shared/ports/database.ts';
@@ -160,5 +162,51 @@ describe('pgvector search by tenant size (PGlite, after ANALYZE)', () => {
     expect(statements.some((t) => /hnsw\.iterative_scan/.test(t))).toBe(true);
     // Approximate, but on 2,500 random 8-dim vectors the graph finds nearly all true neighbours.
     expect(found / 100).toBeGreaterThan(0.8);
+  });
+
+  it('when a tenant reaches the threshold, then it gets an HNSW index of its own, which its index-ordered search takes over the shared one', async () => {
+    const own = asTenantId(randomUUID());
+    await db.withSystem((tx) =>
+      tx.query(sql`insert into tenants (id, slug, name) values (${own}, ${own}, ${'Own'})`),
+    );
+    const store = createPgVectorStore(db, { exactSearchBelow: EXACT_BELOW });
+    const indexName = tenantIndexName(embeddingSpaceName(space), own);
+    const indexExists = async () =>
+      (
+        await db.withSystem((tx) =>
+          tx.query(
+            sql`select 1 from pg_indexes where tablename = 'chunk_vectors' and indexname = ${indexName}`,
+          ),
+        )
+      ).length === 1;
+    const points = Array.from({ length: EXACT_BELOW + 100 }, () => ({
+      id: randomUUID(),
+      vector: vector(),
+      sourceId: randomUUID(),
+      sourceVersion: 1,
+      chunkId: randomUUID(),
+      tags: [],
+    }));
+    vectorsOf.set(
+      own,
+      points.map((p) => ({ id: p.chunkId, v: p.vector })),
+    );
+    await store.upsert(own, space, points.slice(0, EXACT_BELOW - 100));
+    expect(await indexExists()).toBe(false);
+    await store.upsert(own, space, points.slice(EXACT_BELOW - 100));
+    expect(await indexExists()).toBe(true);
+    // The small tenant never got one.
+    expect(await planOf('hnsw', small)).not.toContain(tenantIndexName(embeddingSpaceName(space), small));
+
+    await db.withSystem((tx) => tx.execScript('analyze chunk_vectors'));
+    expect(await planOf('hnsw', own)).toContain(indexName);
+    let found = 0;
+    for (let i = 0; i < 20; i++) {
+      const q = vector();
+      const hits = await store.search(own, space, q, { limit: 10 });
+      const truth = new Set(bruteForce(own, q, 10));
+      found += hits.filter((h) => truth.has(h.chunkId)).length;
+    }
+    expect(found / 200).toBeGreaterThanOrEqual(0.95);
   });
 });

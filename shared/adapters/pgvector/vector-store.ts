@@ -4,7 +4,7 @@ import type { Database } from '../../ports/database.ts';
 import type { EmbeddingSpace } from '../../ports/embedder.ts';
 import type { VectorHit, VectorStore } from '../../ports/vector-store.ts';
 import { assertPointFits, assertVectorFits, embeddingSpaceName } from '../vector-space.ts';
-import { comparedType, ensureChunkVectorsTable, ensureSpaceIndex } from './schema.ts';
+import { comparedType, ensureChunkVectorsTable, ensureSpaceIndex, ensureTenantIndex } from './schema.ts';
 
 export interface PgVectorStoreOptions {
   /**
@@ -24,20 +24,20 @@ export interface PgVectorStoreOptions {
 }
 
 /**
- * Below this many vectors in a space a tenant is searched exactly (docs/performance.md, "Exact below a
- * size"). At 10k vectors, in a 100k-row table where the tenant is a tenth of the rows, the tenant-filtered
- * HNSW search was only 1.1–2.4× faster than the exact scan and found 0.85–0.93 of the exact top 10 at
- * ef_search 400–1000: the graph is shared by every tenant, and a filter that keeps one row in ten leaves the
- * walk few of the tenant's true neighbours. The exact scan's cost grows linearly, so the threshold sits
- * where it is still a few tens of milliseconds on a server.
+ * Below this many vectors in a space a tenant is searched exactly (docs/performance.md, "Retrieval"); at it,
+ * the tenant gets an HNSW index of its own (schema.ts, ensureTenantIndex) and is searched through it. At 10k
+ * vectors, in a 100k-row table where the tenant is a tenth of the rows, a search of the space's shared index
+ * filtered to the tenant was only 1.1–2.4× faster than the exact scan and found 0.85–0.93 of the exact top
+ * 10, so below 20k the exact scan is the better plan; its cost grows linearly, which is what the tenant's own
+ * graph is for.
  */
 export const EXACT_SEARCH_BELOW = 20_000;
 
 /**
- * ef_search of the HNSW path, pgvector's maximum. A tenant above the threshold still shares the graph with
- * the others: for a 10k-vector tenant in 100k rows recall@10 against the exact top 10 was 0.85 at 400 and
- * 0.93 at 1000, at latencies the loaded machine could not tell apart (p50 29 and 33 ms, p95 62 and 51 ms);
- * for a tenant holding half of a 20k table, 0.61 / 0.81 / 0.93 / 0.97 at 40 / 100 / 200 / 400.
+ * ef_search of the HNSW path, pgvector's maximum. It matters most when the tenant's search walks the space's
+ * shared graph (a tenant that grew past the threshold before it had an index of its own, until its next
+ * write): for a 10k-vector tenant in 100k rows, recall@10 was 0.85 at 400 and 0.93 at 1000, at latencies
+ * the loaded machine could not tell apart.
  */
 export const HNSW_EF_SEARCH = 1000;
 
@@ -144,6 +144,26 @@ export function createPgVectorStore(db: Database, options: PgVectorStoreOptions 
     return pending;
   }
 
+  // Tenant/space pairs whose own HNSW index this process has made sure of.
+  const tenantIndexes = new Set<string>();
+
+  /**
+   * After a write: a tenant that has reached the exact-search threshold gets its own HNSW index (schema.ts,
+   * ensureTenantIndex), which the planner prefers to the space's shared one for that tenant's searches.
+   */
+  async function indexLargeTenant(tenantId: TenantId, space: EmbeddingSpace): Promise<void> {
+    const key = `${tenantId}/${embeddingSpaceName(space)}`;
+    if (tenantIndexes.has(key)) return;
+    const [row] = await db.withTenant(tenantId, (tx) =>
+      tx.query<{ n: number }>(cappedCountStatement(tenantId, space, exactBelow)),
+    );
+    const n = row?.n ?? 0;
+    sizes.set(key, { n, at: Date.now() });
+    if (n < exactBelow) return;
+    await db.withSystem((tx) => ensureTenantIndex(tx, embeddingSpaceName(space), tenantId, space.dimensions));
+    tenantIndexes.add(key);
+  }
+
   const sourceCondition = (tenantId: TenantId, space: EmbeddingSpace, sourceId: string) =>
     sql`tenant_id = ${tenantId} and space = ${embeddingSpaceName(space)} and source_id = ${sourceId}`;
 
@@ -182,6 +202,7 @@ export function createPgVectorStore(db: Database, options: PgVectorStoreOptions 
             chunk_id = excluded.chunk_id, tags = excluded.tags, embedding = excluded.embedding
           where chunk_vectors.tenant_id = excluded.tenant_id`),
       );
+      await indexLargeTenant(tenantId, space);
     },
 
     async search(tenantId, space, vector, opts) {
