@@ -20,12 +20,14 @@ import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 const ADMIN_TOKEN = 'platform-admin-token-0123456789abcdef';
 const JWT_KEY = 'authenticate-test-signing-key-0123456789abcdef0123';
 
-/** The database, recording the statements sent through it. */
-function recording(db: Database) {
+/** The database, recording the statements sent through it; `before` runs in the same transaction first. */
+function recording(db: Database, before?: (text: string, tx: Queryable) => Promise<void>) {
   const statements: string[] = [];
   const wrap = (tx: Queryable): Queryable => ({
-    query: (fragment) => {
-      statements.push(compile(fragment).text);
+    query: async (fragment) => {
+      const { text } = compile(fragment);
+      statements.push(text);
+      await before?.(text, tx);
       return tx.query(fragment);
     },
   });
@@ -215,6 +217,17 @@ describe.each(databaseKinds())('authenticate on $name', (kind) => {
     await authenticate(secret, deps());
     await database.db.withTenant(tenant, (tx) => deleteUser(tx, tenant, gone));
     await expect(authenticate(secret, deps())).rejects.toMatchObject({ status: 401 });
+  });
+
+  it("when a token's user is removed while the token is being resolved then 401, not a failure", async () => {
+    const leaving = await newUser(tenant, 'admin');
+    const { secret } = await newApiToken(tenant, { userId: leaving });
+    // Another request deletes the user after this one has read the token: here, in the same transaction,
+    // just before the user is looked up.
+    const r = recording(database.db, async (text, tx) => {
+      if (/from users/.test(text)) await tx.query(sql`delete from users where id = ${leaving}`);
+    });
+    await expect(authenticate(secret, deps({ db: r.db }))).rejects.toMatchObject({ status: 401 });
   });
 
   it('when an API token expires then it passes until the instant before, and is refused from that instant', async () => {

@@ -38,6 +38,14 @@ describe('the resolved-credential cache', () => {
     expect(reusableCredential('negative', 999)).toBeUndefined();
   });
 
+  it('when the cache is full then a credential not to be reused evicts nothing', () => {
+    const first = auth();
+    rememberCredential('cred-0', first, 0, 60_000);
+    for (let i = 1; i < 1_000; i++) rememberCredential(`cred-${i}`, auth(), 0, 60_000);
+    rememberCredential('not-reused', auth(), 0, 0);
+    expect(reusableCredential('cred-0', 1)).toBe(first);
+  });
+
   it('when access may have been taken away then every remembered credential is forgotten', () => {
     rememberCredential('a', auth(), 0, 10_000);
     rememberCredential('b', auth(), 0, 10_000);

@@ -100,6 +100,15 @@ describe('tenant and platform routes', () => {
     );
   });
 
+  it('when the request has no logger then the tenant route runs without one', async () => {
+    const bare = new Hono<AppEnv>();
+    bare.get('/tenant', tenantAuth(deps), (c) => c.json({ logger: c.get('logger') === undefined }));
+    const { bearer } = tenantCredential();
+    const res = await get(bare, '/tenant', `Bearer ${bearer}`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ logger: true });
+  });
+
   it('when the platform admin token calls a tenant route then 403, and the route does not run', async () => {
     const { app: a, logger } = app();
     const res = await get(a, '/tenant', `Bearer ${ADMIN}`);
