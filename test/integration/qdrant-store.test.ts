@@ -51,7 +51,9 @@ describe('Qdrant store', () => {
     const space = spaceOf('existing');
     const name = embeddingSpaceName(space);
     await createQdrantVectorStore({ url: fake.url }).ensureSpace(space);
-    expect(sent('create_collection', name)).toHaveLength(1);
+    expect(sent('create_collection', name).map((r) => r.body)).toEqual([
+      { vectors: { size: 4, distance: 'Cosine' }, hnsw_config: { payload_m: 16, m: 0 } },
+    ]);
     expect(
       sent('create_field_index', name).map((r) => (r.body as { field_name: string }).field_name),
     ).toEqual(['tenant_id', 'source_id', 'source_version', 'tags']);
@@ -94,6 +96,64 @@ describe('Qdrant store', () => {
     } finally {
       await flaky.close();
     }
+  });
+
+  it.each([
+    ['collection_exists', 'collection lookup', 'ensure'],
+    ['create_collection', 'collection creation', 'ensure'],
+    ['get_collection', 'collection lookup', 'ensure'],
+    ['create_field_index', 'payload index creation', 'ensure'],
+    ['upsert_points', 'upsert', 'upsert'],
+    ['query_points', 'search', 'search'],
+    ['delete_points', 'delete', 'delete'],
+    ['count_points', 'count', 'count'],
+  ] as const)('when Qdrant fails %s then the error names the %s', async (operationId, label, action) => {
+    let failing = false;
+    const flaky = await startFakeQdrant({ unavailable: (op) => failing && op === operationId });
+    try {
+      const store = createQdrantVectorStore({ url: flaky.url });
+      const space = spaceOf(`fails-${operationId.replaceAll('_', '-')}`);
+      const t = tenant();
+      if (action !== 'ensure') await store.upsert(t, space, [point([1, 0, 0, 0])]);
+      failing = true;
+      const run = {
+        ensure: () => store.ensureSpace(space),
+        upsert: () => store.upsert(t, space, [point([0, 1, 0, 0])]),
+        search: () => store.search(t, space, [1, 0, 0, 0], { limit: 1 }),
+        delete: () => store.deleteBySource(t, space, randomUUID()),
+        count: () => store.countBySource(t, space, randomUUID()),
+      }[action];
+      const error = await run().catch((e) => e);
+      expect(error).toBeInstanceOf(ServiceUnavailableError);
+      expect(error.message).toContain(`(Qdrant ${label} failed (HTTP 503): Service Unavailable)`);
+    } finally {
+      await flaky.close();
+    }
+  });
+
+  it('when the health check fails then the error names it', async () => {
+    const down = await startFakeQdrant({ unavailable: () => true });
+    try {
+      const error = await createQdrantVectorStore({ url: down.url })
+        .ping(spaceOf('ping'))
+        .catch((e) => e);
+      expect(error.message).toContain('(Qdrant health check failed (HTTP 503)');
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('when a collection has no single unnamed vector then the size mismatch says so instead of failing', async () => {
+    const client = {
+      collectionExists: async () => ({ exists: true }),
+      getCollection: async () => ({ config: { params: {} }, payload_schema: {} }),
+    } as unknown as QdrantClient;
+    const space = spaceOf('named');
+    const error = await createQdrantVectorStore({ url: 'http://unused', client })
+      .ensureSpace(space)
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(ServiceUnavailableError);
+    expect(error.message).toContain('exists with vectors of size undefined, but the embedder makes 4');
   });
 
   it('when an API key is configured then every request carries it, and none without one', async () => {

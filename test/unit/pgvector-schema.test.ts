@@ -77,6 +77,7 @@ describe('creating the pgvector table', () => {
       const error = await ensureChunkVectorsTable(recordingTx({ scriptError: cause }).tx).catch((e) => e);
       expect(error).toBeInstanceOf(ServiceUnavailableError);
       expect(error.message).toBe(PGVECTOR_MISSING);
+      expect(error.message).toMatch(/no pgvector extension.*install it.*or set VECTOR_STORE=qdrant/);
       expect(error).toMatchObject({ status: 503, retryable: false, cause });
     },
   );

@@ -69,6 +69,21 @@ describe('Qdrant errors', () => {
     ).toBe('Qdrant upsert failed: nope');
   });
 
+  it('when fetch fails without a reason, or a body has a null status, then the error still has a message', () => {
+    expect(qdrantProviderError('upsert', new TypeError('fetch failed'), undefined).message).toBe(
+      'Qdrant upsert failed: fetch failed',
+    );
+    expect(qdrantProviderError('upsert', httpError(400, { status: null }), undefined).message).toBe(
+      'Qdrant upsert failed (HTTP 400): Bad Request',
+    );
+  });
+
+  it('when no API key is configured then nothing is redacted, not even the word undefined', () => {
+    expect(qdrantProviderError('search', new Error('offset undefined'), undefined).message).toBe(
+      'Qdrant search failed: offset undefined',
+    );
+  });
+
   it('when Qdrant is rate limiting then a 503 carries its retry-after', () => {
     const limited = qdrantProviderError('search', httpError(429, qdrantBody('slow down')), undefined);
     expect(limited).toBeInstanceOf(ServiceUnavailableError);
@@ -104,6 +119,8 @@ describe('Qdrant errors', () => {
     expect(isAlreadyExists(httpError(400, qdrantBody('Wrong input: bad vector')))).toBe(false);
     expect(isAlreadyExists(httpError(400, { status: 'already exists' }))).toBe(false);
     expect(isAlreadyExists(httpError(500, qdrantBody('already exists')))).toBe(false);
+    expect(isAlreadyExists(httpError(400, { status: { error: ['already exists'] } }))).toBe(false);
+    expect(isAlreadyExists(httpError(400, { status: null }))).toBe(false);
     expect(isAlreadyExists(null)).toBe(false);
     expect(isAlreadyExists('already exists')).toBe(false);
   });
