@@ -153,6 +153,9 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('sources repository on $n
       tokenCount: 40,
       contentHash: hash,
     });
+    const completed = await insert(a);
+    await asA((tx) => sources.setSourceStatus(tx, a, completed.id, 1, { status: 'COMPLETED' }));
+    expect((await asA((tx) => sources.findSource(tx, a, completed.id)))?.processedAt).toBeInstanceOf(Date);
     const pending = await insert(a);
     await asA((tx) => sources.setSourceStatus(tx, a, pending.id, 1, { status: 'PROCESSING' }));
     expect((await asA((tx) => sources.findSource(tx, a, pending.id)))?.processedAt).toBeNull();
