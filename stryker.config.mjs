@@ -5,7 +5,7 @@
 //   MUTATE_GROUP=auth npm run mutate       one group (auth, tenancy, vectors, keys, ssrf, quota)
 //   MUTATE_GROUP=tenancy MUTATE_FILES=shared/repositories/sources.ts npm run mutate
 //                                          part of a group, remembered in the group's incremental file: widen
-//                                          it file by file (a run keeps only the files it mutates)
+//                                          it file by file (the incremental file keeps the other files' results)
 //   MUTATE_TESTS=test/unit/a.test.ts,…     only these of the group's test files
 import { fileURLToPath } from 'node:url';
 import { MUTATION_GROUPS } from './test/mutation/groups.mjs';

@@ -79,10 +79,77 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('repository contract on $
       requestsPerMinute: 60,
     });
     expect(updated!.updatedAt.getTime()).toBeGreaterThanOrEqual(inserted.updatedAt.getTime());
+    const renamed = await db.withSystem((tx) =>
+      tenants.updateTenant(tx, id, { name: 'Acme Ltd', requestsPerMinute: 120 }),
+    );
+    expect(renamed).toMatchObject({ name: 'Acme Ltd', status: 'suspended', requestsPerMinute: 120 });
     expect(await db.withSystem((tx) => tenants.updateTenant(tx, newId(), { name: 'x' }))).toBeNull();
     // The app role sees its own tenant row only.
     expect(await db.withTenant(asTenantId(id), (tx) => tenants.findTenantById(tx, id))).toMatchObject({ id });
     expect(await db.withTenant(t, (tx) => tenants.findTenantById(tx, id))).toBeNull();
+  });
+
+  it('when tenants are listed then pages of the asked size cover them all, and every tenant id is listed in order', async () => {
+    const made = [await newTenant(db), await newTenant(db), await newTenant(db)];
+    const seen = await walk((cursor) => db.withSystem((tx) => tenants.listTenants(tx, { limit: 2, cursor })));
+    expect(seen).toEqual(expect.arrayContaining(made));
+    const first = await db.withSystem((tx) => tenants.listTenants(tx, { limit: 2 }));
+    expect(first.data).toHaveLength(2);
+    const ids = await db.withSystem((tx) => tenants.listTenantIds(tx));
+    expect(ids).toEqual(expect.arrayContaining(made));
+    expect(ids).toEqual([...ids].sort());
+  });
+
+  it("when a user's credentials are looked up by id then the password hash comes with them, for that tenant only", async () => {
+    const id = newId();
+    await db.withTenant(t, (tx) =>
+      users.insertUser(tx, t, {
+        id,
+        email: `${id}@x.test`,
+        name: 'N',
+        role: 'admin',
+        passwordHash: 'scrypt$k',
+      }),
+    );
+    expect(await db.withTenant(t, (tx) => users.findUserCredentialsById(tx, t, id))).toMatchObject({
+      id,
+      tenantId: t,
+      role: 'admin',
+      passwordHash: 'scrypt$k',
+    });
+    expect(await db.withTenant(t, (tx) => users.findUserCredentialsById(tx, t, newId()))).toBeNull();
+    const other = await newTenant(db);
+    expect(await db.withTenant(other, (tx) => users.findUserCredentialsById(tx, other, id))).toBeNull();
+    expect(await db.withTenant(t, (tx) => users.findUserCredentialsById(tx, other, id))).toBeNull();
+  });
+
+  it("when API tokens are listed then pages of the asked size cover the tenant's tokens and no other tenant's", async () => {
+    const tenant = await newTenant(db);
+    const other = await newTenant(db);
+    const insert = (owner: TenantId) => {
+      const g = generateApiToken();
+      return db.withTenant(owner, (tx) =>
+        tokens.insertApiToken(tx, owner, {
+          id: newId(),
+          userId: null,
+          name: 'list',
+          prefix: g.displayPrefix,
+          hash: g.hash,
+          scopes: ['read'],
+          role: 'member',
+          isServiceAccount: true,
+          expiresAt: null,
+        }),
+      );
+    };
+    const made = [(await insert(tenant)).id, (await insert(tenant)).id, (await insert(tenant)).id];
+    await insert(other);
+    const first = await db.withTenant(tenant, (tx) => tokens.listApiTokens(tx, tenant, { limit: 2 }));
+    expect(first.data).toHaveLength(2);
+    const seen = await walk((cursor) =>
+      db.withTenant(tenant, (tx) => tokens.listApiTokens(tx, tenant, { limit: 2, cursor })),
+    );
+    expect([...seen].sort()).toEqual([...made].sort());
   });
 
   it('when users are inserted, found, changed, counted and deleted then the repository answers consistently', async () => {

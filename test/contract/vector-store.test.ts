@@ -310,6 +310,48 @@ for (const adapter of cases) {
       );
     });
 
+    it('when the threshold equals a score exactly then that hit is kept', async () => {
+      const tenant = await h.addTenant();
+      // Axis vectors score exactly 1, 0 and -1 against an axis, in float32 as in float64.
+      const stored = points(tenant, randomUUID(), 1, [
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+        [-1, 0, 0, 0],
+      ]);
+      await store.upsert(tenant, space, stored);
+      const above = (scoreThreshold: number) =>
+        store.search(tenant, space, [1, 0, 0, 0], { limit: 10, scoreThreshold }).then(ids);
+      expect(await above(1)).toEqual([stored[0]?.id]);
+      expect(await above(0)).toEqual([stored[0]?.id, stored[1]?.id]);
+    });
+
+    it('when the limit is below 1 or not a number then search returns nothing, and a fractional limit is rounded down', async () => {
+      const tenant = await h.addTenant();
+      await store.upsert(
+        tenant,
+        space,
+        points(tenant, randomUUID(), 1, [
+          [1, 0, 0, 0],
+          [0, 1, 0, 0],
+        ]),
+      );
+      for (const limit of [0, 0.9, -1, Number.NaN]) {
+        expect(await store.search(tenant, space, [1, 0, 0, 0], { limit })).toEqual([]);
+      }
+      expect(await store.search(tenant, space, [1, 0, 0, 0], { limit: 1 })).toHaveLength(1);
+      expect(await store.search(tenant, space, [1, 0, 0, 0], { limit: 1.9 })).toHaveLength(1);
+    });
+
+    it('when a source id is not a UUID then nothing matches it and nothing fails', async () => {
+      const tenant = await h.addTenant();
+      await store.upsert(tenant, space, points(tenant, randomUUID(), 1, [[1, 0, 0, 0]]));
+      expect(await store.countBySource(tenant, space, 'not-a-uuid')).toBe(0);
+      expect(await store.countBySource(tenant, space, "x' or true --", { version: 1 })).toBe(0);
+      await store.deleteBySource(tenant, space, 'not-a-uuid');
+      await store.deleteBySource(tenant, space, 'not-a-uuid', { exceptVersion: 1 });
+      expect(await store.search(tenant, space, [1, 0, 0, 0], { limit: 10 })).toHaveLength(1);
+    });
+
     it('when points live in another embedding space then a search never compares against them', async () => {
       const tenant = await h.addTenant();
       const otherSpace = { ...space, model: `other-${runId}` };
@@ -322,6 +364,7 @@ for (const adapter of cases) {
       const bad = points(tenant, randomUUID(), 1, [[1, 0, 0]]);
       await expect(store.upsert(tenant, space, bad)).rejects.toBeInstanceOf(ValidationError);
       await expect(store.search(tenant, space, [1, 0], { limit: 3 })).rejects.toBeInstanceOf(ValidationError);
+      await expect(store.search(tenant, space, [1, 0], { limit: 3 })).rejects.toThrow(/^query vector has 2/);
       const notUuid = { ...points(tenant, randomUUID(), 1, [[1, 0, 0, 0]])[0]!, id: 'chunk-1' };
       await expect(store.upsert(tenant, space, [notUuid])).rejects.toBeInstanceOf(ValidationError);
     });

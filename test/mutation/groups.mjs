@@ -10,6 +10,10 @@ export const MUTATION_GROUPS = [
       'test/unit/access-token.test.ts',
       'test/unit/password.test.ts',
       'test/unit/authorize.test.ts',
+      'test/unit/http-auth.test.ts',
+      'test/unit/credential-cache.test.ts',
+      'test/integration/authenticate.test.ts',
+      'test/integration/credential-reuse.test.ts',
       'test/integration/auth-tokens.test.ts',
       'test/integration/api-tenancy.test.ts',
       'test/integration/scope-matrix.test.ts',
@@ -20,6 +24,10 @@ export const MUTATION_GROUPS = [
     mutate: ['shared/repositories/*.ts'],
     tests: [
       'test/contract/repositories.test.ts',
+      'test/contract/source-repository.test.ts',
+      'test/contract/chunk-repository.test.ts',
+      'test/contract/chat-repository.test.ts',
+      'test/contract/publishable-key-repository.test.ts',
       'test/integration/rls.test.ts',
       'test/integration/isolation-layers.test.ts',
       'test/integration/cross-tenant-matrix.test.ts',
@@ -30,7 +38,14 @@ export const MUTATION_GROUPS = [
   {
     name: 'vectors',
     mutate: ['shared/adapters/{pgvector,qdrant}/*.ts'],
-    tests: ['test/contract/vector-store.test.ts', 'test/integration/chat-isolation.test.ts'],
+    tests: [
+      'test/contract/vector-store.test.ts',
+      'test/integration/pgvector-store.test.ts',
+      'test/integration/qdrant-store.test.ts',
+      'test/unit/pgvector-*.test.ts',
+      'test/unit/qdrant-provider-error.test.ts',
+      'test/integration/chat-isolation.test.ts',
+    ],
   },
   {
     name: 'keys',

@@ -1,0 +1,80 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asTenantId, newId, type TenantId } from '#shared/domain/ids.ts';
+import type { Database, Queryable } from '#shared/ports/database.ts';
+import * as bots from '#shared/repositories/bots.ts';
+import * as chats from '#shared/repositories/chats.ts';
+import * as tenants from '#shared/repositories/tenants.ts';
+import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+
+/** The chats repository: listing pages, a message moving its chat's update time, and finding one message. */
+async function newTenant(db: Database): Promise<TenantId> {
+  const id = asTenantId(newId());
+  const slug = `ch-${id.slice(0, 8)}`;
+  await db.withSystem((tx) =>
+    tenants.insertTenant(tx, { id, slug, name: slug, monthlyTokenBudget: null, requestsPerMinute: null }),
+  );
+  return id;
+}
+
+describe.each(databaseKinds())('chats repository on $name', (kind) => {
+  let database: TestDatabase;
+  let db: Database;
+  let a: TenantId;
+  let b: TenantId;
+  let bot: string;
+
+  beforeAll(async () => {
+    database = await kind.create();
+    db = database.db;
+    a = await newTenant(db);
+    b = await newTenant(db);
+    bot = newId();
+    await db.withTenant(a, (tx) => bots.insertBot(tx, a, bot, { name: 'chat' }));
+  });
+  afterAll(() => database?.dispose());
+
+  const asA = <T>(fn: (tx: Queryable) => Promise<T>) => db.withTenant(a, fn);
+  const newChat = () =>
+    asA((tx) => chats.insertChat(tx, a, { id: newId(), botId: bot, userId: null, title: null }));
+  const message = (chatId: string) => ({
+    id: newId(),
+    chatId,
+    role: 'user' as const,
+    content: 'hello',
+    citations: [],
+    status: 'complete' as const,
+    inputTokens: 1,
+    outputTokens: 2,
+  });
+
+  it("when a bot's chats are listed then pages of the asked size cover them all", async () => {
+    const made = [(await newChat()).id, (await newChat()).id, (await newChat()).id];
+    const first = await asA((tx) => chats.listChats(tx, a, { botId: bot }, { limit: 2 }));
+    expect(first.data).toHaveLength(2);
+    expect(first.nextCursor).not.toBeNull();
+    const second = await asA((tx) =>
+      chats.listChats(tx, a, { botId: bot }, { limit: 2, cursor: first.nextCursor ?? undefined }),
+    );
+    expect([...first.data, ...second.data].map((c) => c.id)).toEqual(expect.arrayContaining(made));
+  });
+
+  it("when a message is added then its chat's update time moves on", async () => {
+    const chat = await newChat();
+    await sleep(20);
+    await asA((tx) => chats.insertMessage(tx, a, message(chat.id)));
+    const after = await asA((tx) => chats.findChat(tx, a, chat.id));
+    expect(after!.updatedAt.getTime()).toBeGreaterThan(chat.updatedAt.getTime());
+  });
+
+  it('when one message is looked up then it is found in its chat only, for its tenant only', async () => {
+    const [chat, other] = [await newChat(), await newChat()];
+    const m = message(chat.id);
+    const saved = await asA((tx) => chats.insertMessage(tx, a, m));
+    expect(await asA((tx) => chats.findMessage(tx, a, chat.id, m.id))).toEqual(saved);
+    expect(saved).toMatchObject({ ...m, citations: [] });
+    expect(await asA((tx) => chats.findMessage(tx, a, other.id, m.id))).toBeNull();
+    expect(await db.withTenant(b, (tx) => chats.findMessage(tx, b, chat.id, m.id))).toBeNull();
+    expect(await asA((tx) => chats.findMessage(tx, b, chat.id, m.id))).toBeNull();
+  });
+});
