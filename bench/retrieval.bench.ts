@@ -103,11 +103,13 @@ async function addChunks(
   spent.vectors += performance.now() - vectorsStart;
 }
 
+/** The space's shared HNSW index (not a large tenant's own). */
 async function hnswIndexName(p: LocalPlatform): Promise<string | undefined> {
   const [row] = await p.db.withSystem((tx) =>
     tx.query<{ name: string }>(sql`
       select indexname as name from pg_indexes
-      where tablename = 'chunk_vectors' and indexdef like ${`%${embeddingSpaceName(p.embedder.space)}%`}`),
+      where tablename = 'chunk_vectors' and indexdef like ${`%${embeddingSpaceName(p.embedder.space)}%`}
+        and indexdef not like '%tenant_id%'`),
   );
   return row?.name;
 }
