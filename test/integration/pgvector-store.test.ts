@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createPgVectorStore } from '#shared/adapters/pgvector/vector-store.ts';
+import { createPgVectorStore, HNSW_EF_SEARCH } from '#shared/adapters/pgvector/vector-store.ts';
 import { embeddingSpaceName } from '#shared/adapters/vector-space.ts';
 import { compile, sql } from '#shared/db/sql.ts';
 import { asTenantId, type TenantId } from '#shared/domain/ids.ts';
@@ -169,10 +169,10 @@ for (const k of kinds) {
         expect(w.searches).toEqual([
           {
             exact: true,
-            efSearch: expect.not.stringMatching(/^400$/),
+            efSearch: expect.not.stringMatching(new RegExp(`^${HNSW_EF_SEARCH}$`)),
             iterativeScan: expect.not.stringMatching(/relaxed/),
           },
-          { exact: false, efSearch: '400', iterativeScan: 'relaxed_order' },
+          { exact: false, efSearch: String(HNSW_EF_SEARCH), iterativeScan: 'relaxed_order' },
         ]);
       });
 
@@ -191,7 +191,7 @@ for (const k of kinds) {
           expect(w.searches).toHaveLength(1);
           return w.searches[0]?.efSearch;
         };
-        expect(await efOf({}, 10)).toBe('400');
+        expect(await efOf({}, 10)).toBe(String(HNSW_EF_SEARCH));
         expect(await efOf({ efSearch: 50 }, 10)).toBe('50');
         expect(await efOf({ efSearch: 50 }, 100)).toBe('200');
         expect(await efOf({}, 700)).toBe('1000');
