@@ -1,21 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asTenantId, newId, type TenantId } from '#shared/domain/ids.ts';
+import { newId, type TenantId } from '#shared/domain/ids.ts';
 import type { Database, Queryable } from '#shared/ports/database.ts';
 import * as bots from '#shared/repositories/bots.ts';
 import * as chats from '#shared/repositories/chats.ts';
-import * as tenants from '#shared/repositories/tenants.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+import { insertTestTenant as newTenant } from '#test/fixtures/tenants.ts';
 
 /** The chats repository: listing pages, a message moving its chat's update time, and finding one message. */
-async function newTenant(db: Database): Promise<TenantId> {
-  const id = asTenantId(newId());
-  const slug = `ch-${id.slice(0, 8)}`;
-  await db.withSystem((tx) =>
-    tenants.insertTenant(tx, { id, slug, name: slug, monthlyTokenBudget: null, requestsPerMinute: null }),
-  );
-  return id;
-}
 
 describe.each(databaseKinds())('chats repository on $name', (kind) => {
   let database: TestDatabase;

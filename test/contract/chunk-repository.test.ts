@@ -1,23 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asTenantId, newId, type TenantId } from '#shared/domain/ids.ts';
+import { newId, type TenantId } from '#shared/domain/ids.ts';
 import type { Database, Queryable } from '#shared/ports/database.ts';
 import * as chunks from '#shared/repositories/chunks.ts';
 import * as sources from '#shared/repositories/sources.ts';
-import * as tenants from '#shared/repositories/tenants.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+import { insertTestTenant as newTenant } from '#test/fixtures/tenants.ts';
 
 /**
  * The chunks repository: a version's chunks replace the source's others (in batches), they are counted and
  * found for the current version only, full-text search honours the tags, and another tenant sees none.
  */
-async function newTenant(db: Database): Promise<TenantId> {
-  const id = asTenantId(newId());
-  const slug = `c-${id.slice(0, 8)}`;
-  await db.withSystem((tx) =>
-    tenants.insertTenant(tx, { id, slug, name: slug, monthlyTokenBudget: null, requestsPerMinute: null }),
-  );
-  return id;
-}
 
 const chunk = (ordinal: number, content = `chunk number ${ordinal}`): chunks.NewChunk => ({
   id: newId(),

@@ -1,28 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asTenantId, newId, type TenantId } from '#shared/domain/ids.ts';
+import { newId, type TenantId } from '#shared/domain/ids.ts';
 import type { Database, Queryable } from '#shared/ports/database.ts';
 import * as bots from '#shared/repositories/bots.ts';
 import type { Page } from '#shared/repositories/pagination.ts';
 import * as keys from '#shared/repositories/publishable-keys.ts';
 import { insertReservation } from '#shared/repositories/quota-reservations.ts';
-import * as tenants from '#shared/repositories/tenants.ts';
 import { recordUsage } from '#shared/repositories/usage.ts';
 import { dataApiKinds, databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+import { insertTestTenant as newTenant } from '#test/fixtures/tenants.ts';
 
 /**
  * The publishable-keys repository on every database: a key's round trip, its listing, revocation and last
  * use, and the counts a website visitor's request is admitted against (the key's tokens this month, its and
  * its visitor's requests of the last minute, its open reservations) — each for its own tenant and key only.
  */
-async function newTenant(db: Database): Promise<TenantId> {
-  const id = asTenantId(newId());
-  const slug = `k-${id.slice(0, 8)}`;
-  await db.withSystem((tx) =>
-    tenants.insertTenant(tx, { id, slug, name: slug, monthlyTokenBudget: null, requestsPerMinute: null }),
-  );
-  return id;
-}
 
 async function walk<T extends { id: string }>(
   list: (cursor?: string) => Promise<Page<T>>,

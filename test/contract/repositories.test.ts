@@ -10,14 +10,7 @@ import type { Page } from '#shared/repositories/pagination.ts';
 import * as tenants from '#shared/repositories/tenants.ts';
 import * as users from '#shared/repositories/users.ts';
 import { dataApiKinds, databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
-
-async function newTenant(db: Database, slug = `t-${newId().slice(0, 8)}`): Promise<TenantId> {
-  const id = asTenantId(newId());
-  await db.withSystem((tx) =>
-    tenants.insertTenant(tx, { id, slug, name: slug, monthlyTokenBudget: null, requestsPerMinute: null }),
-  );
-  return id;
-}
+import { insertTestTenant as newTenant } from '#test/fixtures/tenants.ts';
 
 /** Walks every page; returns the ids in order. */
 async function walk<T extends { id: string }>(

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asTenantId, newId, type TenantId } from '#shared/domain/ids.ts';
+import { newId, type TenantId } from '#shared/domain/ids.ts';
 import type { Database } from '#shared/ports/database.ts';
 import * as sources from '#shared/repositories/sources.ts';
-import * as tenants from '#shared/repositories/tenants.ts';
 import { dataApiKinds, databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+import { insertTestTenant as newTenant } from '#test/fixtures/tenants.ts';
 
 /**
  * The sources repository on every database: what each function returns, which rows its conditions
@@ -11,14 +11,6 @@ import { dataApiKinds, databaseKinds, type TestDatabase } from '#test/fixtures/d
  * with the other tenant's transaction (row-level security) and with this tenant's transaction but the
  * other tenant's id (the explicit tenant condition).
  */
-async function newTenant(db: Database): Promise<TenantId> {
-  const id = asTenantId(newId());
-  const slug = `s-${id.slice(0, 8)}`;
-  await db.withSystem((tx) =>
-    tenants.insertTenant(tx, { id, slug, name: slug, monthlyTokenBudget: null, requestsPerMinute: null }),
-  );
-  return id;
-}
 
 const text = (s: string) => new TextEncoder().encode(s);
 
