@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { tenantIndexName } from '#shared/adapters/pgvector/schema.ts';
 import { createPgVectorStore, HNSW_EF_SEARCH } from '#shared/adapters/pgvector/vector-store.ts';
 import { embeddingSpaceName } from '#shared/adapters/vector-space.ts';
 import { compile, sql } from '#shared/db/sql.ts';
@@ -270,6 +271,38 @@ for (const k of kinds) {
         await store.ensureSpace(fresh);
         await store2.ensureSpace(fresh);
         expect(await indexCount()).toHaveLength(1);
+      });
+
+      it("when a tenant's own index cannot be built then the write still succeeds, and the next write builds it", async () => {
+        const tenant = await tenantWith(0);
+        const indexOf = () =>
+          database.db.withSystem((tx) =>
+            tx.query(
+              sql`select 1 from pg_indexes where tablename = 'chunk_vectors' and indexname = ${tenantIndexName(embeddingSpaceName(space), tenant)}`,
+            ),
+          );
+        const w = watch(database.db);
+        const store = createPgVectorStore(w.db, { exactSearchBelow: 3 });
+        const points = (n: number) =>
+          Array.from({ length: n }, (_, i) => ({
+            id: randomUUID(),
+            vector: unit(i, space.dimensions),
+            sourceId: randomUUID(),
+            sourceVersion: 1,
+            chunkId: randomUUID(),
+            tags: [],
+          }));
+        await store.ensureSpace(space);
+        await store.upsert(tenant, space, points(2));
+        expect(await indexOf()).toHaveLength(0);
+        w.failSystem = 1; // the index, when the tenant reaches 3
+        await store.upsert(tenant, space, points(2));
+        expect(await indexOf()).toHaveLength(0);
+        // The failed build lost nothing: the four points are there.
+        expect(await store.search(tenant, space, unit(0, space.dimensions), { limit: 10 })).toHaveLength(4);
+        await store.upsert(tenant, space, points(1));
+        expect(await indexOf()).toHaveLength(1);
+        expect(await store.search(tenant, space, unit(0, space.dimensions), { limit: 10 })).toHaveLength(5);
       });
 
       it('when the database cannot answer then ping rejects, and when it can then ping resolves', async () => {

@@ -160,8 +160,16 @@ export function createPgVectorStore(db: Database, options: PgVectorStoreOptions 
     const n = row?.n ?? 0;
     sizes.set(key, { n, at: Date.now() });
     if (n < exactBelow) return;
-    await db.withSystem((tx) => ensureTenantIndex(tx, embeddingSpaceName(space), tenantId, space.dimensions));
-    tenantIndexes.add(key);
+    try {
+      await db.withSystem((tx) =>
+        ensureTenantIndex(tx, embeddingSpaceName(space), tenantId, space.dimensions),
+      );
+      tenantIndexes.add(key);
+    } catch {
+      // The points are stored; the index only makes the tenant's searches better. Failing the write here
+      // would make its ingestion embed the document again. The tenant's next write tries again, and until
+      // then its searches walk the space's shared graph.
+    }
   }
 
   const sourceCondition = (tenantId: TenantId, space: EmbeddingSpace, sourceId: string) =>
