@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId, type TenantId } from '#shared/domain/ids.ts';
 import type { Database, Queryable } from '#shared/ports/database.ts';
 import * as bots from '#shared/repositories/bots.ts';
-import type { Page } from '#shared/repositories/pagination.ts';
 import * as keys from '#shared/repositories/publishable-keys.ts';
 import { insertReservation } from '#shared/repositories/quota-reservations.ts';
 import { recordUsage } from '#shared/repositories/usage.ts';
 import { dataApiKinds, databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+import { walkPages } from '#test/fixtures/pages.ts';
 import { insertTestTenant as newTenant } from '#test/fixtures/tenants.ts';
 
 /**
@@ -15,20 +15,6 @@ import { insertTestTenant as newTenant } from '#test/fixtures/tenants.ts';
  * use, and the counts a website visitor's request is admitted against (the key's tokens this month, its and
  * its visitor's requests of the last minute, its open reservations) — each for its own tenant and key only.
  */
-
-async function walk<T extends { id: string }>(
-  list: (cursor?: string) => Promise<Page<T>>,
-): Promise<string[]> {
-  const ids: string[] = [];
-  let cursor: string | undefined;
-  for (let pages = 0; pages < 20; pages++) {
-    const page = await list(cursor);
-    ids.push(...page.data.map((r) => r.id));
-    if (!page.nextCursor) return ids;
-    cursor = page.nextCursor;
-  }
-  throw new Error('pagination did not end');
-}
 
 describe.each([...databaseKinds(), ...dataApiKinds()])('publishable keys repository on $name', (kind) => {
   let database: TestDatabase;
@@ -97,8 +83,9 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('publishable keys reposit
     await insertKey(bot);
     const first = await asA((tx) => keys.listPublishableKeys(tx, a, other, { limit: 2 }));
     expect(first.data).toHaveLength(2);
-    const seen = await walk((cursor) =>
-      asA((tx) => keys.listPublishableKeys(tx, a, other, { limit: 2, cursor })),
+    const seen = await walkPages(
+      (cursor) => asA((tx) => keys.listPublishableKeys(tx, a, other, { limit: 2, cursor })),
+      20,
     );
     expect([...seen].sort()).toEqual([...made].sort());
     expect(

@@ -6,26 +6,11 @@ import type { Database } from '#shared/ports/database.ts';
 import * as tokens from '#shared/repositories/api-tokens.ts';
 import * as bots from '#shared/repositories/bots.ts';
 import * as loginAttempts from '#shared/repositories/login-attempts.ts';
-import type { Page } from '#shared/repositories/pagination.ts';
 import * as tenants from '#shared/repositories/tenants.ts';
 import * as users from '#shared/repositories/users.ts';
 import { dataApiKinds, databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+import { walkPages } from '#test/fixtures/pages.ts';
 import { insertTestTenant as newTenant } from '#test/fixtures/tenants.ts';
-
-/** Walks every page; returns the ids in order. */
-async function walk<T extends { id: string }>(
-  list: (cursor: string | undefined) => Promise<Page<T>>,
-): Promise<string[]> {
-  const ids: string[] = [];
-  let cursor: string | undefined;
-  for (let pages = 0; pages < 50; pages++) {
-    const page = await list(cursor);
-    ids.push(...page.data.map((r) => r.id));
-    if (!page.nextCursor) return ids;
-    cursor = page.nextCursor;
-  }
-  throw new Error('pagination did not end');
-}
 
 describe.each([...databaseKinds(), ...dataApiKinds()])('repository contract on $name', (kind) => {
   let database: TestDatabase;
@@ -84,7 +69,9 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('repository contract on $
 
   it('when tenants are listed then pages of the asked size cover them all, and every tenant id is listed in order', async () => {
     const made = [await newTenant(db), await newTenant(db), await newTenant(db)];
-    const seen = await walk((cursor) => db.withSystem((tx) => tenants.listTenants(tx, { limit: 2, cursor })));
+    const seen = await walkPages((cursor) =>
+      db.withSystem((tx) => tenants.listTenants(tx, { limit: 2, cursor })),
+    );
     expect(seen).toEqual(expect.arrayContaining(made));
     const first = await db.withSystem((tx) => tenants.listTenants(tx, { limit: 2 }));
     expect(first.data).toHaveLength(2);
@@ -139,7 +126,7 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('repository contract on $
     await insert(other);
     const first = await db.withTenant(tenant, (tx) => tokens.listApiTokens(tx, tenant, { limit: 2 }));
     expect(first.data).toHaveLength(2);
-    const seen = await walk((cursor) =>
+    const seen = await walkPages((cursor) =>
       db.withTenant(tenant, (tx) => tokens.listApiTokens(tx, tenant, { limit: 2, cursor })),
     );
     expect([...seen].sort()).toEqual([...made].sort());
@@ -301,7 +288,7 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('repository contract on $
         ids.push((await bots.insertBot(tx, tenant, newId(), { name: `b${i}` })).id);
       return ids;
     });
-    const seen = await walk((cursor) =>
+    const seen = await walkPages((cursor) =>
       db.withTenant(tenant, (tx) => bots.listBots(tx, tenant, { limit: 3, cursor })),
     );
     expect(seen).toEqual([...made].sort());
@@ -324,7 +311,7 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('repository contract on $
     const onePage = await db.withTenant(tenant, (tx) => users.listUsers(tx, tenant, { limit: 100 }));
     expect(new Set(onePage.data.map((u) => u.id))).toEqual(new Set(made));
     for (const limit of [1, 3, 10, 11]) {
-      const seen = await walk((cursor) =>
+      const seen = await walkPages((cursor) =>
         db.withTenant(tenant, (tx) => users.listUsers(tx, tenant, { limit, cursor })),
       );
       expect(seen, `limit ${limit}`).toEqual(onePage.data.map((u) => u.id));
