@@ -117,6 +117,11 @@ export function createPgVectorStore(db: Database, options: PgVectorStoreOptions 
   // A tenant's size changes slowly compared with how often it searches; a stale answer only costs speed
   // (exact on a tenant that just grew) or, for one TTL, the HNSW path on a tenant that just shrank.
   const sizes = new Map<string, { n: number; at: number }>();
+  const sizeKey = (tenantId: TenantId, space: EmbeddingSpace) => `${tenantId}/${embeddingSpaceName(space)}`;
+  function rememberSize(key: string, size: { n: number; at: number }): void {
+    if (sizes.size > 10_000) sizes.clear();
+    sizes.set(key, size);
+  }
 
   function ensureTable() {
     table ??= db
@@ -151,14 +156,21 @@ export function createPgVectorStore(db: Database, options: PgVectorStoreOptions 
    * After a write: a tenant that has reached the exact-search threshold gets its own HNSW index (schema.ts,
    * ensureTenantIndex), which the planner prefers to the space's shared one for that tenant's searches.
    */
-  async function indexLargeTenant(tenantId: TenantId, space: EmbeddingSpace): Promise<void> {
-    const key = `${tenantId}/${embeddingSpaceName(space)}`;
+  async function indexLargeTenant(tenantId: TenantId, space: EmbeddingSpace, written: number): Promise<void> {
+    const key = sizeKey(tenantId, space);
     if (tenantIndexes.has(key)) return;
+    // A small tenant's ingestion writes batch after batch: while a recent count plus every point written
+    // since (each at most one new vector) stays below the threshold, it is not counted again.
+    const known = sizes.get(key);
+    if (known && Date.now() - known.at <= sizeTtl && known.n + written < exactBelow) {
+      rememberSize(key, { n: known.n + written, at: known.at });
+      return;
+    }
     const [row] = await db.withTenant(tenantId, (tx) =>
       tx.query<{ n: number }>(cappedCountStatement(tenantId, space, exactBelow)),
     );
     const n = row?.n ?? 0;
-    sizes.set(key, { n, at: Date.now() });
+    rememberSize(key, { n, at: Date.now() });
     if (n < exactBelow) return;
     try {
       await db.withSystem((tx) =>
@@ -210,7 +222,7 @@ export function createPgVectorStore(db: Database, options: PgVectorStoreOptions 
             chunk_id = excluded.chunk_id, tags = excluded.tags, embedding = excluded.embedding
           where chunk_vectors.tenant_id = excluded.tenant_id`),
       );
-      await indexLargeTenant(tenantId, space);
+      await indexLargeTenant(tenantId, space, points.length);
     },
 
     async search(tenantId, space, vector, opts) {
@@ -220,15 +232,14 @@ export function createPgVectorStore(db: Database, options: PgVectorStoreOptions 
       await ensureSpace(space);
       const { iterativeScan } = await ensureTable();
       const efSearch = Math.min(1000, Math.max(options.efSearch ?? HNSW_EF_SEARCH, limit * 2));
-      const key = `${tenantId}/${embeddingSpaceName(space)}`;
+      const key = sizeKey(tenantId, space);
       const rows = await db.withTenant(tenantId, async (tx) => {
         let size = sizes.get(key);
         if (!size || Date.now() - size.at > sizeTtl) {
           const [row] = await tx.query<{ n: number }>(cappedCountStatement(tenantId, space, exactBelow));
           // Stryker disable next-line OptionalChaining: count(*) without GROUP BY always returns one row
           size = { n: row?.n ?? 0, at: Date.now() };
-          if (sizes.size > 10_000) sizes.clear();
-          sizes.set(key, size);
+          rememberSize(key, size);
         }
         const plan: SearchPlan = size.n < exactBelow ? 'exact' : 'hnsw';
         if (plan === 'hnsw' && iterativeScan) {

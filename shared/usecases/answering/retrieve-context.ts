@@ -203,7 +203,7 @@ export async function retrieveContext(
   const fused = fuse(
     found.dense,
     found.lexical,
-    options.fusion ?? fusionFor(deps.embedder, options.lexical ?? LEXICAL_SCORING),
+    options.fusion ?? fusionFor(deps.embedder, options.lexical),
   ).map((c) => [c.id, c.score] as const);
   // Read a few more than topK: some ids may belong to versions that are no longer current.
   const wanted = fused.slice(0, options.topK * 2);
