@@ -107,7 +107,7 @@ export async function buryAbandonedJobs(tx: Queryable, reason: string): Promise<
       select id from jobs
       where status = 'running' and locked_until < now() and attempts >= max_attempts
       for update skip locked)
-    returning id, tenant_id, kind, payload, attempts, max_attempts`);
+    returning id, tenant_id, kind, payload, attempts, max_attempts, created_at`);
   return rows.map(toJob);
 }
 

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiToken } from '#shared/auth/api-token.ts';
+import { sql } from '#shared/db/sql.ts';
 import { ValidationError } from '#shared/domain/errors.ts';
 import { asTenantId, newId, type TenantId } from '#shared/domain/ids.ts';
 import type { Database } from '#shared/ports/database.ts';
@@ -157,6 +159,8 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('repository contract on $
     // Failed sign-ins are counted by a hash of (tenant slug, email), account or not.
     const key = loginAttempts.loginAttemptKey('Acme', 'Owner@X.test');
     expect(key).toBe(loginAttempts.loginAttemptKey('acme', 'owner@x.test'));
+    // Pinned: a different hash would silently reset every count in flight.
+    expect(key).toBe(createHash('sha256').update('acme\nowner@x.test').digest('hex'));
     expect(key).not.toContain('owner');
     // Each attempt is charged before the password check; at the limit the pair is locked out until the
     // last failure is lockoutSeconds old, then charged again; a success clears the count.
@@ -187,6 +191,36 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('repository contract on $
     expect(await db.withTenant(t, (tx) => users.deleteUser(tx, t, owner.id))).toBe(true);
     expect(await db.withTenant(t, (tx) => users.deleteUser(tx, t, owner.id))).toBe(false);
     expect(await db.withTenant(t, (tx) => users.findUser(tx, t, owner.id))).toBeNull();
+  });
+
+  it('when a sign-in key has been idle for more than a day then any later attempt drops it, and its count starts again', async () => {
+    const idle = loginAttempts.loginAttemptKey(`idle-${newId()}`, 'a@x.test');
+    const recent = loginAttempts.loginAttemptKey(`recent-${newId()}`, 'a@x.test');
+    const other = loginAttempts.loginAttemptKey(`other-${newId()}`, 'a@x.test');
+    const limits = { maxFailures: 5, lockoutSeconds: 60 };
+    const at = new Date('2026-04-01T00:00:00.000Z');
+    const dayLater = (ms: number) => new Date(at.getTime() + 86_400_000 + ms);
+    const failures = async (key: string) => {
+      const rows = await db.withSystem((tx) =>
+        tx.query<{ failures: number }>(sql`select failures from login_attempts where key = ${key}`),
+      );
+      return rows[0]?.failures ?? 0;
+    };
+    for (const key of [idle, idle, recent, recent])
+      await db.withSystem((tx) => loginAttempts.chargeLoginAttempt(tx, key, at, limits));
+    await db.withSystem((tx) =>
+      loginAttempts.chargeLoginAttempt(tx, recent, new Date(at.getTime() + 1000), limits),
+    );
+    // Exactly a day idle stays; the cleanup runs on any key's attempt.
+    await db.withSystem((tx) => loginAttempts.chargeLoginAttempt(tx, other, dayLater(0), limits));
+    expect(await failures(idle)).toBe(2);
+    await db.withSystem((tx) => loginAttempts.chargeLoginAttempt(tx, other, dayLater(1), limits));
+    expect(await failures(idle)).toBe(0);
+    expect(await failures(recent)).toBe(3);
+    expect(await failures(other)).toBe(2);
+    // A dropped key counts from one again.
+    await db.withSystem((tx) => loginAttempts.chargeLoginAttempt(tx, idle, dayLater(2), limits));
+    expect(await failures(idle)).toBe(1);
   });
 
   it('when an API token is inserted then scopes come back as an array and it is found only by its hash', async () => {
