@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from '#shared/db/sql.ts';
 import { type BotProfile, DEFAULT_RETRIEVAL } from '#shared/domain/bot.ts';
 import { newId, type TenantId } from '#shared/domain/ids.ts';
@@ -6,7 +6,7 @@ import type { Database } from '#shared/ports/database.ts';
 import * as bots from '#shared/repositories/bots.ts';
 import { dataApiKinds, databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { walkPages } from '#test/fixtures/pages.ts';
-import { insertTestTenant as newTenant } from '#test/fixtures/tenants.ts';
+import { insertTestTenant as newTenant, type TwoTenants, useTwoTenants } from '#test/fixtures/tenants.ts';
 
 /**
  * The bots repository on every database: every field stored and read back, `updateBot` changing exactly
@@ -32,17 +32,9 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('bots repository on $name
   let db: Database;
   let a: TenantId;
   let b: TenantId;
+  let asA: TwoTenants['asA'];
+  useTwoTenants(kind, (made) => ({ database, db, a, b, asA } = made));
 
-  beforeAll(async () => {
-    database = await kind.create();
-    db = database.db;
-    a = await newTenant(db);
-    b = await newTenant(db);
-  });
-  afterAll(() => database?.dispose());
-
-  const asA = <T>(fn: (tx: Parameters<Parameters<Database['withTenant']>[1]>[0]) => Promise<T>) =>
-    db.withTenant(a, fn);
   const insert = (tenant: TenantId, fields: bots.BotFields = {}) =>
     db.withTenant(tenant, (tx) => bots.insertBot(tx, tenant, newId(), { name: 'Helpdesk', ...fields }));
 

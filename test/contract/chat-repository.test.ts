@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { newId, type TenantId } from '#shared/domain/ids.ts';
-import type { Database, Queryable } from '#shared/ports/database.ts';
+import type { Database } from '#shared/ports/database.ts';
 import * as bots from '#shared/repositories/bots.ts';
 import * as chats from '#shared/repositories/chats.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
-import { insertTestTenant as newTenant } from '#test/fixtures/tenants.ts';
+import { type TwoTenants, useTwoTenants } from '#test/fixtures/tenants.ts';
 
 /** The chats repository: listing pages, a message moving its chat's update time, and finding one message. */
 
@@ -14,19 +14,14 @@ describe.each(databaseKinds())('chats repository on $name', (kind) => {
   let db: Database;
   let a: TenantId;
   let b: TenantId;
+  let asA: TwoTenants['asA'];
   let bot: string;
-
+  useTwoTenants(kind, (made) => ({ database, db, a, b, asA } = made));
   beforeAll(async () => {
-    database = await kind.create();
-    db = database.db;
-    a = await newTenant(db);
-    b = await newTenant(db);
     bot = newId();
     await db.withTenant(a, (tx) => bots.insertBot(tx, a, bot, { name: 'chat' }));
   });
-  afterAll(() => database?.dispose());
 
-  const asA = <T>(fn: (tx: Queryable) => Promise<T>) => db.withTenant(a, fn);
   const newChat = () =>
     asA((tx) => chats.insertChat(tx, a, { id: newId(), botId: bot, userId: null, title: null }));
   const message = (chatId: string) => ({

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newId, type TenantId } from '#shared/domain/ids.ts';
-import type { Database, Queryable } from '#shared/ports/database.ts';
+import type { Database } from '#shared/ports/database.ts';
 import * as chunks from '#shared/repositories/chunks.ts';
 import * as sources from '#shared/repositories/sources.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
-import { insertTestTenant as newTenant } from '#test/fixtures/tenants.ts';
+import { type TwoTenants, useTwoTenants } from '#test/fixtures/tenants.ts';
 
 /**
  * The chunks repository: a version's chunks replace the source's others (in batches), they are counted and
@@ -25,16 +25,9 @@ describe.each(databaseKinds())('chunks repository on $name', (kind) => {
   let db: Database;
   let a: TenantId;
   let b: TenantId;
+  let asA: TwoTenants['asA'];
+  useTwoTenants(kind, (made) => ({ database, db, a, b, asA } = made));
 
-  beforeAll(async () => {
-    database = await kind.create();
-    db = database.db;
-    a = await newTenant(db);
-    b = await newTenant(db);
-  });
-  afterAll(() => database?.dispose());
-
-  const asA = <T>(fn: (tx: Queryable) => Promise<T>) => db.withTenant(a, fn);
   const newSource = async (tags: string[] = []) =>
     (
       await asA((tx) =>

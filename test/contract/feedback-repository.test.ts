@@ -1,16 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from '#shared/db/sql.ts';
 import type { AnswerTrace } from '#shared/domain/answer-trace.ts';
 import type { Citation } from '#shared/domain/chat.ts';
 import { newId, type TenantId } from '#shared/domain/ids.ts';
-import type { Database, Queryable } from '#shared/ports/database.ts';
+import type { Database } from '#shared/ports/database.ts';
 import * as traces from '#shared/repositories/answer-traces.ts';
 import * as bots from '#shared/repositories/bots.ts';
 import * as chats from '#shared/repositories/chats.ts';
 import * as feedback from '#shared/repositories/feedback.ts';
 import { dataApiKinds, databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { walkPages } from '#test/fixtures/pages.ts';
-import { insertTestTenant as newTenant } from '#test/fixtures/tenants.ts';
+import { insertTestTenant as newTenant, type TwoTenants, useTwoTenants } from '#test/fixtures/tenants.ts';
 
 /**
  * The feedback repository on every database: a rating replaced by the next one, the per-bot summary over
@@ -24,16 +24,8 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('feedback repository on $
   let db: Database;
   let a: TenantId;
   let b: TenantId;
-
-  beforeAll(async () => {
-    database = await kind.create();
-    db = database.db;
-    a = await newTenant(db);
-    b = await newTenant(db);
-  });
-  afterAll(() => database?.dispose());
-
-  const asA = <T>(fn: (tx: Queryable) => Promise<T>) => db.withTenant(a, fn);
+  let asA: TwoTenants['asA'];
+  useTwoTenants(kind, (made) => ({ database, db, a, b, asA } = made));
 
   /** A bot and a chat of its, in the tenant. */
   const newChat = async (tenant: TenantId) =>

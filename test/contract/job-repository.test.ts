@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { sql } from '#shared/db/sql.ts';
 import { newId, type TenantId } from '#shared/domain/ids.ts';
 import type { Database, Queryable } from '#shared/ports/database.ts';
 import * as jobs from '#shared/repositories/jobs.ts';
 import { dataApiKinds, databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
-import { insertTestTenant as newTenant } from '#test/fixtures/tenants.ts';
+import { useTwoTenants } from '#test/fixtures/tenants.ts';
 
 /**
  * The jobs repository (the outbox and the local queue) on every database the app runs on: the API enqueues
@@ -51,14 +51,7 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('jobs repository on $name
   let db: Database;
   let a: TenantId;
   let b: TenantId;
-
-  beforeAll(async () => {
-    database = await kind.create();
-    db = database.db;
-    a = await newTenant(db);
-    b = await newTenant(db);
-  });
-  afterAll(() => database?.dispose());
+  useTwoTenants(kind, (made) => ({ database, db, a, b } = made));
   // The functions work on every tenant's jobs at once: each test starts from an empty table.
   beforeEach(async () => {
     await database.superuser.withSystem((tx) => tx.query(sql`delete from jobs`));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { newId, type TenantId } from '#shared/domain/ids.ts';
 import type { Database, Queryable } from '#shared/ports/database.ts';
 import * as bots from '#shared/repositories/bots.ts';
@@ -8,7 +8,7 @@ import { insertReservation } from '#shared/repositories/quota-reservations.ts';
 import { recordUsage } from '#shared/repositories/usage.ts';
 import { dataApiKinds, databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { walkPages } from '#test/fixtures/pages.ts';
-import { insertTestTenant as newTenant } from '#test/fixtures/tenants.ts';
+import { type TwoTenants, useTwoTenants } from '#test/fixtures/tenants.ts';
 
 /**
  * The publishable-keys repository on every database: a key's round trip, its listing, revocation and last
@@ -21,19 +21,14 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('publishable keys reposit
   let db: Database;
   let a: TenantId;
   let b: TenantId;
+  let asA: TwoTenants['asA'];
   let bot: string;
-
+  useTwoTenants(kind, (made) => ({ database, db, a, b, asA } = made));
   beforeAll(async () => {
-    database = await kind.create();
-    db = database.db;
-    a = await newTenant(db);
-    b = await newTenant(db);
     bot = newId();
     await db.withTenant(a, (tx) => bots.insertBot(tx, a, bot, { name: 'site' }));
   });
-  afterAll(() => database?.dispose());
 
-  const asA = <T>(fn: (tx: Queryable) => Promise<T>) => db.withTenant(a, fn);
   const insertKey = (botId = bot, over: Partial<Parameters<typeof keys.insertPublishableKey>[2]> = {}) =>
     asA((tx) =>
       keys.insertPublishableKey(tx, a, {

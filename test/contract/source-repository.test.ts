@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newId, type TenantId } from '#shared/domain/ids.ts';
 import type { Database } from '#shared/ports/database.ts';
 import * as sources from '#shared/repositories/sources.ts';
 import { dataApiKinds, databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
-import { insertTestTenant as newTenant } from '#test/fixtures/tenants.ts';
+import { insertTestTenant as newTenant, type TwoTenants, useTwoTenants } from '#test/fixtures/tenants.ts';
 
 /**
  * The sources repository on every database: what each function returns, which rows its conditions
@@ -19,17 +19,9 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('sources repository on $n
   let db: Database;
   let a: TenantId;
   let b: TenantId;
+  let asA: TwoTenants['asA'];
+  useTwoTenants(kind, (made) => ({ database, db, a, b, asA } = made));
 
-  beforeAll(async () => {
-    database = await kind.create();
-    db = database.db;
-    a = await newTenant(db);
-    b = await newTenant(db);
-  });
-  afterAll(() => database?.dispose());
-
-  const asA = <T>(fn: (tx: Parameters<Parameters<Database['withTenant']>[1]>[0]) => Promise<T>) =>
-    db.withTenant(a, fn);
   const insert = (tenant: TenantId, over: Partial<sources.NewSource> = {}) =>
     db.withTenant(tenant, (tx) =>
       sources.insertSource(tx, tenant, {

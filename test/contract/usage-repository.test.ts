@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '#shared/db/sql.ts';
 import { newId, type TenantId } from '#shared/domain/ids.ts';
 import type { UsageEvent } from '#shared/domain/usage.ts';
@@ -16,7 +16,7 @@ import {
   tokensThisMonth,
 } from '#shared/repositories/usage.ts';
 import { dataApiKinds, databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
-import { insertTestTenant as newTenant } from '#test/fixtures/tenants.ts';
+import { insertTestTenant as newTenant, type TwoTenants, useTwoTenants } from '#test/fixtures/tenants.ts';
 
 /**
  * The usage and quota-reservation repositories on every database: what is recorded, how summaries group,
@@ -47,16 +47,8 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('usage repository on $nam
   let db: Database;
   let a: TenantId;
   let b: TenantId;
-
-  beforeAll(async () => {
-    database = await kind.create();
-    db = database.db;
-    a = await newTenant(db);
-    b = await newTenant(db);
-  });
-  afterAll(() => database?.dispose());
-
-  const asA = <T>(fn: (tx: Queryable) => Promise<T>) => db.withTenant(a, fn);
+  let asA: TwoTenants['asA'];
+  useTwoTenants(kind, (made) => ({ database, db, a, b, asA } = made));
 
   /** Every usage row of the tenant, as the superuser sees it. */
   const usageRows = (tenant: TenantId) =>
