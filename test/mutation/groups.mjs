@@ -36,6 +36,7 @@ export const MUTATION_GROUPS = [
       'test/unit/pagination.test.ts',
       'test/integration/rls.test.ts',
       'test/integration/isolation-layers.test.ts',
+      'test/integration/retrieval-lexical-scoring.test.ts',
       'test/integration/cross-tenant-matrix.test.ts',
       'test/integration/sources-lifecycle.test.ts',
       'test/integration/bots.test.ts',
