@@ -4,7 +4,7 @@ import type { Database } from '#shared/ports/database.ts';
 import * as chunks from '#shared/repositories/chunks.ts';
 import * as sources from '#shared/repositories/sources.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
-import { type TwoTenants, useTwoTenants } from '#test/fixtures/tenants.ts';
+import { insertTestTenant, type TwoTenants, useTwoTenants } from '#test/fixtures/tenants.ts';
 
 /**
  * The chunks repository: a version's chunks replace the source's others (in batches), they are counted and
@@ -86,5 +86,101 @@ describe.each(databaseKinds())('chunks repository on $name', (kind) => {
     expect(
       await db.withTenant(b, (tx) => chunks.searchChunksFullText(tx, b, 'parental leave', { limit: 10 })),
     ).toEqual([]);
+  });
+  it('when a title weight is negative, not a number or infinite then RangeError, before any SQL runs', async () => {
+    for (const titleWeight of [-1, -0.001, Number.NaN, Number.POSITIVE_INFINITY]) {
+      await expect(
+        asA((tx) => chunks.searchChunksFullText(tx, a, 'leave', { limit: 5, titleWeight })),
+      ).rejects.toThrow(new RangeError('titleWeight must be ≥ 0'));
+    }
+    for (const titleWeight of [0, 0.5, 2]) {
+      await expect(
+        asA((tx) => chunks.searchChunksFullText(tx, a, 'leave', { limit: 5, titleWeight })),
+      ).resolves.toEqual(expect.any(Array));
+    }
+  });
+
+  it("when a chunk's words are read for feedback then its title field counts with the title weight, and not at all at 0", async () => {
+    const source = await newSource();
+    const headed = { ...chunk(0, 'zebra crossing'), sectionHeading: 'Safety rules' };
+    const plain = chunk(1, 'zebra crossing');
+    await asA((tx) => chunks.replaceSourceChunks(tx, a, source, 1, [headed, plain]));
+    const words = async (titleWeight: number) => {
+      const found = await asA((tx) => chunks.chunkTermFrequencies(tx, a, [headed.id, plain.id], titleWeight));
+      return Object.fromEntries([...found].map(([id, terms]) => [id, Object.fromEntries(terms)]));
+    };
+    // The source title "Doc" and the heading are the title field; a chunk without a heading has the title only.
+    expect(await words(0)).toEqual({
+      [headed.id]: { zebra: 1, cross: 1 },
+      [plain.id]: { zebra: 1, cross: 1 },
+    });
+    expect(await words(1)).toEqual({
+      [headed.id]: { zebra: 1, cross: 1, doc: 1, safeti: 1, rule: 1 },
+      [plain.id]: { zebra: 1, cross: 1, doc: 1 },
+    });
+    expect(await words(2)).toEqual({
+      [headed.id]: { zebra: 1, cross: 1, doc: 2, safeti: 2, rule: 2 },
+      [plain.id]: { zebra: 1, cross: 1, doc: 2 },
+    });
+    expect(await asA((tx) => chunks.chunkTermFrequencies(tx, a, [], 1))).toEqual(new Map());
+    expect(await db.withTenant(b, (tx) => chunks.chunkTermFrequencies(tx, b, [headed.id], 1))).toEqual(
+      new Map(),
+    );
+    expect(await asA((tx) => chunks.chunkTermFrequencies(tx, b, [headed.id], 1))).toEqual(new Map());
+  });
+  it("when the title weight is 0 then a word in other sources' titles does not count in its document frequency", async () => {
+    // Two tenants alike but for two titles: at weight 0 the titles are not searched, so the rank is the same.
+    const rankWith = async (otherTitle: string) => {
+      const tenant = await insertTestTenant(db);
+      const found = await db.withTenant(tenant, async (tx) => {
+        const ids: string[] = [];
+        for (const [title, text] of [
+          ['Doc', 'quokka facts'],
+          [otherTitle, 'unrelated text'],
+          [otherTitle, 'more unrelated text'],
+        ] as const) {
+          const s = await sources.insertSource(tx, tenant, {
+            id: newId(),
+            title,
+            type: 'text',
+            url: null,
+            tags: [],
+            metadata: {},
+            content: null,
+            contentType: null,
+            contentHash: null,
+          });
+          const c = chunk(0, text);
+          await chunks.replaceSourceChunks(tx, tenant, s.id, 1, [c]);
+          ids.push(c.id);
+        }
+        return {
+          first: ids[0],
+          hits: await chunks.searchChunksFullText(tx, tenant, 'quokka', { limit: 5, titleWeight: 0 }),
+        };
+      });
+      expect(found.hits.map((h) => h.id)).toEqual([found.first]);
+      return found.hits[0]!.rank;
+    };
+    expect(await rankWith('Quokka guide')).toBeCloseTo(await rankWith('Other guide'), 12);
+  });
+  it("when the title weight is above 0 then the title field adds to a chunk's length, which BM25 normalises by", async () => {
+    const source = await newSource();
+    const short = { ...chunk(0, 'walrus habitat'), sectionHeading: 'Notes' };
+    const long = {
+      ...chunk(1, 'walrus habitat'),
+      sectionHeading: 'Field notes from seven arctic expeditions',
+    };
+    await asA((tx) => chunks.replaceSourceChunks(tx, a, source, 1, [short, long]));
+    const ranks = async (titleWeight: number) =>
+      Object.fromEntries(
+        (await asA((tx) => chunks.searchChunksFullText(tx, a, 'walrus', { limit: 5, titleWeight }))).map(
+          (h) => [h.id, h.rank],
+        ),
+      );
+    const weighted = await ranks(1);
+    expect(weighted[short.id]).toBeGreaterThan(weighted[long.id]!);
+    const textOnly = await ranks(0);
+    expect(textOnly[short.id]).toBeCloseTo(textOnly[long.id]!, 12);
   });
 });
