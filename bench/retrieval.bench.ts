@@ -8,9 +8,10 @@ import { newId, type TenantId } from '#shared/domain/ids.ts';
 import { pointId } from '#shared/domain/point-id.ts';
 import { countTokens } from '#shared/rag/tokenizer.ts';
 import { replaceSourceChunks } from '#shared/repositories/chunks.ts';
-import { insertSource, setSourceStatus } from '#shared/repositories/sources.ts';
+import { setSourceStatus } from '#shared/repositories/sources.ts';
 import { retrieveContext } from '#shared/usecases/answering/retrieve-context.ts';
 import { seededRandom } from '#test/fixtures/seeded-random.ts';
+import { insertBareSource } from '#test/fixtures/sources.ts';
 import { passage, queryFor, TOPICS } from './lib/corpus.ts';
 import { createBenchTenant, startEmbeddedPlatform } from './lib/embedded.ts';
 import { type Bench, type Figure, figure } from './lib/report.ts';
@@ -43,17 +44,7 @@ async function addChunks(
   await p.db.withTenant(tenant.id, async (tx) => {
     for (let start = 0; start < count; start += CHUNKS_PER_SOURCE) {
       const sourceId = newId();
-      await insertSource(tx, tenant.id, {
-        id: sourceId,
-        title: `Generated ${sourceId.slice(0, 8)}`,
-        type: 'text',
-        url: null,
-        tags: [],
-        metadata: {},
-        content: null,
-        contentType: null,
-        contentHash: null,
-      });
+      await insertBareSource(tx, tenant.id, { id: sourceId, title: `Generated ${sourceId.slice(0, 8)}` });
       const chunks = [];
       for (let ordinal = 0; ordinal < Math.min(CHUNKS_PER_SOURCE, count - start); ordinal++) {
         const topic = tenant.topics[Math.floor(random() * tenant.topics.length)]!;

@@ -4,6 +4,7 @@ import type { Database } from '#shared/ports/database.ts';
 import * as chunks from '#shared/repositories/chunks.ts';
 import * as sources from '#shared/repositories/sources.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+import { insertBareSource } from '#test/fixtures/sources.ts';
 import { insertTestTenant, type TwoTenants, useTwoTenants } from '#test/fixtures/tenants.ts';
 
 /**
@@ -28,22 +29,7 @@ describe.each(databaseKinds())('chunks repository on $name', (kind) => {
   let asA: TwoTenants['asA'];
   useTwoTenants(kind, (made) => ({ database, db, a, b, asA } = made));
 
-  const newSource = async (tags: string[] = []) =>
-    (
-      await asA((tx) =>
-        sources.insertSource(tx, a, {
-          id: newId(),
-          title: 'Doc',
-          type: 'text',
-          url: null,
-          tags,
-          metadata: {},
-          content: null,
-          contentType: null,
-          contentHash: null,
-        }),
-      )
-    ).id;
+  const newSource = async (tags: string[] = []) => (await asA((tx) => insertBareSource(tx, a, { tags }))).id;
 
   it("when a version's chunks are written then the source's other versions are gone, and 501 chunks go in batches", async () => {
     const source = await newSource();
@@ -128,6 +114,7 @@ describe.each(databaseKinds())('chunks repository on $name', (kind) => {
     );
     expect(await asA((tx) => chunks.chunkTermFrequencies(tx, b, [headed.id], 1))).toEqual(new Map());
   });
+
   it("when the title weight is 0 then a word in other sources' titles does not count in its document frequency", async () => {
     // Two tenants alike but for two titles: at weight 0 the titles are not searched, so the rank is the same.
     const rankWith = async (otherTitle: string) => {
@@ -139,17 +126,7 @@ describe.each(databaseKinds())('chunks repository on $name', (kind) => {
           [otherTitle, 'unrelated text'],
           [otherTitle, 'more unrelated text'],
         ] as const) {
-          const s = await sources.insertSource(tx, tenant, {
-            id: newId(),
-            title,
-            type: 'text',
-            url: null,
-            tags: [],
-            metadata: {},
-            content: null,
-            contentType: null,
-            contentHash: null,
-          });
+          const s = await insertBareSource(tx, tenant, { title });
           const c = chunk(0, text);
           await chunks.replaceSourceChunks(tx, tenant, s.id, 1, [c]);
           ids.push(c.id);

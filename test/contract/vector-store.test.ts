@@ -3,7 +3,6 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { QdrantClient } from '@qdrant/js-client-rest';
-import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPgVectorStore } from '#shared/adapters/pgvector/vector-store.ts';
 import { createQdrantVectorStore } from '#shared/adapters/qdrant/vector-store.ts';
@@ -16,7 +15,7 @@ import type { Database } from '#shared/ports/database.ts';
 import type { EmbeddingSpace } from '#shared/ports/embedder.ts';
 import type { VectorPoint, VectorStore } from '#shared/ports/vector-store.ts';
 import { type FakeQdrant, startFakeQdrant } from '#test/fakes/qdrant-server.ts';
-import { databaseKinds } from '#test/fixtures/databases.ts';
+import { databaseKinds, pgvectorServerSkip } from '#test/fixtures/databases.ts';
 
 type Store = Required<VectorStore>;
 interface Harness {
@@ -69,25 +68,11 @@ async function qdrantHarness(url: string, fake?: FakeQdrant): Promise<Harness> {
   };
 }
 
-async function pgvectorOnPostgresSkip(): Promise<string | false> {
-  const url = process.env.DATABASE_URL;
-  if (!url) return 'DATABASE_URL is not set';
-  const client = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    const rows = await client`select 1 from pg_available_extensions where name = 'vector'`;
-    return rows.length > 0 ? false : 'the server at DATABASE_URL has no pgvector extension';
-  } catch (error) {
-    return `cannot reach DATABASE_URL (${(error as Error).message})`;
-  } finally {
-    await client.end();
-  }
-}
-
 const cases: AdapterCase[] = [
   { name: 'pgvector on PGlite', skip: false, start: () => pgvectorHarness('pglite') },
   {
     name: 'pgvector on PostgreSQL',
-    skip: await pgvectorOnPostgresSkip(),
+    skip: await pgvectorServerSkip(),
     start: () => pgvectorHarness('postgres'),
   },
   {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { tenantIndexName } from '#shared/adapters/pgvector/schema.ts';
 import { createPgVectorStore, HNSW_EF_SEARCH } from '#shared/adapters/pgvector/vector-store.ts';
@@ -8,7 +7,7 @@ import { compile, sql } from '#shared/db/sql.ts';
 import { asTenantId, type TenantId } from '#shared/domain/ids.ts';
 import type { Database, Queryable, SystemQueryable } from '#shared/ports/database.ts';
 import type { EmbeddingSpace } from '#shared/ports/embedder.ts';
-import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+import { databaseKinds, pgvectorServerSkip, type TestDatabase } from '#test/fixtures/databases.ts';
 
 /**
  * What only the pgvector store decides, seen through the statements it sends: which search plan a tenant
@@ -93,23 +92,9 @@ function watch(db: Database): Watched {
   return w;
 }
 
-async function postgresSkip(): Promise<string | false> {
-  const url = process.env.DATABASE_URL;
-  if (!url) return 'DATABASE_URL is not set';
-  const client = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    const rows = await client`select 1 from pg_available_extensions where name = 'vector'`;
-    return rows.length > 0 ? false : 'the server at DATABASE_URL has no pgvector extension';
-  } catch (error) {
-    return `cannot reach DATABASE_URL (${(error as Error).message})`;
-  } finally {
-    await client.end();
-  }
-}
-
 const kinds = [
   { name: 'PGlite', kind: 'pglite', skip: false as string | false },
-  { name: 'PostgreSQL', kind: 'postgres', skip: await postgresSkip() },
+  { name: 'PostgreSQL', kind: 'postgres', skip: await pgvectorServerSkip() },
 ] as const;
 
 const unit = (i: number, dims: number) => Array.from({ length: dims }, (_, j) => (j === i % dims ? 1 : 0.1));

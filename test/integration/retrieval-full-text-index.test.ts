@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '#shared/db/sql.ts';
 import { asTenantId, type TenantId } from '#shared/domain/ids.ts';
 import { replaceSourceChunks, searchChunksFullText } from '#shared/repositories/chunks.ts';
-import { insertSource, setSourceStatus } from '#shared/repositories/sources.ts';
+import { setSourceStatus } from '#shared/repositories/sources.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+import { insertBareSource } from '#test/fixtures/sources.ts';
 
 /**
  * Migration 007: full text is restricted to the tenant inside one GIN index (btree_gin on tenant_id +
@@ -21,17 +22,7 @@ describe.each(databaseKinds())('tenant-first full text on $name', (kind) => {
     );
     await t.db.withTenant(id, async (tx) => {
       const sourceId = randomUUID();
-      await insertSource(tx, id, {
-        id: sourceId,
-        title: 'Doc',
-        type: 'text',
-        url: null,
-        tags: [],
-        metadata: {},
-        content: null,
-        contentType: null,
-        contentHash: null,
-      });
+      await insertBareSource(tx, id, { id: sourceId });
       await replaceSourceChunks(
         tx,
         id,

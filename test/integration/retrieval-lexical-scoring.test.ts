@@ -12,10 +12,11 @@ import {
   replaceSourceChunks,
   searchChunksFullText,
 } from '#shared/repositories/chunks.ts';
-import { insertSource, setSourceStatus } from '#shared/repositories/sources.ts';
+import { setSourceStatus } from '#shared/repositories/sources.ts';
 import { RM3_DEFAULTS } from '#shared/usecases/answering/query-expansion.ts';
 import { searchLexical } from '#shared/usecases/answering/retrieve-context.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
+import { insertBareSource } from '#test/fixtures/sources.ts';
 
 interface Doc {
   readonly title: string;
@@ -39,17 +40,7 @@ describe.each(databaseKinds())('lexical scoring on $name', (kind) => {
     await t.db.withTenant(id, async (tx) => {
       for (const doc of docs) {
         const sourceId = randomUUID();
-        await insertSource(tx, id, {
-          id: sourceId,
-          title: doc.title,
-          type: 'text',
-          url: null,
-          tags: [],
-          metadata: {},
-          content: null,
-          contentType: null,
-          contentHash: null,
-        });
+        await insertBareSource(tx, id, { id: sourceId, title: doc.title });
         await replaceSourceChunks(
           tx,
           id,
