@@ -27,6 +27,27 @@ const envelope = (tag: string) => ({
 /** A bot as stored, without the time it was last changed. */
 const stable = ({ updatedAt: _, ...rest }: BotProfile) => rest;
 
+/** A Bedrock bot with every field set (and a stored key). */
+const EVERY_FIELD = {
+  name: 'Support',
+  provider: 'bedrock',
+  model: 'anthropic.claude-3-haiku',
+  baseUrl: 'https://llm.example.com/v1',
+  region: 'eu-west-1',
+  temperature: 0.25,
+  maxOutputTokens: 700,
+  maxInputTokens: 9000,
+  systemPrompt: 'Be brief.',
+  retrieval: {
+    topK: 9,
+    scoreThreshold: 0.4,
+    tags: ['hr'],
+    rerank: { provider: 'cohere', model: 'rerank-v3.5', topN: 3 },
+    queryExpansion: true,
+  },
+  credentials: { envelope: envelope('1'), last4: 'ABCD' },
+} satisfies bots.BotFields;
+
 describe.each([...databaseKinds(), ...dataApiKinds()])('bots repository on $name', (kind) => {
   let database: TestDatabase;
   let db: Database;
@@ -40,41 +61,12 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('bots repository on $name
 
   it('when a bot is inserted with every field then each comes back, and findBot returns the same', async () => {
     const id = newId();
-    const retrieval = {
-      topK: 9,
-      scoreThreshold: 0.4,
-      tags: ['hr'],
-      rerank: { provider: 'cohere' as const, model: 'rerank-v3.5', topN: 3 },
-      queryExpansion: true,
-    };
-    const bot = await asA((tx) =>
-      bots.insertBot(tx, a, id, {
-        name: 'Support',
-        provider: 'bedrock',
-        model: 'anthropic.claude-3-haiku',
-        baseUrl: 'https://llm.example.com/v1',
-        region: 'eu-west-1',
-        temperature: 0.25,
-        maxOutputTokens: 700,
-        maxInputTokens: 9000,
-        systemPrompt: 'Be brief.',
-        retrieval,
-        credentials: { envelope: envelope('1'), last4: 'ABCD' },
-      }),
-    );
+    const bot = await asA((tx) => bots.insertBot(tx, a, id, EVERY_FIELD));
+    const { credentials: _, ...stored } = EVERY_FIELD;
     expect(bot).toEqual({
       id,
       tenantId: a,
-      name: 'Support',
-      provider: 'bedrock',
-      model: 'anthropic.claude-3-haiku',
-      baseUrl: 'https://llm.example.com/v1',
-      region: 'eu-west-1',
-      temperature: 0.25,
-      maxOutputTokens: 700,
-      maxInputTokens: 9000,
-      systemPrompt: 'Be brief.',
-      retrieval,
+      ...stored,
       credentialsLast4: 'ABCD',
       hasCredentials: true,
       createdAt: expect.any(Date),
@@ -160,19 +152,7 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('bots repository on $name
   it.each(changes)(
     'when only the %s is updated then that changes and nothing else',
     async (_, fields, expected) => {
-      const before = await insert(a, {
-        name: 'Support',
-        provider: 'bedrock',
-        model: 'm',
-        baseUrl: 'https://llm.example.com/v1',
-        region: 'eu-west-1',
-        temperature: 0.5,
-        maxOutputTokens: 100,
-        maxInputTokens: 1000,
-        systemPrompt: 'Be brief.',
-        retrieval: { topK: 7, scoreThreshold: 0.1, tags: ['a'], queryExpansion: true },
-        credentials: { envelope: envelope('1'), last4: 'ABCD' },
-      });
+      const before = await insert(a, EVERY_FIELD);
       const after = await asA((tx) => bots.updateBot(tx, a, before.id, fields));
       expect(stable(after!)).toEqual({ ...stable(before), ...expected });
       expect(after!.updatedAt.getTime()).toBeGreaterThanOrEqual(before.updatedAt.getTime());

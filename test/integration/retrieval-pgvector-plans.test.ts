@@ -33,12 +33,16 @@ let small: TenantId;
 let large: TenantId;
 const vectorsOf = new Map<TenantId, { id: string; v: number[] }[]>();
 
-async function addTenant(n: number): Promise<TenantId> {
+async function insertTenantRow(name: string): Promise<TenantId> {
   const id = asTenantId(randomUUID());
   await db.withSystem((tx) =>
-    tx.query(sql`insert into tenants (id, slug, name) values (${id}, ${id}, ${'T'})`),
+    tx.query(sql`insert into tenants (id, slug, name) values (${id}, ${id}, ${name})`),
   );
-  const store = createPgVectorStore(db);
+  return id;
+}
+
+/** `n` random points for a tenant, remembered as the brute-force search's truth. */
+function randomPoints(tenant: TenantId, n: number) {
   const points = Array.from({ length: n }, () => ({
     id: randomUUID(),
     vector: vector(),
@@ -47,11 +51,18 @@ async function addTenant(n: number): Promise<TenantId> {
     chunkId: randomUUID(),
     tags: [],
   }));
-  for (let i = 0; i < points.length; i += 500) await store.upsert(id, space, points.slice(i, i + 500));
   vectorsOf.set(
-    id,
+    tenant,
     points.map((p) => ({ id: p.chunkId, v: p.vector })),
   );
+  return points;
+}
+
+async function addTenant(n: number): Promise<TenantId> {
+  const id = await insertTenantRow('T');
+  const store = createPgVectorStore(db);
+  const points = randomPoints(id, n);
+  for (let i = 0; i < points.length; i += 500) await store.upsert(id, space, points.slice(i, i + 500));
   return id;
 }
 
@@ -165,10 +176,7 @@ describe('pgvector search by tenant size (PGlite, after ANALYZE)', () => {
   });
 
   it('when a tenant reaches the threshold, then it gets an HNSW index of its own, which its index-ordered search takes over the shared one', async () => {
-    const own = asTenantId(randomUUID());
-    await db.withSystem((tx) =>
-      tx.query(sql`insert into tenants (id, slug, name) values (${own}, ${own}, ${'Own'})`),
-    );
+    const own = await insertTenantRow('Own');
     const store = createPgVectorStore(db, { exactSearchBelow: EXACT_BELOW });
     const indexName = tenantIndexName(embeddingSpaceName(space), own);
     const indexExists = async () =>
@@ -179,18 +187,7 @@ describe('pgvector search by tenant size (PGlite, after ANALYZE)', () => {
           ),
         )
       ).length === 1;
-    const points = Array.from({ length: EXACT_BELOW + 100 }, () => ({
-      id: randomUUID(),
-      vector: vector(),
-      sourceId: randomUUID(),
-      sourceVersion: 1,
-      chunkId: randomUUID(),
-      tags: [],
-    }));
-    vectorsOf.set(
-      own,
-      points.map((p) => ({ id: p.chunkId, v: p.vector })),
-    );
+    const points = randomPoints(own, EXACT_BELOW + 100);
     await store.upsert(own, space, points.slice(0, EXACT_BELOW - 100));
     expect(await indexExists()).toBe(false);
     await store.upsert(own, space, points.slice(EXACT_BELOW - 100));
