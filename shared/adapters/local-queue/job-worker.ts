@@ -96,6 +96,9 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
   // later may resolve it, because an earlier one may have looked at the queue before the caller's enqueue.
   let pumpsStarted = 0;
   let idleWaiters: { registeredAfter: number; resolve: () => void }[] = [];
+  // Jobs ended so far. A pump that finds nothing to claim answers the idle waiters only if no job ended
+  // while it looked: its claim may have read the queue before that job's retry was committed.
+  let jobsEnded = 0;
 
   async function run(job: Job, claimedWith: readonly Job[]): Promise<void> {
     // Renew the lease while the job runs, so a slow ingest is not taken over by another worker.
@@ -147,8 +150,8 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
   }
 
   /** Nothing was claimable: resolve the idle waiters that this pump may answer (see idle()). */
-  function settleIdleWaiters(pumpNumber: number): void {
-    if (running.size > 0 || unwritten.length > 0) return;
+  function settleIdleWaiters(pumpNumber: number, endedBefore: number): void {
+    if (running.size > 0 || unwritten.length > 0 || jobsEnded !== endedBefore) return;
     const due = idleWaiters.filter((w) => w.registeredAfter < pumpNumber);
     idleWaiters = idleWaiters.filter((w) => w.registeredAfter >= pumpNumber);
     for (const w of due) w.resolve();
@@ -188,6 +191,7 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
 
   async function pump(): Promise<void> {
     const pumpNumber = ++pumpsStarted;
+    const endedBefore = jobsEnded;
     await writeHeldOutcomes();
     await buryAbandoned();
     while (!stopping) {
@@ -199,7 +203,7 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
           ? []
           : await options.db.withSystem((tx) => claimJobs(tx, { limit: groupSize, leaseSeconds }));
       if (jobs.length === 0) {
-        settleIdleWaiters(pumpNumber);
+        settleIdleWaiters(pumpNumber, endedBefore);
         return;
       }
       groupsRunning++;
@@ -207,6 +211,7 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
       for (const job of jobs) {
         const task = run(job, jobs).finally(() => {
           running.delete(job.id);
+          jobsEnded++;
           // The group's slot frees up when its last job ends (a group is claimed and embedded together).
           if (--left === 0) {
             groupsRunning--;
