@@ -100,7 +100,9 @@ export async function deleteChat(tx: Queryable, tenantId: TenantId, id: string):
 
 /**
  * `clock_timestamp()`, not the transaction's `now()`: a question and its answer are saved in one
- * transaction and must still sort in the order they were written.
+ * transaction and must still sort in the order they were written. Nor earlier than the chat's latest message
+ * (then 1 µs after it): PGlite's clock ticks in milliseconds, so an answer saved in the question's
+ * millisecond would otherwise tie with it and the random id would decide which comes first.
  */
 export async function insertMessage(
   tx: Queryable,
@@ -111,7 +113,9 @@ export async function insertMessage(
     insert into messages (id, tenant_id, chat_id, role, content, citations, status, input_tokens, output_tokens,
                           created_at)
     values (${m.id}, ${tenantId}, ${m.chatId}, ${m.role}, ${m.content}, ${m.citations}::jsonb, ${m.status},
-            ${m.inputTokens}, ${m.outputTokens}, clock_timestamp())
+            ${m.inputTokens}, ${m.outputTokens},
+            greatest(clock_timestamp(), (select max(created_at) + interval '1 microsecond' from messages
+                                         where tenant_id = ${tenantId} and chat_id = ${m.chatId})))
     returning id, chat_id, role, content, citations, status, input_tokens, output_tokens, created_at`);
   await tx.query(sql`update chats set updated_at = now() where tenant_id = ${tenantId} and id = ${m.chatId}`);
   return toMessage(row!);

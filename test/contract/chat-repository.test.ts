@@ -7,7 +7,10 @@ import * as chats from '#shared/repositories/chats.ts';
 import { databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
 import { type TwoTenants, useTwoTenants } from '#test/fixtures/tenants.ts';
 
-/** The chats repository: listing pages, a message moving its chat's update time, and finding one message. */
+/**
+ * The chats repository: listing pages, a message moving its chat's update time, messages in the order they
+ * were written, and finding one message.
+ */
 
 describe.each(databaseKinds())('chats repository on $name', (kind) => {
   let database: TestDatabase;
@@ -52,6 +55,26 @@ describe.each(databaseKinds())('chats repository on $name', (kind) => {
     await asA((tx) => chats.insertMessage(tx, a, message(chat.id)));
     const after = await asA((tx) => chats.findChat(tx, a, chat.id));
     expect(after!.updatedAt.getTime()).toBeGreaterThan(chat.updatedAt.getTime());
+  });
+
+  it('when questions and answers are saved in quick succession then the conversation lists them in that order', async () => {
+    const chat = await newChat();
+    // Each exchange is one transaction, as the answer path saves it; on PGlite both land in one millisecond.
+    const written: string[] = [];
+    for (let turn = 0; turn < 20; turn++) {
+      await asA(async (tx) => {
+        for (const role of ['user', 'assistant'] as const) {
+          const m = { ...message(chat.id), role, content: `${role} ${turn}` };
+          await chats.insertMessage(tx, a, m);
+          written.push(m.content);
+        }
+      });
+    }
+    const listed = await asA((tx) => chats.listMessages(tx, a, chat.id));
+    expect(listed.map((m) => m.content)).toEqual(written);
+    // The latest 5 are the last 5 written, still oldest first.
+    const recent = await asA((tx) => chats.listMessages(tx, a, chat.id, 5));
+    expect(recent.map((m) => m.content)).toEqual(written.slice(-5));
   });
 
   it('when one message is looked up then it is found in its chat only, for its tenant only', async () => {
