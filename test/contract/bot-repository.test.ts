@@ -168,12 +168,18 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('bots repository on $name
 
   it("when bots are listed then pages of the asked size cover the tenant's bots in creation order", async () => {
     const tenant = await newTenant(db);
-    const made: string[] = [];
-    for (let i = 0; i < 5; i++) made.push((await insert(tenant, { name: `b${i}` })).id);
+    const inserted: BotProfile[] = [];
+    for (let i = 0; i < 5; i++) inserted.push(await insert(tenant, { name: `b${i}` }));
+    const times = inserted.map((bot) => bot.createdAt.getTime());
+    expect(times).toEqual([...times].sort((x, y) => x - y));
+    // Creation times are kept to the millisecond (they go into cursors as JavaScript Dates), so bots made in
+    // one millisecond tie: creation order, ties broken by id.
+    const made = [...inserted]
+      .sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime() || (x.id < y.id ? -1 : 1))
+      .map((bot) => bot.id);
     const onePage = await db.withTenant(tenant, (tx) => bots.listBots(tx, tenant, { limit: 100 }));
     expect(onePage.nextCursor).toBeNull();
     expect(onePage.data.map((x) => x.id)).toEqual(made);
-    expect(onePage.data.map((x) => x.name)).toEqual(['b0', 'b1', 'b2', 'b3', 'b4']);
     const first = await db.withTenant(tenant, (tx) => bots.listBots(tx, tenant, { limit: 2 }));
     expect(first.data.map((x) => x.id)).toEqual(made.slice(0, 2));
     expect(first.nextCursor).not.toBeNull();

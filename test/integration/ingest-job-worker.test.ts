@@ -132,10 +132,14 @@ describe.each(databaseKinds())('local job worker on $name', (kind) => {
         sql`select id, max_attempts from jobs where payload->>'sourceId' = ${sourceId}`,
       ),
     );
-    // Every attempt is claimed and then cut off by a crash (a zero-second lease nobody renews).
+    // Every attempt is claimed and then cut off by a crash: a lease nobody renews, here already run out (a
+    // zero-second lease alone may still end "now" for the next claim within the same clock tick).
     for (let attempt = 1; attempt <= job!.max_attempts; attempt++) {
       const [claimed] = await db().withSystem((tx) => claimJobs(tx, { limit: 1, leaseSeconds: 0 }));
       expect(claimed).toMatchObject({ id: job!.id, attempts: attempt });
+      await db().withSystem((tx) =>
+        tx.query(sql`update jobs set locked_until = now() - interval '1 minute' where id = ${job!.id}`),
+      );
     }
     // The restart, as `minirag serve` does it on PGlite; then the worker runs.
     await db().withSystem((tx) => requeueAbandonedJobs(tx));
