@@ -84,10 +84,15 @@ describe.each(databaseKinds())('sources: lifecycle on $name', (kind) => {
     expect(await h.vectors(a.id, first.body.id)).toBe(embeddings);
   });
 
-  /** Seven text sources (tags alternate even/odd) and one broken PDF, for a fresh tenant; ids in creation order. */
+  /**
+   * Seven text sources (tags alternate even/odd) and one broken PDF, for a fresh tenant; ids in creation order,
+   * and `inListOrder` to put some of them in the order a listing gives: creation time to the millisecond (as
+   * cursors keep it), then id, so sources made within one millisecond keep a fixed order.
+   */
   async function listingTenant() {
     const tenant = await createTestTenant(h.api, 'lister');
     const made: string[] = [];
+    const createdAt = new Map<string, string>();
     for (let i = 0; i < 7; i++) {
       const res = await call(h.api, 'POST', '/v1/sources', {
         token: tenant.apiToken,
@@ -99,6 +104,7 @@ describe.each(databaseKinds())('sources: lifecycle on $name', (kind) => {
         },
       });
       made.push(res.body.id);
+      createdAt.set(res.body.id, res.body.created_at);
     }
     // The last one is broken on purpose: an unreadable PDF ends FAILED.
     const broken = await uploadFile(h, tenant.apiToken, {
@@ -106,27 +112,33 @@ describe.each(databaseKinds())('sources: lifecycle on $name', (kind) => {
       type: 'application/pdf',
       bytes: 'nope',
     });
-    made.push((await broken.json()).id);
+    const brokenSource = await broken.json();
+    made.push(brokenSource.id);
+    createdAt.set(brokenSource.id, brokenSource.created_at);
     await h.idle();
-    return { token: tenant.apiToken, made };
+    const inListOrder = (ids: string[]) =>
+      [...ids].sort((x, y) => createdAt.get(x)!.localeCompare(createdAt.get(y)!) || (x < y ? -1 : 1));
+    return { token: tenant.apiToken, made, inListOrder };
   }
 
   it('when sources are listed with status and tag filters then exactly the matching ones come back', async () => {
-    const { token, made } = await listingTenant();
+    const { token, made, inListOrder } = await listingTenant();
     const list = async (query: string) =>
       (await call(h.api, 'GET', `/v1/sources?limit=100&${query}`, { token })).body.data.map(
         (s: { id: string }) => s.id,
       );
-    expect(await list('')).toEqual(made);
-    expect(await list('tag=odd')).toEqual([made[1], made[3], made[5]]);
+    expect(await list('')).toEqual(inListOrder(made));
+    expect(await list('tag=odd')).toEqual(inListOrder([made[1]!, made[3]!, made[5]!]));
     expect(await list('status=FAILED')).toEqual([made[7]]);
-    expect(await list('status=COMPLETED&tag=even')).toEqual([made[0], made[2], made[4], made[6]]);
+    expect(await list('status=COMPLETED&tag=even')).toEqual(
+      inListOrder([made[0]!, made[2]!, made[4]!, made[6]!]),
+    );
     expect(await list('status=PENDING')).toEqual([]);
     expectProblem(await call(h.api, 'GET', '/v1/sources?status=DONE', { token }), 400);
   });
 
   it('when sources are listed page by page then every source comes exactly once, in creation order', async () => {
-    const { token, made } = await listingTenant();
+    const { token, made, inListOrder } = await listingTenant();
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
@@ -138,7 +150,7 @@ describe.each(databaseKinds())('sources: lifecycle on $name', (kind) => {
       seen.push(...res.body.data.map((s: { id: string }) => s.id));
       cursor = res.body.next_cursor;
     } while (cursor && seen.length < 50);
-    expect(seen).toEqual(made);
+    expect(seen).toEqual(inListOrder(made));
   });
 
   it('when a source is deleted then its chunks and vectors are gone', async () => {
