@@ -9,11 +9,12 @@ import {
 } from '#shared/adapters/pgvector/vector-store.ts';
 import { embeddingSpaceName } from '#shared/adapters/vector-space.ts';
 import { compile, type SqlFragment, sql } from '#shared/db/sql.ts';
-import { asTenantId, type TenantId } from '#shared/domain/ids.ts';
+import type { TenantId } from '#shared/domain/ids.ts';
 import type { Database, Queryable } from '#shared/ports/database.ts';
 import type { EmbeddingSpace } from '#shared/ports/embedder.ts';
 import { databaseKinds } from '#test/fixtures/databases.ts';
 import { seededRandom } from '#test/fixtures/seeded-random.ts';
+import { insertTestTenant } from '#test/fixtures/tenants.ts';
 
 /**
  * Tenant-size-aware vector search on PGlite (the real PostgreSQL here has no pgvector): after ANALYZE,
@@ -33,14 +34,6 @@ let small: TenantId;
 let large: TenantId;
 const vectorsOf = new Map<TenantId, { id: string; v: number[] }[]>();
 
-async function insertTenantRow(name: string): Promise<TenantId> {
-  const id = asTenantId(randomUUID());
-  await db.withSystem((tx) =>
-    tx.query(sql`insert into tenants (id, slug, name) values (${id}, ${id}, ${name})`),
-  );
-  return id;
-}
-
 /** `n` random points for a tenant, remembered as the brute-force search's truth. */
 function randomPoints(tenant: TenantId, n: number) {
   const points = Array.from({ length: n }, () => ({
@@ -59,7 +52,7 @@ function randomPoints(tenant: TenantId, n: number) {
 }
 
 async function addTenant(n: number): Promise<TenantId> {
-  const id = await insertTenantRow('T');
+  const id = await insertTestTenant(db);
   const store = createPgVectorStore(db);
   const points = randomPoints(id, n);
   for (let i = 0; i < points.length; i += 500) await store.upsert(id, space, points.slice(i, i + 500));
@@ -176,7 +169,7 @@ describe('pgvector search by tenant size (PGlite, after ANALYZE)', () => {
   });
 
   it('when a tenant reaches the threshold, then it gets an HNSW index of its own, which its index-ordered search takes over the shared one', async () => {
-    const own = await insertTenantRow('Own');
+    const own = await insertTestTenant(db);
     const store = createPgVectorStore(db, { exactSearchBelow: EXACT_BELOW });
     const indexName = tenantIndexName(embeddingSpaceName(space), own);
     const indexExists = async () =>
