@@ -5,7 +5,7 @@ import { newId, type TenantId } from '#shared/domain/ids.ts';
 import type { Database } from '#shared/ports/database.ts';
 import * as bots from '#shared/repositories/bots.ts';
 import { dataApiKinds, databaseKinds, type TestDatabase } from '#test/fixtures/databases.ts';
-import { walkPages } from '#test/fixtures/pages.ts';
+import { inListingOrder, walkPages } from '#test/fixtures/pages.ts';
 import { insertTestTenant as newTenant, type TwoTenants, useTwoTenants } from '#test/fixtures/tenants.ts';
 
 /**
@@ -172,11 +172,7 @@ describe.each([...databaseKinds(), ...dataApiKinds()])('bots repository on $name
     for (let i = 0; i < 5; i++) inserted.push(await insert(tenant, { name: `b${i}` }));
     const times = inserted.map((bot) => bot.createdAt.getTime());
     expect(times).toEqual([...times].sort((x, y) => x - y));
-    // Creation times are kept to the millisecond (they go into cursors as JavaScript Dates), so bots made in
-    // one millisecond tie: creation order, ties broken by id.
-    const made = [...inserted]
-      .sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime() || (x.id < y.id ? -1 : 1))
-      .map((bot) => bot.id);
+    const made = inListingOrder(inserted);
     const onePage = await db.withTenant(tenant, (tx) => bots.listBots(tx, tenant, { limit: 100 }));
     expect(onePage.nextCursor).toBeNull();
     expect(onePage.data.map((x) => x.id)).toEqual(made);

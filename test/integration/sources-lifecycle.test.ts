@@ -11,6 +11,7 @@ import {
   startIngestHarness,
   uploadFile,
 } from '#test/fixtures/ingest.ts';
+import { inListingOrder } from '#test/fixtures/pages.ts';
 import { call } from '#test/fixtures/platform.ts';
 import { articlePage, makePdf } from '#test/fixtures/rag/documents.ts';
 import { createTestTenant, expectProblem, type TestTenant } from '#test/fixtures/tenants.ts';
@@ -86,8 +87,7 @@ describe.each(databaseKinds())('sources: lifecycle on $name', (kind) => {
 
   /**
    * Seven text sources (tags alternate even/odd) and one broken PDF, for a fresh tenant; ids in creation order,
-   * and `inListOrder` to put some of them in the order a listing gives: creation time to the millisecond (as
-   * cursors keep it), then id, so sources made within one millisecond keep a fixed order.
+   * and `inListOrder` to put some of them in the order a listing gives (see inListingOrder).
    */
   async function listingTenant() {
     const tenant = await createTestTenant(h.api, 'lister');
@@ -117,7 +117,7 @@ describe.each(databaseKinds())('sources: lifecycle on $name', (kind) => {
     createdAt.set(brokenSource.id, brokenSource.created_at);
     await h.idle();
     const inListOrder = (ids: string[]) =>
-      [...ids].sort((x, y) => createdAt.get(x)!.localeCompare(createdAt.get(y)!) || (x < y ? -1 : 1));
+      inListingOrder(ids.map((id) => ({ id, createdAt: createdAt.get(id)! })));
     return { token: tenant.apiToken, made, inListOrder };
   }
 
